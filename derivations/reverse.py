@@ -1,0 +1,150 @@
+"""The reverse pass: from forward equations to backward equations, one matrix rule per node type.
+
+Walking the equations last to first, the gradient (adjoint) of each left-hand side is pushed
+through its right-hand side with the rule for each node:
+
+=====================  ==================================================
+node                   what δ of the node sends to its children
+=====================  ==================================================
+A + B                  δ to each term
+c · A_1 ⋯ A_n          A_iᵀ-free sides: (A_1⋯A_{i−1})ᵀ · c δ · (A_{i+1}⋯A_n)ᵀ
+A ⊙ B                  δ ⊙ B to A, δ ⊙ A to B
+A^n (element-wise)     δ ⊙ n A^{n−1}
+f∘(A)                  δ ⊙ f'∘(A), f' from ``sympy.diff`` (see :mod:`.lift`)
+Aᵀ                     δᵀ
+log softmax(A)         δ − softmax(A) (1ᵀ δ)
+softmax(A)             p ⊙ δ − p (pᵀ δ),  p = softmax(A)
+=====================  ==================================================
+
+Each derived expression is then written in stored forward values: any sub-expression equal to
+the right side of a forward equation is replaced by its left side (``tanh∘(a_t)`` becomes ``h_t``).
+These rules are not trusted: :mod:`.prove` checks every result against ``sympy.diff``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import sympy as sp
+
+from .elementwise import Elementwise
+from .lift import local_derivative
+from .softmax import LogSoftmax, Softmax
+from .symbols import delta
+from .tidy import coefficient_and_matrix, tidy
+
+__all__ = ["reverse_pass", "vjp"]
+
+
+def _free(expr: sp.Basic) -> set[sp.MatrixSymbol]:
+    return expr.atoms(sp.MatrixSymbol)
+
+
+def vjp(node: sp.MatrixExpr, upstream: sp.MatrixExpr) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
+    """The contributions ``(child, δchild)`` that ``upstream = δnode`` sends to the node's children."""
+    if isinstance(node, sp.MatAdd):
+        return [(term, upstream) for term in node.args]
+    if isinstance(node, sp.MatMul):
+        coefficient, body = coefficient_and_matrix(node)
+        factors = list(body.args) if isinstance(body, sp.MatMul) else [body]
+        scaled = upstream if coefficient == 1 else sp.MatMul(coefficient, upstream)
+        out = []
+        for i, factor in enumerate(factors):
+            left = [f.T for f in reversed(factors[:i])]
+            right = [f.T for f in reversed(factors[i + 1:])]
+            out.append((factor, sp.MatMul(*left, scaled, *right)))
+        return out
+    if isinstance(node, sp.HadamardProduct):
+        return [
+            (factor, sp.HadamardProduct(upstream, *(node.args[:i] + node.args[i + 1:])))
+            for i, factor in enumerate(node.args)
+        ]
+    if isinstance(node, sp.HadamardPower):
+        base, n = node.args
+        return [(base, sp.HadamardProduct(upstream, sp.MatMul(n, sp.HadamardPower(base, n - 1))))]
+    if isinstance(node, Elementwise):
+        return [(node.arg, sp.HadamardProduct(upstream, local_derivative(node)))]
+    if isinstance(node, sp.Transpose):
+        return [(node.arg, upstream.T)]
+    if isinstance(node, LogSoftmax):
+        column_sum = sp.OneMatrix(1, node.shape[0]) * upstream
+        return [(node.arg, upstream - Softmax(node.arg) * column_sum)]
+    if isinstance(node, Softmax):
+        p = node
+        return [(node.arg, sp.HadamardProduct(p, upstream) - p * (p.T * upstream))]
+    raise NotImplementedError(f"no reverse-pass rule for {type(node).__name__}")
+
+
+def reverse_pass(
+    equations: Sequence[sp.Eq],
+    seeds: dict[sp.MatrixSymbol, sp.MatrixExpr],
+    wrt: Iterable[sp.MatrixSymbol],
+    named: Iterable[sp.MatrixSymbol] = (),
+    stored: Sequence[sp.Eq] = (),
+    identities: dict[sp.MatrixExpr, sp.MatrixExpr] | None = None,
+) -> list[sp.Eq]:
+    """Backward equations for ``equations``.
+
+    ``seeds`` gives the incoming gradient of some left-hand sides (δh_t, the carried δc_t, or 1 for
+    a loss). The result holds an equation ``δv = …`` for every ``v`` in ``named`` (in reverse
+    order of the forward pass), then one for every symbol in ``wrt``. The gradients of the other
+    intermediates are inlined. ``stored`` are forward equations whose right sides are rewritten to
+    their left sides; ``identities`` are extra rewrites (e.g. ``1ᵀ y_t → 1`` for one-hot targets).
+    """
+    wrt, named = list(wrt), set(named)
+    defined = {eq.lhs for eq in equations}
+    relevant = set(wrt) | defined
+    rewrites = {eq.rhs: eq.lhs for eq in (*stored, *equations)}
+    rewrites.update(identities or {})
+    adjoints: dict[sp.MatrixSymbol, list[sp.MatrixExpr]] = defaultdict(list)
+    for symbol, seed in seeds.items():
+        adjoints[symbol].append(seed)
+
+    def finish(terms: list[sp.MatrixExpr], shape: tuple) -> sp.MatrixExpr:
+        total = tidy(sp.MatAdd(*terms)) if terms else sp.ZeroMatrix(*shape)
+        return tidy(_rewrite(total, rewrites))
+
+    def push(node: sp.MatrixExpr, upstream: sp.MatrixExpr) -> None:
+        if not (_free(node) & relevant):
+            return
+        if isinstance(node, sp.MatrixSymbol):
+            adjoints[node].append(upstream)
+            return
+        for child, contribution in vjp(node, upstream):
+            push(child, tidy(contribution))
+
+    backward = []
+    for eq in reversed(equations):
+        total = finish(adjoints[eq.lhs], eq.lhs.shape)
+        if isinstance(total, sp.ZeroMatrix):
+            continue
+        if eq.lhs in named:
+            backward.append(sp.Eq(delta(eq.lhs), total, evaluate=False))
+            total = delta(eq.lhs)
+        push(eq.rhs, total)
+    for symbol in wrt:
+        backward.append(sp.Eq(delta(symbol), finish(adjoints[symbol], symbol.shape), evaluate=False))
+    return backward
+
+
+def _rewrite(expr: sp.Basic, rewrites: dict[sp.Basic, sp.Basic]) -> sp.Basic:
+    """Replace sub-expressions by stored values, including inside flattened products."""
+    expr = expr.xreplace(rewrites)
+    products = {k: v for k, v in rewrites.items() if isinstance(k, sp.MatMul)}
+    if not products:
+        return expr
+
+    def contract(node: sp.Basic) -> sp.Basic:
+        if not isinstance(node, sp.MatMul):
+            return node
+        args = list(node.args)
+        for pattern, value in products.items():
+            n = len(pattern.args)
+            for i in range(len(args) - n + 1):
+                if tuple(args[i:i + n]) == pattern.args:
+                    args[i:i + n] = [value]
+                    break
+        return sp.MatMul(*args)
+
+    return expr.replace(lambda e: isinstance(e, sp.MatMul), contract)

@@ -1,0 +1,42 @@
+"""Scalar activation functions SymPy lacks: the logistic sigmoid σ and softplus.
+
+Their derivatives are given to SymPy through ``fdiff``, so ``sympy.diff`` knows them:
+
+>>> from sympy import Symbol, diff
+>>> u = Symbol("u")
+>>> diff(sigmoid(u), u)
+(1 - sigmoid(u))*sigmoid(u)
+>>> diff(softplus(u), u)
+sigmoid(u)
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = ["sigmoid", "softplus"]
+
+
+class sigmoid(sp.Function):
+    """σ(u) = 1 / (1 + e^{-u})."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+        return 1 / (1 + sp.exp(-u))
+
+
+class softplus(sp.Function):
+    """softplus(u) = log(1 + e^u), whose derivative is σ(u); BCE-with-logits is built on it."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.log(1 + sp.exp(u))

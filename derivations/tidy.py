@@ -1,0 +1,121 @@
+"""Light canonical clean-up of matrix expressions built by the reverse pass.
+
+SymPy's constructors leave ``1 ⊙ X``, ``X · I``, scalar factors inside Hadamard products and zero
+terms in place; these rules remove them so that a derived formula reads as a textbook writes it.
+
+>>> from sympy import MatrixSymbol, OneMatrix, HadamardProduct, Identity
+>>> x = MatrixSymbol("x", 3, 1)
+>>> tidy(HadamardProduct(OneMatrix(3, 1), 2 * x) * Identity(1))
+2*x
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.diagonal import DiagMatrix
+
+__all__ = ["coefficient_and_matrix", "is_zero", "tidy"]
+
+
+def is_zero(expr: sp.Basic) -> bool:
+    return isinstance(expr, sp.ZeroMatrix) or expr == 0
+
+
+def coefficient_and_matrix(expr: sp.MatrixExpr) -> tuple[sp.Expr, sp.MatrixExpr | None]:
+    """Split ``c * M`` into the scalar ``c`` and the matrix part (``None`` if nothing is left)."""
+    if isinstance(expr, sp.MatMul):
+        scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
+        matrices = [a for a in expr.args if getattr(a, "is_Matrix", False)]
+        rest = matrices[0] if len(matrices) == 1 else sp.MatMul(*matrices) if matrices else None
+        return sp.Mul(*scalars), rest
+    return sp.S.One, expr
+
+
+def _hadamard(factors: list[sp.MatrixExpr]) -> sp.MatrixExpr:
+    shape = factors[0].shape
+    coefficient, kept = sp.S.One, []
+    for factor in factors:
+        c, m = coefficient_and_matrix(factor)
+        coefficient *= c
+        if isinstance(m, sp.HadamardProduct):
+            kept.extend(m.args)
+        elif m is not None:
+            kept.append(m)
+    if any(is_zero(m) for m in kept) or coefficient == 0:
+        return sp.ZeroMatrix(*shape)
+    kept = [m for m in kept if not isinstance(m, sp.OneMatrix)]
+    if not kept:
+        body = sp.OneMatrix(*shape)
+    elif len(kept) == 1:
+        body = kept[0]
+    else:
+        body = sp.HadamardProduct(*kept)
+    return body if coefficient == 1 else sp.MatMul(coefficient, body)
+
+
+def _matmul(args: list[sp.Basic]) -> sp.MatrixExpr:
+    coefficient = sp.Mul(*[a for a in args if not getattr(a, "is_Matrix", False)])
+    matrices = []
+    for a in args:
+        if not getattr(a, "is_Matrix", False):
+            continue
+        c, m = coefficient_and_matrix(a)
+        coefficient *= c
+        if m is not None and not isinstance(m, sp.Identity):
+            matrices.extend(m.args if isinstance(m, sp.MatMul) else [m])
+    if coefficient == 0 or any(is_zero(m) for m in matrices):
+        return sp.ZeroMatrix(args[0].rows if args[0].is_Matrix else 1, args[-1].cols)
+    if not matrices:
+        return sp.MatMul(coefficient, sp.Identity(1)).doit()
+    merged: list[sp.MatrixExpr] = []
+    for m in matrices:  # diag(a) diag(b) = diag(a ⊙ b)
+        if merged and isinstance(m, DiagMatrix) and isinstance(merged[-1], DiagMatrix):
+            merged[-1] = DiagMatrix(_hadamard([merged[-1].args[0], m.args[0]]))
+        else:
+            merged.append(m)
+    body = merged[0] if len(merged) == 1 else sp.MatMul(*merged)
+    return body if coefficient == 1 else sp.MatMul(coefficient, body)
+
+
+def _hadamard_factors(term: sp.MatrixExpr) -> tuple[sp.Expr, list[sp.MatrixExpr]]:
+    coefficient, body = coefficient_and_matrix(term)
+    return coefficient, list(body.args) if isinstance(body, sp.HadamardProduct) else [body]
+
+
+def _factor_common(terms: list[sp.MatrixExpr]) -> sp.MatrixExpr:
+    """a ⊙ b + a ⊙ c  →  a ⊙ (b + c): the factor shared by every term is written once."""
+    split = [_hadamard_factors(t) for t in terms]
+    common = [f for f in split[0][1] if all(f in factors for _, factors in split[1:])]
+    if not common or any(len(factors) == len(common) for _, factors in split):
+        return sp.MatAdd(*terms).doit(deep=False)
+    rests = []
+    for coefficient, factors in split:
+        rest = [f for f in factors if f not in common]
+        body = rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest)
+        rests.append(body if coefficient == 1 else sp.MatMul(coefficient, body))
+    return _hadamard([*common, sp.MatAdd(*rests).doit(deep=False)])
+
+
+def tidy(expr: sp.Basic) -> sp.Basic:
+    """Rebuild ``expr`` bottom-up with the clean-up rules applied."""
+    if not isinstance(expr, sp.MatrixExpr) or isinstance(expr, sp.MatrixSymbol) or not expr.args:
+        return expr
+    args = [tidy(a) for a in expr.args]
+    if isinstance(expr, sp.HadamardProduct):
+        return _hadamard(args)
+    if isinstance(expr, sp.MatMul):
+        return _matmul(args)
+    if isinstance(expr, sp.MatAdd):
+        terms = [a for a in args if not is_zero(a)]
+        if not terms:
+            return sp.ZeroMatrix(*expr.shape)
+        return terms[0] if len(terms) == 1 else _factor_common(terms)
+    if isinstance(expr, sp.HadamardPower):
+        base, exponent = args
+        if exponent == 1:
+            return base
+        if exponent == 0:
+            return sp.OneMatrix(*base.shape)
+    if isinstance(expr, sp.Transpose):
+        return args[0].T
+    return expr.func(*args)

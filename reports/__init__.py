@@ -1,0 +1,3 @@
+"""bpttlab.reports: equation sheets, verification reports, plots and the ``bpttlab`` command line."""
+
+__all__: list[str] = []
