@@ -2,8 +2,9 @@
 
 At concrete small sizes every matrix becomes a matrix of scalar symbols. The *truth* is
 ``sympy.diff`` of the explicit forward computation; the *claim* is the derived backward equations
-evaluated on the same symbols. Each entry of ``claim − truth`` must be exactly 0 in SymPy's polynomial ring (or field of
-fractions), with function applications held opaque: no numbers are sampled.
+evaluated on the same symbols. Each entry of ``claim − truth`` must be exactly 0 in SymPy's
+polynomial ring (or field of fractions), with function applications held opaque: no numbers are
+sampled.
 
 - ``step``: one cell step, with the incoming gradients δh_t (and the carried δc_t) as free symbols:
   Λ = δh_t·h_t (+ δc_t^{(t+1)}·c_t), and every named delta, δ of the previous states, δx_t and each

@@ -1,0 +1,252 @@
+"""The NumPy engine: forward and BPTT backward over whole sequences and batches.
+
+Every formula comes from :func:`derivations.derive` through :class:`.Compiled` (``sympy.lambdify``);
+this module only moves arrays. Inside, a batch is columns: x_t is (D, N), h_t is (H, N). The time
+loop runs the forward step and the *recurrent* part of the backward step (the named deltas and δ of
+the previous states). The rest — δx_t and the parameter gradients — is evaluated once on arrays
+holding all T·N columns side by side: for an outer product δa_t x_tᵀ that is exactly Σ_t Σ_n, so
+the sums over time and batch become a single matrix product.
+
+The loss is the sum over steps (or the last step) and the mean over the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import sympy as sp
+
+import derivations.symbols as dimensions
+from derivations import Derivation, carry, delta, derive
+from derivations.tidy import tidy
+
+from .compiled import Compiled
+from .validate import as_float_array, check_params, check_targets
+
+__all__ = ["Engine", "ForwardResult", "build_engine"]
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    """States over the sequence, time-major like PyTorch: ``h`` (T, N, H), ``c`` (T, N, H) for the
+    LSTM, ``y`` the head's outputs ŷ (T, N, K), or (N, K) for a loss at the last step only."""
+
+    h: np.ndarray
+    c: np.ndarray | None
+    y: np.ndarray | None
+    stored: dict[str, np.ndarray]
+
+
+def _columns(buffer: np.ndarray) -> np.ndarray:
+    """(T, rows, N) → (rows, T·N): all steps side by side."""
+    steps, rows, batch = buffer.shape
+    return buffer.transpose(1, 0, 2).reshape(rows, steps * batch)
+
+
+class Engine:
+    """Forward and backward for one cell × head × loss placement; see :func:`build_engine`."""
+
+    def __init__(self, derivation: Derivation):
+        d = self.derivation = derivation
+        self.cell, self.head = d.cell, d.head
+        self.loss_at = d.loss_at
+        self._forward = Compiled(d.cell.equations)
+        previous = {delta(prev).name for prev in d.cell.previous_states}
+        recurrent = [eq for eq in d.step_backward if eq.lhs.name in previous or
+                     eq.lhs in {delta(s) for s in d.cell.named_deltas}]
+        self._recurrent = Compiled(recurrent)
+        self._leaves = Compiled([eq for eq in d.step_backward if eq not in recurrent])
+        if self.head is not None:
+            self._head_forward = Compiled(self.head.equations)
+            self._head_backward = Compiled(d.head_backward)
+            into_h = d.recurrence[0]
+            zero_carry = {carry(d.cell.h): sp.ZeroMatrix(*d.cell.h.shape)}
+            rename = {s: sp.MatrixSymbol(s.name.replace("_T", "_t"), *s.shape)
+                      for s in into_h.rhs.atoms(sp.MatrixSymbol)}
+            from_head = tidy(into_h.rhs.xreplace(zero_carry)).xreplace(rename)
+            self._into_h = Compiled([sp.Eq(sp.MatrixSymbol("from head", *d.cell.h.shape), from_head,
+                                           evaluate=False)])
+
+    # ----------------------------------------------------------------- parameters
+    def param_shapes(self, D: int, H: int, K: int | None = None) -> dict[str, tuple[int, ...]]:
+        """Parameter name → shape; biases are 1-D."""
+        if self.head is not None and K is None:
+            raise ValueError(f"the {self.head.name} head needs the number of outputs K")
+        sizes = {"D": D, "H": H, "K": K}
+        for name, value in sizes.items():
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        values = {dimensions.D: D, dimensions.H: H, dimensions.K: K if K is not None else 0}
+        shapes = {}
+        for name, (rows, cols) in self.derivation.params.items():
+            rows, cols = (int(sp.sympify(n).xreplace(values)) for n in (rows, cols))
+            shapes[name] = (rows,) if cols == 1 else (rows, cols)
+        return shapes
+
+    def init_params(self, D: int, H: int, K: int | None = None, seed: int = 0,
+                    dtype: np.dtype | type = np.float64, forget_bias: float = 0.0) -> dict[str, np.ndarray]:
+        """PyTorch's initialisation, uniform in ±1/√H; ``forget_bias`` is added to the LSTM's ``b_f``."""
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(H)
+        params = {name: rng.uniform(-bound, bound, size=shape).astype(dtype)
+                  for name, shape in self.param_shapes(D, H, K).items()}
+        if forget_bias and "b_f" in params:
+            params["b_f"] += np.asarray(forget_bias, dtype=dtype)
+        return params
+
+    # ----------------------------------------------------------------- forward
+    def _prepare(self, params: dict, xs: object, h0: object, c0: object) -> tuple:
+        array = np.asarray(xs)
+        if array.ndim != 3:
+            raise ValueError(f"xs must have shape (T, N, D) (time-major), got an array of rank {array.ndim}")
+        dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        T, N, D = array.shape
+        if T == 0 or N == 0 or D == 0:
+            raise ValueError(f"xs must have T, N, D ≥ 1, got shape {array.shape}")
+        names = list(self.derivation.params)
+        if not isinstance(params, dict) or names[0] not in params or np.ndim(params[names[0]]) != 2:
+            missing = names[0] if isinstance(params, dict) else "all"
+            raise ValueError(f"params must be a dict with {names[0]} of shape (H, D); missing: {missing}")
+        H = np.shape(params[names[0]])[0]
+        K = np.shape(params["W_hy"])[0] if self.head is not None and "W_hy" in params else None
+        if self.head is not None and K is None:
+            raise ValueError("missing parameter(s): W_hy (K, H)")
+        params = check_params(params, self.param_shapes(D, H, K), dtype)
+        env = {name: (p[:, None] if p.ndim == 1 else p) for name, p in params.items()}
+        xs = as_float_array("xs", array, (T, N, D), dtype)
+        states = {}
+        for (_, prev), value, label in zip(self.cell.states, (h0, c0), ("h0", "c0"), strict=False):
+            value = np.zeros((N, H), dtype) if value is None else as_float_array(label, value, (N, H), dtype)
+            states[prev.name] = np.ascontiguousarray(value.T)
+        if c0 is not None and len(self.cell.states) == 1:
+            raise ValueError(f"c0 is only for the LSTM, not {self.cell.name}")
+        return env, xs, states, (T, N, D, H, K), dtype
+
+    def _run_forward(self, env: dict, xs: np.ndarray, states: dict, sizes: tuple) -> dict[str, np.ndarray]:
+        T = sizes[0]
+        x_columns = np.ascontiguousarray(xs.transpose(0, 2, 1))  # (T, D, N)
+        stored: dict[str, np.ndarray] = {}
+        for t in range(T):
+            env.update(states)
+            env[self.cell.x.name] = x_columns[t]
+            for name, value in self._forward(env).items():
+                if name not in stored:
+                    stored[name] = np.empty((T, *np.shape(value)), dtype=value.dtype)
+                stored[name][t] = value
+            states = {prev.name: env[new.name] for new, prev in self.cell.states}
+        stored[self.cell.x.name] = x_columns
+        return stored
+
+    def forward(self, params: dict, xs: object, h0: object = None, c0: object = None) -> ForwardResult:
+        """Run the cell over ``xs`` (T, N, D) and the head (if any) on its states."""
+        env, xs, states, sizes, _ = self._prepare(params, xs, h0, c0)
+        stored = self._run_forward(env, xs, states, sizes)
+        T, N, K = sizes[0], sizes[1], sizes[4]
+        y = None
+        if self.head is not None:
+            h = stored[self.cell.h.name]
+            env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[-1]
+            env[self.head.target.name] = np.zeros((K, env[self.cell.h.name].shape[1]), xs.dtype)
+            y_columns = self._head_forward(env)[self.head.prediction.name]
+            y = y_columns.T.reshape(T, N, K) if self.loss_at == "every" else y_columns.T
+        c = stored["c_t"].transpose(0, 2, 1) if "c_t" in stored else None
+        return ForwardResult(h=stored[self.cell.h.name].transpose(0, 2, 1), c=c, y=y, stored=stored)
+
+    # ----------------------------------------------------------------- loss and gradients
+    def _target_columns(self, targets: object, sizes: tuple, dtype: np.dtype) -> np.ndarray:
+        T, N, _, _, K = sizes
+        shape = (T, N) if self.loss_at == "every" else (N,)
+        targets = check_targets(self.head.name, targets, shape, K, dtype)
+        if self.head.name == "softmax":
+            one_hot = np.zeros((K, targets.size), dtype)
+            one_hot[targets.reshape(-1), np.arange(targets.size)] = 1
+            return one_hot
+        return np.ascontiguousarray(targets.reshape(-1, K).T)
+
+    def loss(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None) -> float:
+        """The loss alone (sum over steps or the last one, mean over the batch), without gradients."""
+        if self.head is None:
+            raise ValueError(f"an engine without a head has no loss; build it with head='softmax', "
+                             f"'sigmoid' or 'linear' (cell {self.cell.name})")
+        env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0)
+        stored = self._run_forward(env, xs, states, sizes)
+        h = stored[self.cell.h.name]
+        env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[-1]
+        env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
+        return float(self._head_forward(env)[self.head.loss.name].sum()) / sizes[1]
+
+    def loss_and_grads(self, params: dict, xs: object, targets: object, h0: object = None,
+                       c0: object = None) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss and its gradient with respect to every parameter, ``xs``, ``h0`` (and ``c0``)."""
+        if self.head is None:
+            raise ValueError(f"an engine without a head has no loss; build it with head='softmax', "
+                             f"'sigmoid' or 'linear' (cell {self.cell.name})")
+        env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0)
+        T, N, D, H, K = sizes
+        initial = dict(states)
+        stored = self._run_forward(env, xs, states, sizes)
+        h_name = self.cell.h.name
+
+        # Head, on every step at once (or the last): loss, δ of the logits, head gradients, δh from it.
+        env[h_name] = _columns(stored[h_name]) if self.loss_at == "every" else stored[h_name][-1]
+        env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
+        loss = float(self._head_forward(env)[self.head.loss.name].sum()) / N
+        first, *rest = self._head_backward.equations
+        env[first.lhs.name] = Compiled([first])(env)[first.lhs.name] / N  # mean over the batch
+        head_grads = Compiled(rest)(env) if rest else {}
+        from_head = self._into_h(env)["from head"]
+        into_h = np.zeros((T, H, N), dtype)
+        if self.loss_at == "every":
+            into_h[:] = from_head.reshape(H, T, N).transpose(1, 0, 2)
+        else:
+            into_h[-1] = from_head
+
+        # Back through time: only what the recurrence needs.
+        carried = {carry(new).name: np.zeros((H, N), dtype) for new in self.cell.new_states}
+        deltas: dict[str, np.ndarray] = {}
+        for t in range(T - 1, -1, -1):
+            step = {**env, **{name: buffer[t] for name, buffer in stored.items()}, **carried}
+            step.update({prev.name: (stored[new.name][t - 1] if t else initial[prev.name])
+                         for new, prev in self.cell.states})
+            step[self.cell.x.name] = stored[self.cell.x.name][t]
+            step[delta(self.cell.h).name] = into_h[t] + carried[carry(self.cell.h).name]
+            for name, value in self._recurrent(step).items():
+                if name not in deltas:
+                    deltas[name] = np.empty((T, *value.shape), dtype)
+                deltas[name][t] = value
+            carried = {carry(new).name: step[delta(prev).name] for new, prev in self.cell.states}
+
+        # Everything else at once, on all T·N columns.
+        columns = {name: _columns(buffer) for name, buffer in {**stored, **deltas}.items()}
+        for new, prev in self.cell.states:
+            shifted = np.concatenate([initial[prev.name][None], stored[new.name][:-1]])
+            columns[prev.name] = _columns(shifted)
+        leaves = self._leaves({**env, **columns})
+
+        grads: dict[str, np.ndarray] = {}
+        for name, shape in self.param_shapes(D, H, K).items():
+            gradient = head_grads.get("δ" + name, leaves.get("δ" + name))
+            if len(shape) == 1:
+                gradient = gradient.sum(axis=1)
+            grads[name] = np.asarray(gradient, dtype=dtype)
+        grads["xs"] = leaves[delta(self.cell.x).name].reshape(D, T, N).transpose(1, 2, 0).copy()
+        for (new, _), label in zip(self.cell.states, ("h0", "c0"), strict=False):
+            grads[label] = carried[carry(new).name].T.copy()  # δs_0: what step 1 sent back
+        return loss, grads
+
+
+@cache
+def build_engine(cell: str, head: str | None = None, loss_at: str = "every") -> Engine:
+    """The engine for ``cell`` with ``head`` (None, "softmax", "sigmoid", "linear"); cached, so a
+    second call with the same arguments is free.
+
+    >>> import numpy as np
+    >>> engine = build_engine("rnn", head="softmax")
+    >>> params = engine.init_params(D=3, H=4, K=2, seed=0)
+    >>> loss, grads = engine.loss_and_grads(params, np.zeros((5, 2, 3)), np.zeros((5, 2), dtype=int))
+    >>> sorted(grads)
+    ['W_hh', 'W_hy', 'W_xh', 'b_h', 'b_y', 'h0', 'xs']
+    """
+    return Engine(derive(cell, head, loss_at))
