@@ -1,7 +1,8 @@
 """The NumPy engine: forward and BPTT backward over whole sequences and batches.
 
 Every formula comes from :func:`derivations.derive` through :class:`.Compiled` (``sympy.lambdify``);
-this module only moves arrays. Inside, a batch is columns: x_t is (D, N), h_t is (H, N). The time
+this module only moves arrays. Inside, a batch is columns: x_t is (D, N), h_t is (H, N), and a
+value kept for every step is (rows, T, N), so that all steps side by side are a free view. The time
 loop runs the forward step and the *recurrent* part of the backward step (the named deltas and δ of
 the previous states). The rest — δx_t and the parameter gradients — is evaluated once on arrays
 holding all T·N columns side by side: for an outer product δa_t x_tᵀ that is exactly Σ_t Σ_n, so
@@ -13,7 +14,7 @@ The loss is the sum over steps (or the last step) and the mean over the batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import sympy as sp
@@ -40,9 +41,9 @@ class ForwardResult:
 
 
 def _columns(buffer: np.ndarray) -> np.ndarray:
-    """(T, rows, N) → (rows, T·N): all steps side by side."""
-    steps, rows, batch = buffer.shape
-    return buffer.transpose(1, 0, 2).reshape(rows, steps * batch)
+    """(rows, T, N) → (rows, T·N): all steps side by side, a view."""
+    rows, steps, batch = buffer.shape
+    return buffer.reshape(rows, steps * batch)
 
 
 class Engine:
@@ -53,6 +54,11 @@ class Engine:
         self.cell, self.head = d.cell, d.head
         self.loss_at = d.loss_at
         self._forward = Compiled(d.cell.equations)
+        # Names the time loop uses, computed once: (new state, previous state, δ of the previous
+        # state, the carry into the new state).
+        self._links = tuple((new.name, prev.name, delta(prev).name, carry(new).name)
+                            for new, prev in d.cell.states)
+        self._delta_h = delta(d.cell.h).name
         previous = {delta(prev).name for prev in d.cell.previous_states}
         recurrent = [eq for eq in d.step_backward if eq.lhs.name in previous or
                      eq.lhs in {delta(s) for s in d.cell.named_deltas}]
@@ -60,7 +66,8 @@ class Engine:
         self._leaves = Compiled([eq for eq in d.step_backward if eq not in recurrent])
         if self.head is not None:
             self._head_forward = Compiled(self.head.equations)
-            self._head_backward = Compiled(d.head_backward)
+            first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
+            self._logits_delta, self._head_grads = Compiled([first]), Compiled(rest)
             into_h = d.recurrence[0]
             zero_carry = {carry(d.cell.h): sp.ZeroMatrix(*d.cell.h.shape)}
             rename = {s: sp.MatrixSymbol(s.name.replace("_T", "_t"), *s.shape)
@@ -72,6 +79,10 @@ class Engine:
     # ----------------------------------------------------------------- parameters
     def param_shapes(self, D: int, H: int, K: int | None = None) -> dict[str, tuple[int, ...]]:
         """Parameter name → shape; biases are 1-D."""
+        return dict(self._param_shapes(D, H, K))
+
+    @lru_cache(maxsize=64)  # noqa: B019 - engines are cached themselves and live as long as the process
+    def _param_shapes(self, D: int, H: int, K: int | None) -> tuple[tuple[str, tuple[int, ...]], ...]:
         if self.head is not None and K is None:
             raise ValueError(f"the {self.head.name} head needs the number of outputs K")
         sizes = {"D": D, "H": H, "K": K}
@@ -83,7 +94,7 @@ class Engine:
         for name, (rows, cols) in self.derivation.params.items():
             rows, cols = (int(sp.sympify(n).xreplace(values)) for n in (rows, cols))
             shapes[name] = (rows,) if cols == 1 else (rows, cols)
-        return shapes
+        return tuple(shapes.items())
 
     def init_params(self, D: int, H: int, K: int | None = None, seed: int = 0,
                     dtype: np.dtype | type = np.float64, forget_bias: float = 0.0) -> dict[str, np.ndarray]:
@@ -126,15 +137,15 @@ class Engine:
 
     def _run_forward(self, env: dict, xs: np.ndarray, states: dict, sizes: tuple) -> dict[str, np.ndarray]:
         T = sizes[0]
-        x_columns = np.ascontiguousarray(xs.transpose(0, 2, 1))  # (T, D, N)
-        stored: dict[str, np.ndarray] = {}
+        x_columns = np.ascontiguousarray(xs.transpose(2, 0, 1))  # (D, T, N)
+        stored: dict[str, np.ndarray] = {}  # name → (rows, T, N)
         for t in range(T):
             env.update(states)
-            env[self.cell.x.name] = x_columns[t]
+            env[self.cell.x.name] = x_columns[:, t]
             for name, value in self._forward(env).items():
                 if name not in stored:
-                    stored[name] = np.empty((T, *np.shape(value)), dtype=value.dtype)
-                stored[name][t] = value
+                    stored[name] = np.empty((value.shape[0], T, value.shape[1]), dtype=value.dtype)
+                stored[name][:, t] = value
             states = {prev.name: env[new.name] for new, prev in self.cell.states}
         stored[self.cell.x.name] = x_columns
         return stored
@@ -147,12 +158,12 @@ class Engine:
         y = None
         if self.head is not None:
             h = stored[self.cell.h.name]
-            env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[-1]
+            env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[:, -1]
             env[self.head.target.name] = np.zeros((K, env[self.cell.h.name].shape[1]), xs.dtype)
             y_columns = self._head_forward(env)[self.head.prediction.name]
             y = y_columns.T.reshape(T, N, K) if self.loss_at == "every" else y_columns.T
-        c = stored["c_t"].transpose(0, 2, 1) if "c_t" in stored else None
-        return ForwardResult(h=stored[self.cell.h.name].transpose(0, 2, 1), c=c, y=y, stored=stored)
+        c = stored["c_t"].transpose(1, 2, 0) if "c_t" in stored else None
+        return ForwardResult(h=stored[self.cell.h.name].transpose(1, 2, 0), c=c, y=y, stored=stored)
 
     # ----------------------------------------------------------------- loss and gradients
     def _target_columns(self, targets: object, sizes: tuple, dtype: np.dtype) -> np.ndarray:
@@ -173,7 +184,7 @@ class Engine:
         env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0)
         stored = self._run_forward(env, xs, states, sizes)
         h = stored[self.cell.h.name]
-        env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[-1]
+        env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[:, -1]
         env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
         return float(self._head_forward(env)[self.head.loss.name].sum()) / sizes[1]
 
@@ -190,38 +201,38 @@ class Engine:
         h_name = self.cell.h.name
 
         # Head, on every step at once (or the last): loss, δ of the logits, head gradients, δh from it.
-        env[h_name] = _columns(stored[h_name]) if self.loss_at == "every" else stored[h_name][-1]
+        env[h_name] = _columns(stored[h_name]) if self.loss_at == "every" else stored[h_name][:, -1]
         env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
         loss = float(self._head_forward(env)[self.head.loss.name].sum()) / N
-        first, *rest = self._head_backward.equations
-        env[first.lhs.name] = Compiled([first])(env)[first.lhs.name] / N  # mean over the batch
-        head_grads = Compiled(rest)(env) if rest else {}
+        for name, value in self._logits_delta(env).items():
+            env[name] = value / N  # the mean over the batch
+        head_grads = self._head_grads(env)
         from_head = self._into_h(env)["from head"]
-        into_h = np.zeros((T, H, N), dtype)
+        into_h = np.zeros((H, T, N), dtype)
         if self.loss_at == "every":
-            into_h[:] = from_head.reshape(H, T, N).transpose(1, 0, 2)
+            into_h[:] = from_head.reshape(H, T, N)
         else:
-            into_h[-1] = from_head
+            into_h[:, -1] = from_head
 
         # Back through time: only what the recurrence needs.
-        carried = {carry(new).name: np.zeros((H, N), dtype) for new in self.cell.new_states}
+        carried = {carried_name: np.zeros((H, N), dtype) for *_, carried_name in self._links}
+        h_carry = self._links[0][3]
         deltas: dict[str, np.ndarray] = {}
         for t in range(T - 1, -1, -1):
-            step = {**env, **{name: buffer[t] for name, buffer in stored.items()}, **carried}
-            step.update({prev.name: (stored[new.name][t - 1] if t else initial[prev.name])
-                         for new, prev in self.cell.states})
-            step[self.cell.x.name] = stored[self.cell.x.name][t]
-            step[delta(self.cell.h).name] = into_h[t] + carried[carry(self.cell.h).name]
+            step = {**env, **{name: buffer[:, t] for name, buffer in stored.items()}, **carried}
+            for new, prev, *_ in self._links:
+                step[prev] = stored[new][:, t - 1] if t else initial[prev]
+            step[self._delta_h] = into_h[:, t] + carried[h_carry]
             for name, value in self._recurrent(step).items():
                 if name not in deltas:
-                    deltas[name] = np.empty((T, *value.shape), dtype)
-                deltas[name][t] = value
-            carried = {carry(new).name: step[delta(prev).name] for new, prev in self.cell.states}
+                    deltas[name] = np.empty((value.shape[0], T, value.shape[1]), dtype)
+                deltas[name][:, t] = value
+            carried = {carried_name: step[prev_delta] for _, _, prev_delta, carried_name in self._links}
 
         # Everything else at once, on all T·N columns.
         columns = {name: _columns(buffer) for name, buffer in {**stored, **deltas}.items()}
         for new, prev in self.cell.states:
-            shifted = np.concatenate([initial[prev.name][None], stored[new.name][:-1]])
+            shifted = np.concatenate([initial[prev.name][:, None], stored[new.name][:, :-1]], axis=1)
             columns[prev.name] = _columns(shifted)
         leaves = self._leaves({**env, **columns})
 
@@ -231,9 +242,10 @@ class Engine:
             if len(shape) == 1:
                 gradient = gradient.sum(axis=1)
             grads[name] = np.asarray(gradient, dtype=dtype)
-        grads["xs"] = leaves[delta(self.cell.x).name].reshape(D, T, N).transpose(1, 2, 0).copy()
-        for (new, _), label in zip(self.cell.states, ("h0", "c0"), strict=False):
-            grads[label] = carried[carry(new).name].T.copy()  # δs_0: what step 1 sent back
+        dx = leaves[delta(self.cell.x).name].reshape(D, T, N)
+        grads["xs"] = np.ascontiguousarray(dx.transpose(1, 2, 0))
+        for (*_, carried_name), label in zip(self._links, ("h0", "c0"), strict=False):
+            grads[label] = carried[carried_name].T.copy()  # δs_0: what step 1 sent back
         return loss, grads
 
 

@@ -25,8 +25,9 @@ __all__ = ["NAMESPACE", "EnginePrinter"]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """σ(x) = exp(−log(1 + e^{−x})): no overflow for x of either sign."""
-    return np.exp(-np.logaddexp(0, -x))
+    """σ(x) from e = exp(−|x|) ≤ 1: 1/(1+e) for x ≥ 0, e/(1+e) below; no overflow, full precision."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
