@@ -92,17 +92,19 @@ class Engine:
         values = {dimensions.D: D, dimensions.H: H, dimensions.K: K if K is not None else 0}
         shapes = {}
         for name, (rows, cols) in self.derivation.params.items():
+            is_bias = cols == 1  # decided on the symbolic shape: W_xh is (H, 1) when D = 1
             rows, cols = (int(sp.sympify(n).xreplace(values)) for n in (rows, cols))
-            shapes[name] = (rows,) if cols == 1 else (rows, cols)
+            shapes[name] = (rows,) if is_bias else (rows, cols)
         return tuple(shapes.items())
 
     def init_params(self, D: int, H: int, K: int | None = None, seed: int = 0,
                     dtype: np.dtype | type = np.float64, forget_bias: float = 0.0) -> dict[str, np.ndarray]:
         """PyTorch's initialisation, uniform in ±1/√H; ``forget_bias`` is added to the LSTM's ``b_f``."""
+        shapes = self.param_shapes(D, H, K)  # checks the sizes first
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(H)
         params = {name: rng.uniform(-bound, bound, size=shape).astype(dtype)
-                  for name, shape in self.param_shapes(D, H, K).items()}
+                  for name, shape in shapes.items()}
         if forget_bias and "b_f" in params:
             params["b_f"] += np.asarray(forget_bias, dtype=dtype)
         return params
@@ -116,11 +118,14 @@ class Engine:
         T, N, D = array.shape
         if T == 0 or N == 0 or D == 0:
             raise ValueError(f"xs must have T, N, D ≥ 1, got shape {array.shape}")
-        names = list(self.derivation.params)
-        if not isinstance(params, dict) or names[0] not in params or np.ndim(params[names[0]]) != 2:
-            missing = names[0] if isinstance(params, dict) else "all"
-            raise ValueError(f"params must be a dict with {names[0]} of shape (H, D); missing: {missing}")
-        H = np.shape(params[names[0]])[0]
+        if not isinstance(params, dict):
+            raise ValueError(f"params must be a dict of arrays, got {type(params).__name__}")
+        # H is the row count most H-row parameters agree on, so the odd one out is the one blamed.
+        votes = [np.shape(params[n])[0] for n, (rows, _) in self.derivation.params.items()
+                 if rows == dimensions.H and n in params and np.ndim(params[n]) >= 1]
+        if not votes:
+            raise ValueError(f"missing parameter(s): {', '.join(self.derivation.params)}")
+        H = max(set(votes), key=votes.count)
         K = np.shape(params["W_hy"])[0] if self.head is not None and "W_hy" in params else None
         if self.head is not None and K is None:
             raise ValueError("missing parameter(s): W_hy (K, H)")
@@ -249,7 +254,6 @@ class Engine:
         return loss, grads
 
 
-@cache
 def build_engine(cell: str, head: str | None = None, loss_at: str = "every") -> Engine:
     """The engine for ``cell`` with ``head`` (None, "softmax", "sigmoid", "linear"); cached, so a
     second call with the same arguments is free.
@@ -261,4 +265,9 @@ def build_engine(cell: str, head: str | None = None, loss_at: str = "every") -> 
     >>> sorted(grads)
     ['W_hh', 'W_hy', 'W_xh', 'b_h', 'b_y', 'h0', 'xs']
     """
+    return _engine(cell, head, loss_at)  # positional, so every spelling of a call shares one entry
+
+
+@cache
+def _engine(cell: str, head: str | None, loss_at: str) -> Engine:
     return Engine(derive(cell, head, loss_at))

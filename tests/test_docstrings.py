@@ -7,12 +7,14 @@ import pkgutil
 import pytest
 
 import derivations
+import numeric
 
-MODULES = [m.name for m in pkgutil.iter_modules(derivations.__path__, "derivations.")
-           if m.name != "derivations.__main__"]
+MODULES = [m.name for package in (derivations, numeric)
+           for m in pkgutil.iter_modules(package.__path__, package.__name__ + ".")
+           if not m.name.endswith("__main__")]
 
 
-@pytest.mark.parametrize("name", ["derivations", *MODULES])
+@pytest.mark.parametrize("name", ["derivations", "numeric", *MODULES])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.failed == 0
