@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-import sympy as sp
-
 from .derive import CELLS, HEADS, derive
 from .prove import prove
+from .text import equation_lines
 
 
 def main(argv: list[str]) -> int:
@@ -16,13 +15,7 @@ def main(argv: list[str]) -> int:
     if cell_name not in CELLS or head_name not in HEADS:
         print(f"usage: python -m derivations [{'|'.join(CELLS)}] [{'|'.join(HEADS)}]", file=sys.stderr)
         return 2
-    d = derive(cell_name, head_name)
-    for title, equations in (("forward", d.forward), ("backward", d.backward)):
-        print(f"{title}:")
-        for eq in equations:
-            print(f"  {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)}")
-    for (new, prev), jacobian in d.jacobian.items():
-        print(f"∂{new}/∂{prev} = {sp.sstr(jacobian)}")
+    print("\n".join(equation_lines(derive(cell_name, head_name))))
     proof = prove(cell_name, head_name, kind=("step",))
     print(proof)
     return 0 if proof.passed else 1

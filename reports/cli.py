@@ -12,6 +12,7 @@ import sys
 import sympy as sp
 
 from derivations import CELLS, HEADS, LOSS_AT, derive, prove
+from derivations.text import equation_lines
 from numeric import verify
 
 __all__ = ["main"]
@@ -19,13 +20,7 @@ __all__ = ["main"]
 
 def _derive(args: argparse.Namespace) -> int:
     d = derive(args.cell, args.head, args.loss_at)
-    show = sp.latex if args.latex else sp.sstr
-    for title, equations in (("forward", d.forward), ("backward", d.backward)):
-        print(f"{title}:")
-        for eq in equations:
-            print(f"  {show(eq.lhs)} = {show(eq.rhs)}")
-    for (new, prev), jacobian in d.jacobian.items():
-        print(f"∂{new}/∂{prev} = {show(jacobian)}")
+    print("\n".join(equation_lines(d, sp.latex if args.latex else sp.sstr)))
     return 0
 
 
