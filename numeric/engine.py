@@ -53,7 +53,16 @@ class Engine:
         d = self.derivation = derivation
         self.cell, self.head = d.cell, d.head
         self.loss_at = d.loss_at
-        self._forward = Compiled(d.cell.equations)
+        # The input projections W_x· x_t do not depend on the recurrence: they are taken out of the
+        # step (each product replaced by a symbol of its own) and computed for every t at once, as
+        # one stacked GEMM, before the loop.
+        x = d.cell.x
+        hoisted = {m: sp.MatrixSymbol(f"{m.args[0].name}·{x.name}", *m.shape)
+                   for eq in d.cell.equations for m in eq.rhs.atoms(sp.MatMul)
+                   if len(m.args) == 2 and m.args[1] == x and isinstance(m.args[0], sp.MatrixSymbol)}
+        self._projections = tuple((m.args[0].name, symbol.name) for m, symbol in hoisted.items())
+        self._forward = Compiled([sp.Eq(eq.lhs, eq.rhs.xreplace(hoisted), evaluate=False)
+                                  for eq in d.cell.equations])
         # Names the time loop uses, computed once: (new state, previous state, δ of the previous
         # state, the carry into the new state).
         self._links = tuple((new.name, prev.name, delta(prev).name, carry(new).name)
@@ -141,12 +150,20 @@ class Engine:
         return env, xs, states, (T, N, D, H, K), dtype
 
     def _run_forward(self, env: dict, xs: np.ndarray, states: dict, sizes: tuple) -> dict[str, np.ndarray]:
-        T = sizes[0]
+        T, N, D = sizes[:3]
         x_columns = np.ascontiguousarray(xs.transpose(2, 0, 1))  # (D, T, N)
+        weights = [env[w] for w, _ in self._projections]
+        stacked = np.concatenate(weights) if weights else np.zeros((0, D), x_columns.dtype)
+        projected = (stacked @ x_columns.reshape(D, T * N)).reshape(-1, T, N)
+        ends = np.cumsum([w.shape[0] for w in weights])
+        projections = {name: projected[end - w.shape[0]:end]
+                       for (_, name), w, end in zip(self._projections, weights, ends, strict=True)}
         stored: dict[str, np.ndarray] = {}  # name → (rows, T, N)
         for t in range(T):
             env.update(states)
             env[self.cell.x.name] = x_columns[:, t]
+            for name, values in projections.items():
+                env[name] = values[:, t]
             for name, value in self._forward(env).items():
                 if name not in stored:
                     stored[name] = np.empty((value.shape[0], T, value.shape[1]), dtype=value.dtype)
