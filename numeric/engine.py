@@ -198,34 +198,32 @@ class Engine:
             return one_hot
         return np.ascontiguousarray(targets.reshape(-1, K).T)
 
-    def loss(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None) -> float:
-        """The loss alone (sum over steps or the last one, mean over the batch), without gradients."""
+    def _forward_and_loss(self, params: dict, xs: object, targets: object, h0: object, c0: object
+                          ) -> tuple[float, dict, dict, dict, tuple, np.dtype]:
+        """Cell over the sequence, then the head and its loss on every step at once (or the last)."""
         if self.head is None:
             raise ValueError(f"an engine without a head has no loss; build it with head='softmax', "
                              f"'sigmoid' or 'linear' (cell {self.cell.name})")
         env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0)
+        initial = dict(states)
         stored = self._run_forward(env, xs, states, sizes)
         h = stored[self.cell.h.name]
         env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[:, -1]
         env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
-        return float(self._head_forward(env)[self.head.loss.name].sum()) / sizes[1]
+        loss = float(self._head_forward(env)[self.head.loss.name].sum()) / sizes[1]
+        return loss, env, stored, initial, sizes, dtype
+
+    def loss(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None) -> float:
+        """The loss alone (sum over steps or the last one, mean over the batch), without gradients."""
+        return self._forward_and_loss(params, xs, targets, h0, c0)[0]
 
     def loss_and_grads(self, params: dict, xs: object, targets: object, h0: object = None,
                        c0: object = None) -> tuple[float, dict[str, np.ndarray]]:
         """The loss and its gradient with respect to every parameter, ``xs``, ``h0`` (and ``c0``)."""
-        if self.head is None:
-            raise ValueError(f"an engine without a head has no loss; build it with head='softmax', "
-                             f"'sigmoid' or 'linear' (cell {self.cell.name})")
-        env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0)
+        loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0)
         T, N, D, H, K = sizes
-        initial = dict(states)
-        stored = self._run_forward(env, xs, states, sizes)
-        h_name = self.cell.h.name
 
-        # Head, on every step at once (or the last): loss, δ of the logits, head gradients, δh from it.
-        env[h_name] = _columns(stored[h_name]) if self.loss_at == "every" else stored[h_name][:, -1]
-        env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
-        loss = float(self._head_forward(env)[self.head.loss.name].sum()) / N
+        # Head backward, on the same columns: δ of the logits, head gradients, δh from the head.
         for name, value in self._logits_delta(env).items():
             env[name] = value / N  # the mean over the batch
         head_grads = self._head_grads(env)
