@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import sympy as sp
+from problems import random_targets, spec_shape
 
 from derivations import derive
 from numeric import build_engine
@@ -21,17 +22,6 @@ HEADS = ("softmax", "sigmoid", "linear")
 LOSS_AT = ("every", "last")
 
 
-def spec_shape(name, d, h, k):
-    """The documented shape of a parameter: W_x* (H, D), W_h* (H, H), W_hy (K, H), b_y (K,), b_* (H,)."""
-    if name == "W_hy":
-        return (k, h)
-    if name == "b_y":
-        return (k,)
-    if name.startswith("W_x"):
-        return (h, d)
-    if name.startswith("W_h"):
-        return (h, h)
-    return (h,)
 
 
 def names_for(cell, head):
@@ -47,13 +37,7 @@ def problem(cell, head, loss_at, t=T, n=N, d=D, h=H, k=K, seed=SEED):
     states = {"h0": rng.normal(size=(n, h)) * 0.5}
     if cell == "lstm":
         states["c0"] = rng.normal(size=(n, h)) * 0.5
-    out = (t, n) if loss_at == "every" else (n,)
-    if head == "softmax":
-        targets = rng.integers(0, k, size=out)
-    elif head == "sigmoid":
-        targets = rng.uniform(0, 1, size=(*out, k))
-    else:
-        targets = rng.normal(size=(*out, k))
+    targets = random_targets(rng, head, loss_at, t, n, k)
     return params, xs, targets, states
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
+from problems import random_targets, spec_shape
 
 from numeric import build_engine
 from numeric.torch_reference import param_names
@@ -16,17 +17,6 @@ EPS = 1e-6
 ENTRIES = 2  # checked per array
 
 
-def spec_shape(name, d, h, k):
-    """The documented shape: W_x* (H, D), W_h* (H, H), W_hy (K, H), b_y (K,), b_* (H,)."""
-    if name == "W_hy":
-        return (k, h)
-    if name == "b_y":
-        return (k,)
-    if name.startswith("W_x"):
-        return (h, d)
-    if name.startswith("W_h"):
-        return (h, h)
-    return (h,)
 
 
 sizes = st.integers(min_value=1, max_value=6)
@@ -48,13 +38,7 @@ def test_gradients_are_central_differences_of_the_loss(cell, t, n, d, h, k, head
     arrays["h0"] = rng.normal(size=(n, h)) * 0.5
     if cell == "lstm":
         arrays["c0"] = rng.normal(size=(n, h)) * 0.5
-    out = (t, n) if loss_at == "every" else (n,)
-    if head == "softmax":
-        targets = rng.integers(0, k, size=out)
-    elif head == "sigmoid":
-        targets = rng.uniform(0, 1, size=(*out, k))
-    else:
-        targets = rng.normal(size=(*out, k))
+    targets = random_targets(rng, head, loss_at, t, n, k)
 
     def loss_and_grads(values):
         params = {name: value for name, value in values.items() if name not in ("xs", "h0", "c0")}

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from problems import spec_shape
 
 from numeric import build_engine
 from numeric.torch_reference import param_names
@@ -13,21 +14,11 @@ CELLS = ("rnn", "lstm", "gru", "gru_torch")
 HEADS = ("softmax", "sigmoid", "linear")
 
 
-def spec_shape(name):
-    if name == "W_hy":
-        return (K, H)
-    if name == "b_y":
-        return (K,)
-    if name.startswith("W_x"):
-        return (H, D)
-    if name.startswith("W_h"):
-        return (H, H)
-    return (H,)
 
 
 def problem(cell, head="softmax", loss_at="every", seed=0):
     rng = np.random.default_rng(seed)
-    params = {name: rng.uniform(-0.5, 0.5, spec_shape(name)) for name in param_names(cell)}
+    params = {name: rng.uniform(-0.5, 0.5, spec_shape(name, D, H, K)) for name in param_names(cell)}
     xs = rng.normal(size=(T, N, D))
     states = {"h0": rng.normal(size=(N, H))}
     if cell == "lstm":
@@ -66,7 +57,7 @@ def test_wrong_parameter_shape_names_the_parameter_and_the_expected_shape(cell):
         shape = value.shape
         wrong_shape = (shape[0], shape[1] + 1) if len(shape) == 2 else (shape[0] + 1,)
         bad = {**params, name: np.zeros(wrong_shape)}
-        expected = shape_pattern(spec_shape(name))
+        expected = shape_pattern(spec_shape(name, D, H, K))
         for call in (lambda p: engine.loss_and_grads(p, xs, targets, **states),
                      lambda p: engine.forward(p, xs, **states)):
             with pytest.raises(ValueError) as info:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from problems import random_targets, spec_shape
 
 from numeric.torch_reference import param_names, torch_loss_and_grads, torch_module_loss_and_grads
 
@@ -17,18 +18,11 @@ def problem(cell, head, loss_at, seed=SEED):
     rng = np.random.default_rng(seed)
     params = {}
     for name in param_names(cell):
-        shape = {"W_hy": (K, H), "b_y": (K,)}.get(name) or {"W_x": (H, D), "W_h": (H, H)}.get(name[:3], (H,))
-        params[name] = rng.uniform(-1, 1, shape) / np.sqrt(H)
+        params[name] = rng.uniform(-1, 1, spec_shape(name, D, H, K)) / np.sqrt(H)
     xs = rng.normal(size=(T, N, D))
     h0, c0 = rng.normal(size=(2, N, H)) * 0.5
     states = {"h0": h0, "c0": c0 if cell == "lstm" else None}
-    out = (T, N) if loss_at == "every" else (N,)
-    if head == "softmax":
-        targets = rng.integers(0, K, size=out)
-    elif head == "sigmoid":
-        targets = rng.uniform(0, 1, size=(*out, K))
-    else:
-        targets = rng.normal(size=(*out, K))
+    targets = random_targets(rng, head, loss_at, T, N, K)
     return params, xs, targets, states
 
 
