@@ -52,9 +52,9 @@ class Derivation:
     ``forward``: the cell's equations, then the head's. ``head_backward``: δ of the logits and the
     head's per-step parameter gradients. ``recurrence``: how δh_t is assembled from the head and
     from step t+1 (with ``loss_at="last"``, the first equation holds at t = T only and the second
-    for t < T). ``step_backward``: one step of BPTT, given δh_t (and the carried δc_t for the
-    LSTM): pre-activation deltas, δ of the previous states, δx_t and each parameter's per-step
-    gradient; the gradient of the loss is the sum of those over t. ``jacobian``: the blocks
+    for t < T). ``from_head``: the head's part of δh_t (W_hyᵀ δs_t), in step-t names, or None.
+    ``step_backward``: one step of BPTT, given δh_t (and the carried δc_t for the LSTM):
+    pre-activation deltas, δ of the previous states, δx_t and each parameter's per-step gradient; the gradient of the loss is the sum of those over t. ``jacobian``: the blocks
     ∂s_t/∂s'_{t-1} of the step Jacobian. ``params``: parameter name → shape.
     """
 
@@ -64,6 +64,7 @@ class Derivation:
     forward: tuple[sp.Eq, ...]
     head_backward: tuple[sp.Eq, ...]
     recurrence: tuple[sp.Eq, ...]
+    from_head: sp.MatrixExpr | None
     step_backward: tuple[sp.Eq, ...]
     jacobian: MappingProxyType = field(repr=False)
     params: MappingProxyType = field(repr=False)
@@ -131,6 +132,7 @@ def derive(cell_name: str, head: str | None = "softmax", loss_at: str = "every")
         forward=c.equations + (hd.equations if hd else ()),
         head_backward=head_backward,
         recurrence=_recurrence(c, into_h, loss_at),
+        from_head=into_h,
         step_backward=step,
         jacobian=jacobian,
         params=MappingProxyType(params),

@@ -190,11 +190,8 @@ def _prove_jacobian(d: Derivation) -> list[Check]:
 
 
 def _head_into_h(d: Derivation, env: dict) -> sp.ImmutableMatrix:
-    """The head's part of δh_t: the first recurrence equation with no gradient carried from t+1."""
-    eq = d.recurrence[0]
-    local = {**env, carry(d.cell.h).name: sp.zeros(*env[d.cell.h.name].shape)}
-    local.update({name.replace("_t", "_T"): value for name, value in env.items()})
-    return explicit(eq.rhs, STEP_SIZES, local)
+    """The head's part of δh_t, as the engine uses it."""
+    return explicit(d.from_head, STEP_SIZES, env)
 
 
 def _prove_head_step(d: Derivation) -> list[Check]:

@@ -21,7 +21,6 @@ import sympy as sp
 
 import derivations.symbols as dimensions
 from derivations import Derivation, carry, delta, derive
-from derivations.tidy import tidy
 
 from .compiled import Compiled
 from .validate import as_float_array, check_params, check_targets
@@ -77,12 +76,7 @@ class Engine:
             self._head_forward = Compiled(self.head.equations)
             first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
             self._logits_delta, self._head_grads = Compiled([first]), Compiled(rest)
-            into_h = d.recurrence[0]
-            zero_carry = {carry(d.cell.h): sp.ZeroMatrix(*d.cell.h.shape)}
-            rename = {s: sp.MatrixSymbol(s.name.replace("_T", "_t"), *s.shape)
-                      for s in into_h.rhs.atoms(sp.MatrixSymbol)}
-            from_head = tidy(into_h.rhs.xreplace(zero_carry)).xreplace(rename)
-            self._into_h = Compiled([sp.Eq(sp.MatrixSymbol("from head", *d.cell.h.shape), from_head,
+            self._into_h = Compiled([sp.Eq(sp.MatrixSymbol("from head", *d.cell.h.shape), d.from_head,
                                            evaluate=False)])
 
     # ----------------------------------------------------------------- parameters
