@@ -54,7 +54,8 @@ class Derivation:
     from step t+1 (with ``loss_at="last"``, the first equation holds at t = T only and the second
     for t < T). ``from_head``: the head's part of δh_t (W_hyᵀ δs_t), in step-t names, or None.
     ``step_backward``: one step of BPTT, given δh_t (and the carried δc_t for the LSTM):
-    pre-activation deltas, δ of the previous states, δx_t and each parameter's per-step gradient; the gradient of the loss is the sum of those over t. ``jacobian``: the blocks
+    pre-activation deltas, δ of the previous states, δx_t and each parameter's per-step gradient;
+    the gradient of the loss is the sum of those over t. ``jacobian``: the blocks
     ∂s_t/∂s'_{t-1} of the step Jacobian. ``params``: parameter name → shape.
     """
 
