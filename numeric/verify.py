@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from derivations import CELLS, HEADS, LOSS_AT
 
@@ -134,9 +135,10 @@ def verify_gradients(
     T: int = 4, N: int = 3, D: int = 3, H: int = 4, K: int = 3,
     seed: int = 0,
     eps: float = 1e-3,
-    progress: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Comparison]:
-    """Run every comparison; see the module docstring for what is compared and how."""
+    """Run every comparison; see the module docstring for what is compared and how.
+    ``progress`` is called with a label after each cell × head × placement."""
     for name, chosen, valid in (("cell", cells, CELLS), ("head", heads, HEADS), ("loss placement", loss_at,
                                                                                   LOSS_AT)):
         unknown = [c for c in chosen if c not in valid]
@@ -148,15 +150,16 @@ def verify_gradients(
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     jobs = [(c, h, at) for c in cells for h in heads for at in loss_at]
     results: list[Comparison] = []
-    for done, (c, h, at) in enumerate(jobs, 1):
+    for c, h, at in jobs:
         results += _verify_one(c, h, at, sizes, seed, eps)
         if progress:
-            bar = "#" * (30 * done // len(jobs))
-            print(f"\r[{bar:<30}] {done}/{len(jobs)} {c} × {h} × {at}".ljust(78), end="", file=sys.stderr,
-                  flush=True)
-    if progress:
-        print(file=sys.stderr)
+            progress(f"{c} × {h} × {at}")
     return results
+
+
+def jobs_count(args: argparse.Namespace) -> int:
+    """How many cell × head × placement combinations ``args`` asks for."""
+    return len(args.cells) * len(args.heads) * len(args.loss_at)
 
 
 def format_table(results: list[Comparison]) -> str:
@@ -197,9 +200,14 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    results = verify_gradients(tuple(args.cells), tuple(args.heads), tuple(args.loss_at), args.T, args.N,
-                               args.D, args.H, args.K, args.seed,
-                               progress=not args.json and sys.stderr.isatty())
+    with tqdm(total=jobs_count(args), desc="verify", unit="case", disable=args.json or None,
+              leave=False) as bar:
+        def advance(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update()
+
+        results = verify_gradients(tuple(args.cells), tuple(args.heads), tuple(args.loss_at), args.T,
+                                   args.N, args.D, args.H, args.K, args.seed, progress=advance)
     if args.json:
         print(json.dumps([{**asdict(r), "passed": r.passed} for r in results], indent=2))
     else:
