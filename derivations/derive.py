@@ -116,12 +116,21 @@ def _cell_parts(cell_name: str) -> tuple[Cell, tuple[sp.Eq, ...], MappingProxyTy
     return c, tuple(step), MappingProxyType(jacobians(c))
 
 
-@cache
 def derive(cell_name: str, head: str | None = "softmax", loss_at: str = "every") -> Derivation:
     """Derive the BPTT equations of ``cell_name`` with ``head`` ("softmax", "sigmoid", "linear" or
-    None for the bare cell), the loss summed over every step or taken at the last one."""
-    if loss_at not in LOSS_AT:
+    None for the bare cell), the loss summed over every step or taken at the last one; cached."""
+    # The names are checked before they become a cache key: a list is unhashable (TypeError).
+    if not isinstance(cell_name, str) or cell_name not in CELLS:
+        raise ValueError(f"unknown cell {cell_name!r}; valid cells: {', '.join(CELLS)}")
+    if head is not None and (not isinstance(head, str) or head not in HEADS):
+        raise ValueError(f"unknown head {head!r}; valid heads: {', '.join(HEADS)}")
+    if not isinstance(loss_at, str) or loss_at not in LOSS_AT:
         raise ValueError(f"unknown loss placement {loss_at!r}; valid: {', '.join(LOSS_AT)}")
+    return _derive(cell_name, head, loss_at)
+
+
+@cache
+def _derive(cell_name: str, head: str | None, loss_at: str) -> Derivation:
     c, step, jacobian = _cell_parts(cell_name)
     hd = None if head is None else make_head(head)
     head_backward, into_h = _head_backward(hd) if hd else ((), None)

@@ -23,7 +23,16 @@ import derivations.symbols as dimensions
 from derivations import Derivation, carry, delta, derive
 
 from .compiled import Compiled
-from .validate import as_float_array, check_params, check_targets
+from .validate import (
+    as_array,
+    as_float_array,
+    check_finite_results,
+    check_init_options,
+    check_params,
+    check_size,
+    check_targets,
+    infer_sizes,
+)
 
 __all__ = ["Engine", "ForwardResult", "build_engine"]
 
@@ -82,7 +91,8 @@ class Engine:
     # ----------------------------------------------------------------- parameters
     def param_shapes(self, D: int, H: int, K: int | None = None) -> dict[str, tuple[int, ...]]:
         """Parameter name → shape; biases are 1-D."""
-        return dict(self._param_shapes(D, H, K))
+        D, H = check_size("D", D), check_size("H", H)  # before the cache: a list is not hashable
+        return dict(self._param_shapes(D, H, None if K is None else check_size("K", K)))
 
     @lru_cache(maxsize=64)  # noqa: B019 - engines are cached themselves and live as long as the process
     def _param_shapes(self, D: int, H: int, K: int | None) -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -104,6 +114,7 @@ class Engine:
                     dtype: np.dtype | type = np.float64, forget_bias: float = 0.0) -> dict[str, np.ndarray]:
         """PyTorch's initialisation, uniform in ±1/√H; ``forget_bias`` is added to the LSTM's ``b_f``."""
         shapes = self.param_shapes(D, H, K)  # checks the sizes first
+        dtype = check_init_options(seed, dtype, forget_bias)
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(H)
         params = {name: rng.uniform(-bound, bound, size=shape).astype(dtype)
@@ -114,24 +125,18 @@ class Engine:
 
     # ----------------------------------------------------------------- forward
     def _prepare(self, params: dict, xs: object, h0: object, c0: object) -> tuple:
-        array = np.asarray(xs)
+        array = as_array("xs", xs)
         if array.ndim != 3:
             raise ValueError(f"xs must have shape (T, N, D) (time-major), got an array of rank {array.ndim}")
         dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         T, N, D = array.shape
         if T == 0 or N == 0 or D == 0:
             raise ValueError(f"xs must have T, N, D ≥ 1, got shape {array.shape}")
-        if not isinstance(params, dict):
-            raise ValueError(f"params must be a dict of arrays, got {type(params).__name__}")
-        # H is the row count most H-row parameters agree on, so the odd one out is the one blamed.
-        votes = [np.shape(params[n])[0] for n, (rows, _) in self.derivation.params.items()
-                 if rows == dimensions.H and n in params and np.ndim(params[n]) >= 1]
-        if not votes:
-            raise ValueError(f"missing parameter(s): {', '.join(self.derivation.params)}")
-        H = max(set(votes), key=votes.count)
-        K = np.shape(params["W_hy"])[0] if self.head is not None and "W_hy" in params else None
-        if self.head is not None and K is None:
-            raise ValueError("missing parameter(s): W_hy (K, H)")
+        # H and K are the row counts most parameters with H (K) rows agree on, so the odd one out is blamed.
+        rows = {str(size): [n for n, (r, _) in self.derivation.params.items() if r == size]
+                for size in (dimensions.H, dimensions.K)}
+        sizes = infer_sizes(params, tuple(self.derivation.params), {k: v for k, v in rows.items() if v})
+        H, K = sizes["H"], sizes.get("K")
         params = check_params(params, self.param_shapes(D, H, K), dtype)
         env = {name: (p[:, None] if p.ndim == 1 else p) for name, p in params.items()}
         xs = as_float_array("xs", array, (T, N, D), dtype)
@@ -179,7 +184,9 @@ class Engine:
             y_columns = self._head_forward(env)[self.head.prediction.name]
             y = y_columns.T.reshape(T, N, K) if self.loss_at == "every" else y_columns.T
         c = stored["c_t"].transpose(1, 2, 0) if "c_t" in stored else None
-        return ForwardResult(h=stored[self.cell.h.name].transpose(1, 2, 0), c=c, y=y, stored=stored)
+        h = stored[self.cell.h.name].transpose(1, 2, 0)
+        check_finite_results("the forward pass", {"h": h, "c": c, "y": y})
+        return ForwardResult(h=h, c=c, y=y, stored=stored)
 
     # ----------------------------------------------------------------- loss and gradients
     def _target_columns(self, targets: object, sizes: tuple, dtype: np.dtype) -> np.ndarray:
@@ -205,6 +212,7 @@ class Engine:
         env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[:, -1]
         env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
         loss = float(self._head_forward(env)[self.head.loss.name].sum()) / sizes[1]
+        check_finite_results("the loss", {"loss": loss})
         return loss, env, stored, initial, sizes, dtype
 
     def loss(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None) -> float:
@@ -216,32 +224,8 @@ class Engine:
         """The loss and its gradient with respect to every parameter, ``xs``, ``h0`` (and ``c0``)."""
         loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0)
         T, N, D, H, K = sizes
-
-        # Head backward, on the same columns: δ of the logits, head gradients, δh from the head.
-        for name, value in self._logits_delta(env).items():
-            env[name] = value / N  # the mean over the batch
-        head_grads = self._head_grads(env)
-        from_head = self._into_h(env)["from head"]
-        into_h = np.zeros((H, T, N), dtype)
-        if self.loss_at == "every":
-            into_h[:] = from_head.reshape(H, T, N)
-        else:
-            into_h[:, -1] = from_head
-
-        # Back through time: only what the recurrence needs.
-        carried = {carried_name: np.zeros((H, N), dtype) for *_, carried_name in self._links}
-        h_carry = self._links[0][3]
-        deltas: dict[str, np.ndarray] = {}
-        for t in range(T - 1, -1, -1):
-            step = {**env, **{name: buffer[:, t] for name, buffer in stored.items()}, **carried}
-            for new, prev, *_ in self._links:
-                step[prev] = stored[new][:, t - 1] if t else initial[prev]
-            step[self._delta_h] = into_h[:, t] + carried[h_carry]
-            for name, value in self._recurrent(step).items():
-                if name not in deltas:
-                    deltas[name] = np.empty((value.shape[0], T, value.shape[1]), dtype)
-                deltas[name][:, t] = value
-            carried = {carried_name: step[prev_delta] for _, _, prev_delta, carried_name in self._links}
+        head_grads, into_h = self._head_backward(env, sizes, dtype)
+        deltas, carried = self._through_time(env, stored, initial, into_h, sizes, dtype)
 
         # Everything else at once, on all T·N columns.
         columns = {name: _columns(buffer) for name, buffer in {**stored, **deltas}.items()}
@@ -260,7 +244,64 @@ class Engine:
         grads["xs"] = np.ascontiguousarray(dx.transpose(1, 2, 0))
         for (*_, carried_name), label in zip(self._links, ("h0", "c0"), strict=False):
             grads[label] = carried[carried_name].T.copy()  # δs_0: what step 1 sent back
+        check_finite_results("the backward pass", grads)
         return loss, grads
+
+    def state_grads(self, params: dict, xs: object, targets: object, h0: object = None,
+                    c0: object = None) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss and ∂L/∂s_t for every state s and step t = 1..T, from the same backward loop as
+        :meth:`loss_and_grads` (without the parameter gradients): ``"h"`` (T, N, H) holds the total δh_t
+        (from the head at step t and from step t+1), and for the LSTM ``"c"`` (T, N, H) holds δc_t.
+
+        >>> import numpy as np
+        >>> engine = build_engine("lstm", head="linear", loss_at="last")
+        >>> params = engine.init_params(D=2, H=3, K=1, seed=0)
+        >>> loss, deltas = engine.state_grads(params, np.ones((4, 1, 2)), np.zeros((1, 1)))
+        >>> {label: value.shape for label, value in deltas.items()}
+        {'h': (4, 1, 3), 'c': (4, 1, 3)}
+        """
+        loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0)
+        _, into_h = self._head_backward(env, sizes, dtype)
+        deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype)
+        states = {new.name.split("_")[0]: np.ascontiguousarray(deltas[delta(new).name].transpose(1, 2, 0))
+                  for new in self.cell.new_states}
+        check_finite_results("the backward pass", states)
+        return loss, states
+
+    def _head_backward(self, env: dict, sizes: tuple, dtype: np.dtype) -> tuple[dict, np.ndarray]:
+        """Head backward, on the same columns: δ of the logits, head gradients, and δh from the head
+        for every step, (H, T, N) (zero but at the last step for a loss at the last step)."""
+        T, N, _, H, _ = sizes
+        for name, value in self._logits_delta(env).items():
+            env[name] = value / N  # the mean over the batch
+        head_grads = self._head_grads(env)
+        from_head = self._into_h(env)["from head"]
+        into_h = np.zeros((H, T, N), dtype)
+        if self.loss_at == "every":
+            into_h[:] = from_head.reshape(H, T, N)
+        else:
+            into_h[:, -1] = from_head
+        return head_grads, into_h
+
+    def _through_time(self, env: dict, stored: dict, initial: dict, into_h: np.ndarray, sizes: tuple,
+                      dtype: np.dtype) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Back through time, only what the recurrence needs. Returns the named deltas and δh_t, each
+        (rows, T, N), and the carries δs_0 that step 1 sends back."""
+        T, N, _, H, _ = sizes
+        carried = {carried_name: np.zeros((H, N), dtype) for *_, carried_name in self._links}
+        h_carry = self._links[0][3]
+        deltas: dict[str, np.ndarray] = {self._delta_h: np.empty((H, T, N), dtype)}
+        for t in range(T - 1, -1, -1):
+            step = {**env, **{name: buffer[:, t] for name, buffer in stored.items()}, **carried}
+            for new, prev, *_ in self._links:
+                step[prev] = stored[new][:, t - 1] if t else initial[prev]
+            step[self._delta_h] = deltas[self._delta_h][:, t] = into_h[:, t] + carried[h_carry]
+            for name, value in self._recurrent(step).items():
+                if name not in deltas:
+                    deltas[name] = np.empty((value.shape[0], T, value.shape[1]), dtype)
+                deltas[name][:, t] = value
+            carried = {carried_name: step[prev_delta] for _, _, prev_delta, carried_name in self._links}
+        return deltas, carried
 
 
 def build_engine(cell: str, head: str | None = None, loss_at: str = "every") -> Engine:
@@ -274,6 +315,7 @@ def build_engine(cell: str, head: str | None = None, loss_at: str = "every") -> 
     >>> sorted(grads)
     ['W_hh', 'W_hy', 'W_xh', 'b_h', 'b_y', 'h0', 'xs']
     """
+    derive(cell, head, loss_at)  # checks the names (ValueError) before they become a cache key
     return _engine(cell, head, loss_at)  # positional, so every spelling of a call shares one entry
 
 

@@ -1,19 +1,63 @@
-"""Input checks with messages a student understands, raised before any array reaches NumPy."""
+"""Input checks with messages a student understands, raised before any array reaches NumPy — and the
+one check after: a result that overflowed is reported, never returned.
+
+Every failure is a ``ValueError`` naming the argument (``xs``, ``h0``, ``parameter W_hh``, ``targets``,
+``D``, ``dtype`` …) and what was expected. Arrays may be anything :func:`numpy.asarray` reads (nested
+lists too) holding real numbers: floats or integers; booleans, complex numbers, strings and objects
+are refused rather than guessed at. A value that is finite in its own dtype but too large for the
+dtype the engine computes in (1e300 given to a float32 computation) is refused too, since casting
+would turn it into Inf.
+
+>>> import numpy as np
+>>> as_float_array("h0", [[1, 2]], (1, 2), np.dtype(np.float32))
+array([[1., 2.]], dtype=float32)
+>>> as_float_array("h0", [[1e300, 2]], (1, 2), np.dtype(np.float32))
+Traceback (most recent call last):
+...
+ValueError: h0 holds values too large for float32 (largest magnitude 1e+300; float32 holds up to 3.4e+38)
+>>> infer_sizes({"W_hy": np.zeros((4, 2)), "b_y": np.zeros(3)}, ["W_hy", "b_y"], {"K": ["W_hy", "b_y"]})
+Traceback (most recent call last):
+...
+ValueError: parameter b_y has shape (3,), expected (4,) (K = 4 from W_hy (4, 2))
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_params", "check_targets"]
+__all__ = [
+    "as_array",
+    "as_float_array",
+    "check_finite_results",
+    "check_init_options",
+    "check_params",
+    "check_size",
+    "check_targets",
+    "infer_sizes",
+]
+
+
+def as_array(name: str, value: object) -> np.ndarray:
+    """``np.asarray(value)``, with a ragged nested list reported under ``name``."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} is not a rectangular array of numbers ({error})") from None
+
+
+def _is_real(array: np.ndarray) -> bool:
+    return bool(np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer))
 
 
 def as_float_array(name: str, value: object, shape: tuple[int | None, ...], dtype: np.dtype) -> np.ndarray:
-    """``value`` as an array of ``dtype`` with ``shape`` (``None`` = any size), finite everywhere."""
-    array = np.asarray(value)
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise ValueError(f"{name} must be a float array, got dtype {array.dtype}")
+    """``value`` as an array of ``dtype`` with ``shape`` (``None`` = any size), finite everywhere,
+    before and after the cast."""
+    array = as_array(name, value)
+    if not _is_real(array):
+        raise ValueError(f"{name} must be a float array (or integers), got dtype {array.dtype}")
     expected = "(" + ", ".join("?" if n is None else str(n) for n in shape) + ")"
     mismatch = array.ndim != len(shape) or any(
         n is not None and n != m for n, m in zip(shape, array.shape, strict=True))
@@ -21,7 +65,46 @@ def as_float_array(name: str, value: object, shape: tuple[int | None, ...], dtyp
         raise ValueError(f"{name} has shape {array.shape}, expected {expected}")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or Inf")
-    return array.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):
+        cast = array.astype(dtype, copy=False)
+    if not np.all(np.isfinite(cast)):
+        largest = float(np.max(np.abs(array.astype(np.float64))))
+        raise ValueError(f"{name} holds values too large for {np.dtype(dtype).name} (largest magnitude "
+                         f"{largest:.3g}; {np.dtype(dtype).name} holds up to {np.finfo(dtype).max:.2g})")
+    return cast
+
+
+def infer_sizes(params: object, expected: Sequence[str], rows: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """The sizes (H, K …) the parameters give: for each label in ``rows``, the first-axis length most
+    of the parameters listed under it agree on, so that the odd one out is the one a later shape
+    check blames. A tie (W_hy says K = 4, b_y says 3) is reported here: the parameter listed first
+    decides, and the message names both."""
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a dict of arrays, got {type(params).__name__}")
+    sizes = {}
+    for label, names in rows.items():
+        shapes = {n: as_array(f"parameter {n}", params[n]).shape for n in names if n in params}
+        votes = {n: shape[0] for n, shape in shapes.items() if shape}
+        if not votes:
+            missing = [n for n in expected if n not in params]
+            if missing:
+                raise ValueError(f"missing parameter(s): {', '.join(missing)}")
+            raise ValueError(f"parameter(s) {', '.join(names)} must be arrays whose first axis is {label}, "
+                             f"got scalars")
+        (size, count), *others = Counter(votes.values()).most_common()
+        if others and others[0][1] == count:  # a tie: the first parameter listed decides, and says so
+            tied = [n for n, v in votes.items() if v in (size, others[0][0])]
+            winner = next((n for n in tied if votes[n] >= 1), tied[0])  # a size of 0 does not win
+            size = votes[winner]
+            loser = next(n for n, v in votes.items() if v != size)
+            wanted = (size, *shapes[loser][1:])
+            raise ValueError(f"parameter {loser} has shape {shapes[loser]}, expected {wanted} "
+                             f"({label} = {size} from {winner} {shapes[winner]})")
+        if size < 1:
+            empty = ", ".join(f"{n} {shapes[n]}" for n, v in votes.items() if v == size)
+            raise ValueError(f"{label} must be at least 1, but parameter(s) {empty} have no rows")
+        sizes[label] = int(size)
+    return sizes
 
 
 def check_params(params: Mapping[str, object], shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype
@@ -35,16 +118,22 @@ def check_params(params: Mapping[str, object], shapes: Mapping[str, tuple[int, .
         wanted = ", ".join(f"{n} {shapes[n]}" for n in missing)
         raise ValueError(f"missing parameter(s): {wanted}")
     if extra:
-        raise ValueError(f"unknown parameter(s): {', '.join(map(str, extra))}; expected {', '.join(shapes)}")
+        raise ValueError(f"unknown parameter(s): {', '.join(map(repr, extra))}; expected {', '.join(shapes)}")
     return {n: as_float_array(f"parameter {n}", params[n], shapes[n], dtype) for n in shapes}
 
 
 def check_targets(head: str, targets: object, shape: tuple[int, ...], classes: int, dtype: np.dtype
                   ) -> np.ndarray:
-    """Class indices in [0, K) for softmax; finite floats shaped like the outputs otherwise."""
+    """Class indices in [0, K) for softmax; probabilities in [0, 1] for sigmoid (binary cross-entropy
+    is a cross-entropy only for those: below 0 or above 1 the loss has no minimum); any finite
+    floats for linear. Float targets are shaped like the outputs, ``(*shape, K)``."""
     if head != "softmax":
-        return as_float_array("targets", targets, (*shape, classes), dtype)
-    array = np.asarray(targets)
+        array = as_float_array("targets", targets, (*shape, classes), dtype)
+        if head == "sigmoid" and array.size and (array.min() < 0 or array.max() > 1):
+            raise ValueError(f"sigmoid targets are probabilities and must lie in [0, 1], "
+                             f"got {array.min():.3g}..{array.max():.3g}")
+        return array
+    array = as_array("targets", targets)
     if not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"softmax targets must be integer class indices, got dtype {array.dtype}")
     if array.shape != shape:
@@ -52,3 +141,41 @@ def check_targets(head: str, targets: object, shape: tuple[int, ...], classes: i
     if array.size and (array.min() < 0 or array.max() >= classes):
         raise ValueError(f"class targets must lie in 0..{classes - 1}, got {array.min()}..{array.max()}")
     return array
+
+
+def check_size(name: str, value: object) -> int:
+    """A size such as D, H or K: a positive integer (``True`` is not a size), as a plain ``int``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_init_options(seed: object, dtype: object, forget_bias: object) -> np.dtype:
+    """The options of ``init_params``: a non-negative integer ``seed``, ``dtype`` float32 or float64
+    (what the engine computes in), a ``forget_bias`` finite in that dtype. Returns the dtype."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    try:
+        chosen = np.dtype(dtype)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if chosen not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {chosen}")
+    if isinstance(forget_bias, (bool, np.bool_)) or not isinstance(forget_bias, (int, float, np.integer,
+                                                                                 np.floating)):
+        raise ValueError(f"forget_bias must be a real number, got {forget_bias!r}")
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(np.asarray(forget_bias, dtype=chosen))
+    if not finite:
+        raise ValueError(f"forget_bias must be finite in {chosen}, got {forget_bias!r}")
+    return chosen
+
+
+def check_finite_results(what: str, results: Mapping[str, object]) -> None:
+    """Raise if any of ``results`` (name → array or number; ``None`` is skipped) holds NaN or Inf:
+    every input was finite, so the computation overflowed."""
+    bad = [name for name, value in results.items()
+           if value is not None and not np.all(np.isfinite(value))]
+    if bad:
+        raise ValueError(f"{what} overflowed: {', '.join(bad)} holds NaN or Inf although every input is "
+                         f"finite; the inputs or parameters are too large in magnitude")

@@ -139,15 +139,25 @@ def verify_gradients(
 ) -> list[Comparison]:
     """Run every comparison; see the module docstring for what is compared and how.
     ``progress`` is called with a label after each cell × head × placement."""
-    for name, chosen, valid in (("cell", cells, CELLS), ("head", heads, HEADS), ("loss placement", loss_at,
-                                                                                  LOSS_AT)):
-        unknown = [c for c in chosen if c not in valid]
+    for argument, name, chosen, valid in (("cells", "cell", cells, CELLS), ("heads", "head", heads, HEADS),
+                                          ("loss_at", "loss placement", loss_at, LOSS_AT)):
+        if isinstance(chosen, str) or not isinstance(chosen, (tuple, list)):
+            example = (next(iter(valid)),)
+            raise ValueError(f"{argument} must be a tuple of {name} names such as {example!r}, "
+                             f"got {chosen!r}")
+        unknown = [c for c in chosen if not isinstance(c, str) or c not in valid]
         if unknown:
             raise ValueError(f"unknown {name} {unknown[0]!r}; valid: {', '.join(valid)}")
     sizes = {"T": T, "N": N, "D": D, "H": H, "K": K}
     for name, value in sizes.items():
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0 < eps < float("inf"):
+        raise ValueError(f"eps must be a positive finite number (the finite-difference step), got {eps!r}")
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be a function of one label, or None; got {progress!r}")
     jobs = [(c, h, at) for c in cells for h in heads for at in loss_at]
     results: list[Comparison] = []
     for c, h, at in jobs:
