@@ -10,6 +10,13 @@ inner products of a loss are sums over axis 0, kept as a (1, N) row.
 >>> h = sp.MatrixSymbol("h", 3, 1)
 >>> EnginePrinter().doprint(sp.OneMatrix(3, 1) - sp.HadamardPower(Elementwise("tanh", h), 2))
 '1.0 + -numpy.tanh(h)**2'
+
+A step Jacobian (one sample, so one column) is multiplied by its diagonals without forming them:
+
+>>> from sympy.matrices.expressions.diagonal import DiagMatrix
+>>> W = sp.MatrixSymbol("W", 3, 3)
+>>> EnginePrinter().doprint(DiagMatrix(sp.OneMatrix(3, 1) - sp.HadamardPower(h, 2)) * W)
+'(1.0 + -h**2)*(W)'
 """
 
 from __future__ import annotations
@@ -77,7 +84,26 @@ class EnginePrinter(NumPyPrinter):
         return " + ".join(self._print(a) for a in reversed(terms))
 
     def _print_DiagMatrix(self, expr: DiagMatrix) -> str:
-        return f"numpy.diagflat({self._print(expr.args[0])})"
+        return f"numpy.diagflat({self._print(expr.args[0])})"  # one column only: a single sample
+
+    def _diagonal_product(self, factors: list[sp.MatrixExpr]) -> str:
+        """A product with diagonal factors (a step Jacobian, one sample), without forming them:
+        diag(v) A is ``v * A`` (the column v scales A's rows) and A diag(v) is ``A * v.T``."""
+        rows: list[str] = []  # diagonals before the first full factor scale the rows of the rest
+        body = None
+        for factor in factors:
+            if isinstance(factor, DiagMatrix):
+                vector = f"({self._print(factor.args[0])})"
+                if body is None:
+                    rows.append(vector)
+                else:
+                    body = f"({body})*{vector}.T"
+            else:
+                piece = self.parenthesize(factor, 50)
+                body = piece if body is None else f"{body} @ {piece}"
+        if body is None:
+            return f"numpy.diagflat({'*'.join(rows)})"
+        return "*".join([*rows, f"({body})"]) if rows else body
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
@@ -86,6 +112,8 @@ class EnginePrinter(NumPyPrinter):
         if scalars:
             coefficient = sp.Mul(*scalars)
             prefix = "-" if coefficient == -1 else f"{self._print(sp.Float(coefficient))}*"
+        if any(isinstance(f, DiagMatrix) for f in factors):
+            return prefix + self._diagonal_product(factors)
         if factors[0].shape[0] == 1 and len(factors) >= 2:  # a row times columns: per-sample sums
             first, rest = factors[0], factors[1:]
             body = rest[0] if len(rest) == 1 else sp.MatMul(*rest)

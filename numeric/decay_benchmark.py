@@ -1,0 +1,84 @@
+"""How long the gradient-decay analysis takes at the issue's scale: T = 1000 steps, H = 256 hidden
+units, one sequence, for the RNN, the LSTM and the GRU.
+
+Rows: ``gradient_norms`` (forward, the head, and the engine's backward loop keeping δh_k, δc_k);
+``jacobian_products`` with exact spectral norms at 64 log-spaced k; and, with ``every_step``, the
+same at every k (the product runs over every step either way; the symmetric eigensolver per k is
+what costs). Each time is the median of ``repeats`` runs after a short warm-up run (T = 5) that
+compiles the lambdified functions.
+
+>>> rows = decay_benchmark(T=20, H=8, cells=("rnn",), repeats=1)
+>>> [row.what for row in rows]
+['gradient_norms', 'jacobian_products, 64 k', 'jacobian_products, every k']
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .decay import gradient_norms
+from .engine import build_engine
+from .jacobian_products import jacobian_products, spaced_steps
+
+__all__ = ["DecayBenchRow", "decay_benchmark", "format_decay_rows"]
+
+D, K = 8, 4
+
+
+@dataclass(frozen=True)
+class DecayBenchRow:
+    """The median time in seconds of one analysis of one cell at T × H."""
+
+    cell: str
+    what: str
+    T: int
+    H: int
+    seconds: float
+
+
+def _median_seconds(function: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def decay_benchmark(T: int = 1000, H: int = 256, cells: Sequence[str] = ("rnn", "lstm", "gru"),
+                    repeats: int = 3, every_step: bool = True) -> list[DecayBenchRow]:
+    """Time :func:`gradient_norms` and :func:`jacobian_products` for each cell; medians of ``repeats``."""
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    rows = []
+    xs = np.random.default_rng(0).normal(size=(T, 1, D))
+    for cell in cells:
+        engine = build_engine(cell, "linear", "last")
+        params = engine.init_params(D, H, K, seed=0)
+        gradient_norms(engine, params, xs[:5])  # warm-up: compiles, touches the code paths
+        jacobian_products(engine, params, xs[:5])
+        jobs = {
+            "gradient_norms": lambda e=engine, p=params: gradient_norms(e, p, xs),
+            "jacobian_products, 64 k": lambda e=engine, p=params: jacobian_products(e, p, xs,
+                                                                                   steps=spaced_steps(T)),
+        }
+        if every_step:
+            jobs["jacobian_products, every k"] = lambda e=engine, p=params: jacobian_products(e, p, xs)
+        rows += [DecayBenchRow(cell, what, T, H, _median_seconds(job, repeats)) for what, job in jobs.items()]
+    return rows
+
+
+def format_decay_rows(rows: Sequence[DecayBenchRow]) -> str:
+    """A table of the rows, then the total of each analysis over the cells."""
+    header = f"{'cell':<10} {'analysis':<28} {'T':>5} {'H':>4} {'median s':>9}"
+    lines = [header, "-" * len(header)]
+    lines += [f"{r.cell:<10} {r.what:<28} {r.T:>5} {r.H:>4} {r.seconds:9.2f}" for r in rows]
+    for what in dict.fromkeys(r.what for r in rows):
+        total = sum(r.seconds for r in rows if r.what == what)
+        lines.append(f"{'all cells':<10} {what:<28} {'':>5} {'':>4} {total:9.2f}")
+    return "\n".join(lines)
