@@ -1,0 +1,128 @@
+"""The equation sheets: every cell × language × notation compiles with pdflatex, cleanly; the PDF
+shows the key symbols; the Indonesian sheets have no English headings; one sheet is pinned by a
+golden file; the same options give the same bytes."""
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from derivations import CELLS
+from numeric import build_engine
+from reports.notation import NOTATIONS
+from reports.pdflatex import overfull_boxes, pdf_text
+from reports.sheet import COMBINED, LANGUAGES, SHEETS, render_sheet, sheet_name, write_sheets
+from reports.worked_example import hello_example
+
+GOLDEN = Path(__file__).parent / "golden" / "rnn.en.course.tex"
+COMBOS = [(s, lang, n) for s in SHEETS for lang in LANGUAGES for n in NOTATIONS]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> dict[str, object]:
+    """Every sheet, written and compiled once for the whole module."""
+    out = tmp_path_factory.mktemp("sheets")
+    sheets = write_sheets(out, SHEETS, LANGUAGES, NOTATIONS, pdf=True)
+    return {s.name: s for s in sheets}
+
+
+def headings(tex: str) -> list[str]:
+    return re.findall(r"\\(?:sub)*section\*?\{(.+)\}", tex)
+
+
+@pytest.mark.parametrize(("sheet", "lang", "notation"), COMBOS)
+def test_every_sheet_compiles_without_bad_overfull_boxes(written, sheet, lang, notation):
+    result = written[sheet_name(sheet, lang, notation)]
+    assert result.pdf is not None and result.pdf.read_bytes().startswith(b"%PDF")
+    log = result.tex.with_suffix(".log")
+    boxes = overfull_boxes(log.read_text(errors="replace")) if log.exists() else []
+    bad = [b for b in boxes if b.in_display_math and b.points > 10]
+    assert not bad, f"overfull boxes in display math: {bad}"
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_pdf_text_shows_the_key_symbols(written, sheet):
+    text = pdf_text(written[sheet_name(sheet, "en", "course")].pdf)
+    for symbol in ("⊙", "σ", "tanh", "diag", "δ", "∂L/∂W", "h⊤"):
+        assert symbol in text, f"{symbol!r} missing from the text of the {sheet} sheet"
+    assert "mapsto" not in text and "∘" not in text
+
+
+def test_lstm_sheet_shows_the_cell_path_and_the_gates(written):
+    text = pdf_text(written[sheet_name("lstm", "en", "course")].pdf)
+    assert "= diag(ft )" in text  # ∂C_t/∂C_{t-1}, the derived Jacobian block
+    assert "diag(fj )" in text  # the product along the direct path
+    assert "Ct = ft ⊙ Ct−1 + it ⊙ C̃t" in text
+    assert "ht = ot ⊙ tanh(Ct )" in text
+
+
+@pytest.mark.parametrize("notation", NOTATIONS)
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_indonesian_sheets_have_no_english_headings(sheet, notation):
+    english = set(headings(render_sheet(sheet, "en", notation)))
+    indonesian = headings(render_sheet(sheet, "id", notation))
+    assert indonesian and english
+    shared = [h for h in indonesian if h in english and not h.startswith(("LSTM", "\\VAR"))]
+    assert not shared, f"English headings in the Indonesian sheet: {shared}"
+    for word in ("Forward", "Backward", "Symbols", "Outputs", "Worked example", "Step Jacobians",
+                 "Vanishing", "Scalar definitions", "Backpropagation"):
+        assert not any(word in h for h in indonesian), word
+
+
+def test_same_options_give_the_same_bytes(tmp_path):
+    first = write_sheets(tmp_path / "a", ("lstm", COMBINED), ("id",), ("dlbook",), pdf=False)
+    second = write_sheets(tmp_path / "b", ("lstm", COMBINED), ("id",), ("dlbook",), pdf=False)
+    for a, b in zip(first, second, strict=True):
+        assert a.tex.read_bytes() == b.tex.read_bytes()
+    assert render_sheet("gru", "en", "course") != render_sheet("gru", "en", "dlbook")
+
+
+def test_golden_sheet():
+    """Regenerate after a deliberate change with BPTTLAB_UPDATE_GOLDEN=1 and review the diff."""
+    tex = render_sheet("rnn", "en", "course")
+    if os.environ.get("BPTTLAB_UPDATE_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(tex, encoding="utf-8")
+    assert tex == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_worked_example_numbers_are_the_engines():
+    tex = render_sheet("rnn", "en", "course")
+    example = hello_example()
+    engine = build_engine("rnn", head="softmax", loss_at="every")
+    xs = np.eye(4)[[0, 1, 2, 2]][:, None, :]
+    loss = engine.loss(example.params, xs, np.array([[1], [2], [2], [3]]))
+    assert f"L = {loss:.3f}" in tex
+    probabilities = engine.forward(example.params, xs).y[:, 0]
+    for row in probabilities:
+        assert " & ".join(f"{p:.3f}" for p in row) in tex or all(f"{p:.3f}" in tex for p in row)
+
+
+def test_chain_rule_runs_over_states_not_outputs():
+    tex = render_sheet("rnn", "en", "course")
+    chain = tex[tex.index("Step Jacobians and the chain rule"):tex.index("Vanishing and exploding")]
+    assert r"\frac{\partial h_3}{\partial h_2}" in chain and r"\frac{\partial h_2}{\partial h_1}" in chain
+    assert r"\hat{y}_2" not in chain and r"\hat{y}_3" not in chain
+
+
+def test_course_notation_states_the_concatenated_form(written):
+    text = pdf_text(written[sheet_name("lstm", "en", "course")].pdf)
+    assert "af,t = Wf [ht−1 , xt ] + bf = Whf ht−1 + Wxf xt + bf" in text
+    assert "Wf = [Whf Wxf ]" in text
+    tex = written[sheet_name("lstm", "en", "course")].tex.read_text()
+    assert "W_h y" not in tex and "W_-" not in tex and "W_{hy}" in tex
+
+
+def test_unknown_options_are_value_errors():
+    with pytest.raises(ValueError, match="unknown language 'fr'"):
+        render_sheet("rnn", "fr")
+    with pytest.raises(ValueError, match="unknown sheet 'transformer'"):
+        render_sheet("transformer")
+    with pytest.raises(ValueError, match="unknown notation"):
+        render_sheet("rnn", "en", "physics")
+
+
+def test_every_cell_has_a_sheet():
+    assert set(SHEETS) == {*CELLS, COMBINED}
