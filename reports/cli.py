@@ -1,7 +1,10 @@
-"""The ``bpttlab`` command line: ``derive``, ``prove``, ``verify``, ``bench``.
+"""The ``bpttlab`` command line: ``derive``, ``prove``, ``verify``, ``sheet``, ``decay``, ``bench``
+and ``all``.
 
-Misuse exits with status 2 and a one-line message (argparse's behaviour); a failed proof or check
-exits with status 1.
+Misuse exits with status 2 and a one-line message (argparse's behaviour, and the same for bad values
+found later); a failed proof or check, or an output that cannot be written, exits with status 1 and
+one line saying why. Ctrl-C exits with 130 and leaves no partial files (every file is written to a
+temporary name and renamed).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from derivations import CELLS, HEADS, LOSS_AT, derive, prove
 from derivations.text import equation_lines
 from numeric import verify
 
-__all__ = ["main"]
+from . import decay_command, main_job, sheet_command
+
+__all__ = ["build_parser", "main"]
 
 
 def _derive(args: argparse.Namespace) -> int:
@@ -76,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     verify.build_parser(p)
     p.set_defaults(run=verify.run)
 
+    p = commands.add_parser("sheet", help="write the LaTeX equation sheets (and PDFs)",
+                            epilog="example: bpttlab sheet --cell lstm --lang id --out build/sheets")
+    sheet_command.build_parser(p)
+    p.set_defaults(run=sheet_command.run)
+
+    p = commands.add_parser("decay", help="plot how gradients vanish or explode across time steps",
+                            epilog="example: bpttlab decay --T 100 --out build/decay --lang id")
+    decay_command.build_parser(p)
+    p.set_defaults(run=decay_command.run)
+
+    p = commands.add_parser("all", help="proofs, verification, sheets, decay plots and REPORT.md",
+                            epilog="example: bpttlab all --out build/")
+    main_job.build_parser(p)
+    p.set_defaults(run=main_job.run)
+
     p = commands.add_parser("bench", help="time the engine against PyTorch",
                             epilog="example: bpttlab bench --quick")
     p.add_argument("--quick", action="store_true", help="skip the large size")
@@ -86,15 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped into head or less, which closed early
         sys.stderr.close()
         return 0
+    except ValueError as error:  # a bad value only the library could judge: misuse, one line
+        parser.exit(2, f"bpttlab {args.command}: error: {error}\n")
+    except OSError as error:  # an output that cannot be written, a missing tool
+        print(f"bpttlab {args.command}: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,95 @@
+"""``REPORT.md``: the one-page summary of ``bpttlab all`` — every file linked, the verification table
+and the headline decay figure embedded.
+
+The page holds no timings, so two runs with the same results write the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from .atomic import write_text
+
+__all__ = ["render_report", "write_report"]
+
+
+class _Step(Protocol):
+    name: str
+    passed: bool
+    written: list[Path]
+    notes: list[str]
+    data: dict
+
+
+def _relative(path: Path, out: Path) -> str:
+    return Path(os.path.relpath(path, out)).as_posix()
+
+
+def _link(path: Path, out: Path) -> str:
+    return f"[{path.name}]({_relative(path, out)})"
+
+
+def _verification_table(results: Sequence) -> list[str]:
+    worst: dict[tuple[str, str], tuple[float, float, bool, int]] = {}
+    for r in results:  # the worst case per cell and check, over heads and placements
+        key = (r.cell, r.check)
+        rel, bar, ok, count = worst.get(key, (0.0, r.bar, True, 0))
+        worst[key] = (max(rel, r.max_rel), bar, ok and r.passed, count + 1)
+    lines = ["| cell | compared with | cases | worst relative error | bar | passed |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]
+    for (cell, check), (rel, bar, ok, count) in worst.items():
+        lines.append(f"| {cell} | {check} | {count} | {rel:.1e} | {bar:.0e} | {'yes' if ok else '**no**'} |")
+    return lines
+
+
+def _sheet_table(files: Sequence[Path], out: Path) -> list[str]:
+    """Sheets named ``cell.lang.notation.ext`` as a table: a row per cell, a column per variant."""
+    rows: dict[str, dict[str, str]] = {}
+    for path in files:
+        sheet, lang, notation = path.stem.split(".")
+        rows.setdefault(sheet, {})[f"{lang} {notation}"] = f"[{path.suffix[1:]}]({_relative(path, out)})"
+    columns = list(dict.fromkeys(column for row in rows.values() for column in row))
+    lines = ["| sheet | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    lines += [f"| {sheet} | " + " | ".join(row.get(c, "") for c in columns) + " |"
+              for sheet, row in rows.items()]
+    return lines
+
+
+def render_report(out: Path, steps: Sequence[_Step]) -> str:
+    """The Markdown text of REPORT.md for the steps of a run written under ``out``."""
+    by_name = {s.name: s for s in steps}
+    failed = [s.name for s in steps if not s.passed]
+    lines = ["# bpttlab report", "",
+             "Everything passed." if not failed else f"**Failed: {', '.join(failed)}.**", ""]
+    lines += ["| step | result | files |", "| --- | --- | --- |"]
+    for s in steps:
+        data = " ".join(_link(p, out) for p in s.written if p.suffix in (".txt", ".json", ".csv"))
+        lines.append(f"| {s.name} | {'ok' if s.passed else '**failed**'} | {data} |")
+    if "decay" in by_name and by_name["decay"].data.get("figure"):
+        figure = Path(by_name["decay"].data["figure"])
+        lines += ["", "## Gradient decay", "",
+                  f"![gradient norms against the step]({_relative(figure, out)})", ""]
+        lines.append(" · ".join(_link(p, out) for p in by_name["decay"].written))
+    if "verify" in by_name and by_name["verify"].data.get("results"):
+        lines += ["", "## Gradient verification", "", *_verification_table(by_name["verify"].data["results"])]
+    if "proofs" in by_name and by_name["proofs"].data.get("proofs"):
+        lines += ["", "## Proofs (one step of every cell and head, exact in SymPy)", ""]
+        lines += [f"- {name}: {'proven' if ok else '**failed**'}, {count} identities"
+                  for name, ok, count in by_name["proofs"].data["proofs"]]
+    if "sheets" in by_name:
+        pdfs = [p for p in by_name["sheets"].written if p.suffix == ".pdf"]
+        texs = [p for p in by_name["sheets"].written if p.suffix == ".tex"]
+        lines += ["", "## Equation sheets", ""]
+        lines += _sheet_table(pdfs or texs, out)
+        lines += [f"- {note}" for note in by_name["sheets"].notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out: Path, steps: Sequence[_Step]) -> Path:
+    """Write ``out/REPORT.md``; returns its path."""
+    path = Path(out) / "REPORT.md"
+    write_text(path, render_report(Path(out), steps))
+    return path
