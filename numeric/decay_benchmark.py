@@ -1,7 +1,9 @@
 """How long the gradient-decay analysis takes at the issue's scale: T = 1000 steps, H = 256 hidden
 units, one sequence, for the RNN, the LSTM and the GRU.
 
-Rows: ``gradient_norms`` (forward, the head, and the engine's backward loop keeping δh_k, δc_k);
+Rows: ``gradient_norms`` (forward, the head, and the engine's backward loop keeping δh_k, δc_k),
+with PyTorch autograd computing the same ∂L/∂h_k (``retain_grad`` on every state of the torch-ops
+reference, float64, the same threads) timed in the same run for the ratio;
 ``jacobian_products`` with exact spectral norms at 64 log-spaced k; and, with ``every_step``, the
 same at every k (the product runs over every step either way; the symmetric eigensolver per k is
 what costs). Each time is the median of ``repeats`` runs after a short warm-up run (T = 5) that
@@ -10,6 +12,8 @@ compiles the lambdified functions.
 >>> rows = decay_benchmark(T=20, H=8, cells=("rnn",), repeats=1)
 >>> [row.what for row in rows]
 ['gradient_norms', 'jacobian_products, 64 k', 'jacobian_products, every k']
+>>> rows[0].torch is not None
+True
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decay import gradient_norms
+from .decay import gradient_norms, random_targets
 from .engine import build_engine
 from .jacobian_products import jacobian_products, spaced_steps
 
@@ -39,6 +43,7 @@ class DecayBenchRow:
     T: int
     H: int
     seconds: float
+    torch: float | None = None  # PyTorch autograd doing the same, when it has an equivalent
 
 
 def _median_seconds(function: Callable[[], object], repeats: int) -> float:
@@ -48,6 +53,17 @@ def _median_seconds(function: Callable[[], object], repeats: int) -> float:
         function()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def _torch_seconds(cell: str, params: dict, xs: np.ndarray, targets: np.ndarray, repeats: int
+                   ) -> float | None:
+    """PyTorch autograd's time for ∂L/∂h_k, or None where torch (a test extra) is not installed."""
+    try:
+        from .torch_reference import torch_state_grads
+    except ImportError:
+        return None
+    torch_state_grads(cell, "linear", params, xs[:5], targets)  # warm-up
+    return _median_seconds(lambda: torch_state_grads(cell, "linear", params, xs, targets), repeats)
 
 
 def decay_benchmark(T: int = 1000, H: int = 256, cells: Sequence[str] = ("rnn", "lstm", "gru"),
@@ -69,16 +85,24 @@ def decay_benchmark(T: int = 1000, H: int = 256, cells: Sequence[str] = ("rnn", 
         }
         if every_step:
             jobs["jacobian_products, every k"] = lambda e=engine, p=params: jacobian_products(e, p, xs)
-        rows += [DecayBenchRow(cell, what, T, H, _median_seconds(job, repeats)) for what, job in jobs.items()]
+        reference = _torch_seconds(cell, params, xs, random_targets(engine, 1, K), repeats)
+        rows += [DecayBenchRow(cell, what, T, H, _median_seconds(job, repeats),
+                               reference if what == "gradient_norms" else None) for what, job in jobs.items()]
     return rows
 
 
 def format_decay_rows(rows: Sequence[DecayBenchRow]) -> str:
     """A table of the rows, then the total of each analysis over the cells."""
-    header = f"{'cell':<10} {'analysis':<28} {'T':>5} {'H':>4} {'median s':>9}"
+    header = f"{'cell':<10} {'analysis':<28} {'T':>5} {'H':>4} {'median s':>9} {'torch s':>8} {'÷torch':>7}"
     lines = [header, "-" * len(header)]
-    lines += [f"{r.cell:<10} {r.what:<28} {r.T:>5} {r.H:>4} {r.seconds:9.2f}" for r in rows]
+
+    def line(cell: str, what: str, T: object, H: object, ours: float, torch: float | None) -> str:
+        theirs = f"{torch:8.2f} {ours / torch:7.2f}" if torch else f"{'':>8} {'':>7}"
+        return f"{cell:<10} {what:<28} {T:>5} {H:>4} {ours:9.2f} {theirs}"
+
+    lines += [line(r.cell, r.what, r.T, r.H, r.seconds, r.torch) for r in rows]
     for what in dict.fromkeys(r.what for r in rows):
-        total = sum(r.seconds for r in rows if r.what == what)
-        lines.append(f"{'all cells':<10} {what:<28} {'':>5} {'':>4} {total:9.2f}")
+        chosen = [r for r in rows if r.what == what]
+        torch = sum(r.torch for r in chosen) if all(r.torch for r in chosen) else None
+        lines.append(line("all cells", what, "", "", sum(r.seconds for r in chosen), torch))
     return "\n".join(lines)

@@ -115,6 +115,29 @@ def _numpy_grads(leaves: dict[str, Tensor]) -> dict[str, np.ndarray]:
             for name, t in leaves.items()}
 
 
+def torch_state_grads(cell: str, head: str, params: dict[str, np.ndarray], xs: np.ndarray,
+                      targets: np.ndarray, h0: np.ndarray | None = None, c0: np.ndarray | None = None
+                      ) -> dict[str, np.ndarray]:
+    """∂L/∂h_k (and ∂L/∂c_k) for the loss at the last step, by autograd with ``retain_grad`` on every
+    state: ``{"h": (T, N, H), "c": (T, N, H) for the LSTM}``."""
+    _check(cell, head, "last")
+    p = _inputs(cell, params, xs, h0, c0)
+    h, c = p["h0"], p.get("c0")
+    hs, cs = [], []
+    for x in p["xs"]:
+        h, c = _step(cell, p, x, h, c)
+        h.retain_grad()
+        hs.append(h)
+        if c is not None:
+            c.retain_grad()
+            cs.append(c)
+    _loss(head, "last", p, torch.stack(hs), targets).backward()
+    grads = {"h": np.stack([s.grad.numpy() for s in hs])}
+    if cs:
+        grads["c"] = np.stack([s.grad.numpy() for s in cs])
+    return grads
+
+
 def torch_loss_and_grads(cell: str, head: str, loss_at: str, params: dict[str, np.ndarray], xs: np.ndarray,
                          targets: np.ndarray, h0: np.ndarray | None = None,
                          c0: np.ndarray | None = None) -> tuple[float, dict[str, np.ndarray]]:

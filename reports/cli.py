@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 import sympy as sp
 
@@ -19,13 +20,16 @@ from derivations.text import equation_lines
 from numeric import verify
 
 from . import decay_command, main_job, sheet_command
+from .latex_printer import gates, latex
+from .notation import NOTATIONS
 
 __all__ = ["build_parser", "main"]
 
 
 def _derive(args: argparse.Namespace) -> int:
     d = derive(args.cell, args.head, args.loss_at)
-    print("\n".join(equation_lines(d, sp.latex if args.latex else sp.sstr)))
+    show = partial(latex, notation=args.notation, gates=gates(d.cell)) if args.latex else sp.sstr
+    print("\n".join(equation_lines(d, show)))
     return 0
 
 
@@ -41,10 +45,20 @@ def _prove(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from derivations.benchmark import bench_derive
     from numeric.benchmark import format_rows, run_benchmark
+    from numeric.decay_benchmark import decay_benchmark, format_decay_rows
+
+    from .sheet_benchmark import format_sheet_timings, time_sheets
 
     print(f"derive, all 24 combinations, cold: {bench_derive():.2f} s")
     sizes = ("tiny", "mid") if args.quick else ("tiny", "mid", "large")
     print(format_rows(run_benchmark(tuple(args.cells), sizes, repeats=args.repeats)))
+    print()
+    print("gradient-decay analysis (÷torch: PyTorch autograd with retain_grad on the states):")
+    decay_cells = tuple(c for c in args.cells if c != "gru_torch") or ("rnn",)
+    print(format_decay_rows(decay_benchmark(cells=decay_cells, every_step=not args.quick)))
+    print()
+    print("equation sheets (no PyTorch equivalent):")
+    print(format_sheet_timings(time_sheets(pdf=not args.quick)))
     return 0
 
 
@@ -65,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("cell", choices=list(CELLS))
     p.add_argument("--head", choices=list(HEADS), default="softmax")
     p.add_argument("--loss-at", choices=list(LOSS_AT), default="every")
-    p.add_argument("--latex", action="store_true", help="LaTeX instead of plain text")
+    p.add_argument("--latex", action="store_true",
+                   help="LaTeX, as on the equation sheets, instead of plain text")
+    p.add_argument("--notation", choices=list(NOTATIONS), default="course",
+                   help="for --latex (default: course)")
     p.set_defaults(run=_derive)
 
     p = commands.add_parser("prove", help="prove the derivations exact",

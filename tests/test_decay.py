@@ -4,7 +4,6 @@ radius and forget-gate bias, the controlled initialisation, and bad input."""
 
 import numpy as np
 import pytest
-import torch
 from problems import spec_shape
 
 from numeric import (
@@ -21,7 +20,7 @@ from numeric import (
 )
 from numeric.decay import random_targets
 from numeric.decay_study import BOUND_TOLERANCE, BoundCheck, decay_study
-from numeric.torch_reference import _inputs, _loss, _step
+from numeric.torch_reference import torch_state_grads
 
 T, N, D, H, K = 7, 2, 3, 5, 2
 CELLS = ("rnn", "lstm", "gru", "gru_torch")
@@ -35,25 +34,6 @@ def problem(cell, head="linear", seed=3):
     h0 = rng.normal(size=(N, H)) * 0.5
     c0 = rng.normal(size=(N, H)) * 0.5 if cell == "lstm" else None
     return engine, params, xs, h0, c0
-
-
-def torch_state_grads(cell, head, params, xs, targets, h0, c0):
-    """∂L/∂h_k (and ∂L/∂c_k) by autograd: retain_grad on every state of the torch-ops reference."""
-    p = _inputs(cell, params, xs, h0, c0)
-    h, c = p["h0"], p.get("c0")
-    hs, cs = [], []
-    for x in p["xs"]:
-        h, c = _step(cell, p, x, h, c)
-        h.retain_grad()
-        hs.append(h)
-        if c is not None:
-            c.retain_grad()
-            cs.append(c)
-    _loss(head, "last", p, torch.stack(hs), targets).backward()
-    grads = {"h": np.stack([s.grad.numpy() for s in hs])}
-    if cs:
-        grads["c"] = np.stack([s.grad.numpy() for s in cs])
-    return grads
 
 
 def relative(actual, expected):
