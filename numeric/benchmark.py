@@ -18,7 +18,7 @@ import numpy as np
 
 from .engine import build_engine
 
-__all__ = ["SIZES", "BenchRow", "run_benchmark"]
+__all__ = ["SIZES", "BenchRow", "median_seconds", "run_benchmark"]
 
 SIZES = {
     "tiny": {"T": 20, "N": 1, "D": 8, "H": 16},
@@ -47,8 +47,10 @@ class BenchRow:
         return self.ours / self.floor
 
 
-def _median_time(function: Callable[[], object], repeats: int) -> float:
-    function()  # warm-up
+def median_seconds(function: Callable[[], object], repeats: int, warm_up: bool = True) -> float:
+    """The median wall time of ``repeats`` calls, after one untimed call if ``warm_up``."""
+    if warm_up:
+        function()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -74,7 +76,7 @@ def _gemm_floor(cell: str, T: int, N: int, D: int, H: int, dtype: type, repeats:
         A @ hs.T
         W_x.T @ A
 
-    return _median_time(products, repeats)
+    return median_seconds(products, repeats)
 
 
 def _torch_time(cell: str, T: int, N: int, D: int, H: int, dtype: type, repeats: int) -> float | None:
@@ -98,7 +100,7 @@ def _torch_time(cell: str, T: int, N: int, D: int, H: int, dtype: type, repeats:
         loss = 0.5 * ((head(out) - targets) ** 2).sum() / N
         loss.backward()
 
-    return _median_time(step, repeats)
+    return median_seconds(step, repeats)
 
 
 def run_benchmark(cells: tuple[str, ...] = ("rnn", "lstm", "gru", "gru_torch"),
@@ -121,7 +123,7 @@ def run_benchmark(cells: tuple[str, ...] = ("rnn", "lstm", "gru", "gru_torch"),
                 def ours_step(engine=engine, params=params, xs=xs, targets=targets) -> None:
                     engine.loss_and_grads(params, xs, targets)
 
-                ours = _median_time(ours_step, repeats)
+                ours = median_seconds(ours_step, repeats)
                 rows.append(BenchRow(cell, np.dtype(dtype).name, size, ours,
                                      _torch_time(cell, T, N, D, H, dtype, repeats),
                                      _gemm_floor(cell, T, N, D, H, dtype, repeats)))

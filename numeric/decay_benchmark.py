@@ -18,13 +18,12 @@ True
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .benchmark import median_seconds
 from .decay import gradient_norms, random_targets
 from .engine import build_engine
 from .jacobian_products import jacobian_products, spaced_steps
@@ -46,15 +45,6 @@ class DecayBenchRow:
     torch: float | None = None  # PyTorch autograd doing the same, when it has an equivalent
 
 
-def _median_seconds(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def _torch_seconds(cell: str, params: dict, xs: np.ndarray, targets: np.ndarray, repeats: int
                    ) -> float | None:
     """PyTorch autograd's time for ∂L/∂h_k, or None where torch (a test extra) is not installed."""
@@ -63,7 +53,8 @@ def _torch_seconds(cell: str, params: dict, xs: np.ndarray, targets: np.ndarray,
     except ImportError:
         return None
     torch_state_grads(cell, "linear", params, xs[:5], targets)  # warm-up
-    return _median_seconds(lambda: torch_state_grads(cell, "linear", params, xs, targets), repeats)
+    return median_seconds(lambda: torch_state_grads(cell, "linear", params, xs, targets), repeats,
+                          warm_up=False)
 
 
 def decay_benchmark(T: int = 1000, H: int = 256, cells: Sequence[str] = ("rnn", "lstm", "gru"),
@@ -86,7 +77,7 @@ def decay_benchmark(T: int = 1000, H: int = 256, cells: Sequence[str] = ("rnn", 
         if every_step:
             jobs["jacobian_products, every k"] = lambda e=engine, p=params: jacobian_products(e, p, xs)
         reference = _torch_seconds(cell, params, xs, random_targets(engine, 1, K), repeats)
-        rows += [DecayBenchRow(cell, what, T, H, _median_seconds(job, repeats),
+        rows += [DecayBenchRow(cell, what, T, H, median_seconds(job, repeats, warm_up=False),
                                reference if what == "gradient_norms" else None) for what, job in jobs.items()]
     return rows
 

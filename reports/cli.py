@@ -93,25 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", nargs="+", choices=["step", "bptt"], default=["step"])
     p.set_defaults(run=_prove)
 
-    p = commands.add_parser("verify", help="check the engine against PyTorch and finite differences",
-                            epilog="example: bpttlab verify --cells lstm --json")
-    verify.build_parser(p)
-    p.set_defaults(run=verify.run)
-
-    p = commands.add_parser("sheet", help="write the LaTeX equation sheets (and PDFs)",
-                            epilog="example: bpttlab sheet --cell lstm --lang id --out build/sheets")
-    sheet_command.build_parser(p)
-    p.set_defaults(run=sheet_command.run)
-
-    p = commands.add_parser("decay", help="plot how gradients vanish or explode across time steps",
-                            epilog="example: bpttlab decay --T 100 --out build/decay --lang id")
-    decay_command.build_parser(p)
-    p.set_defaults(run=decay_command.run)
-
-    p = commands.add_parser("all", help="proofs, verification, sheets, decay plots and REPORT.md",
-                            epilog="example: bpttlab all --out build/")
-    main_job.build_parser(p)
-    p.set_defaults(run=main_job.run)
+    modules = (
+        ("verify", "check the engine against PyTorch and finite differences",
+         "bpttlab verify --cells lstm --json", verify),
+        ("sheet", "write the LaTeX equation sheets (and PDFs)",
+         "bpttlab sheet --cell lstm --lang id --out build/sheets", sheet_command),
+        ("decay", "plot how gradients vanish or explode across time steps",
+         "bpttlab decay --T 100 --out build/decay --lang id", decay_command),
+        ("all", "proofs, verification, sheets, decay plots and REPORT.md",
+         "bpttlab all --out build/", main_job),
+    )
+    for name, summary, example, module in modules:  # each module brings its options and its run()
+        p = commands.add_parser(name, help=summary, epilog=f"example: {example}")
+        module.build_parser(p)
+        p.set_defaults(run=module.run)
 
     p = commands.add_parser("bench", help="time the engine against PyTorch",
                             epilog="example: bpttlab bench --quick")
