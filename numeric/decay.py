@@ -30,7 +30,8 @@ import numpy as np
 from .engine import Engine
 from .jacobian_products import JacobianNorms
 
-__all__ = ["HORIZON_DROP", "DecayFit", "bound_margin", "fit_decay", "gradient_norms", "random_targets"]
+__all__ = ["HORIZON_DROP", "DecayFit", "bound_margin", "fit_decay", "gradient_norms", "log10_bound",
+           "random_targets"]
 
 #: The horizon is where the norm has fallen to this fraction of its value at k = T.
 HORIZON_DROP = 1e-6
@@ -130,6 +131,15 @@ def fit_decay(log10_norms: Sequence[float] | np.ndarray, steps: Sequence[int] | 
     return DecayFit(slope=slope, horizon=horizon)
 
 
+def log10_bound(T: int, steps: np.ndarray, largest_singular_value: float) -> np.ndarray:
+    """log10 of Pascanu et al.'s bound λ₁^{T−k} on ‖∂h_T/∂h_k‖₂ for the tanh RNN, at each k in ``steps``.
+
+    >>> log10_bound(3, np.arange(1, 4), 0.1).tolist()
+    [-2.0, -1.0, -0.0]
+    """
+    return (T - np.asarray(steps)) * np.log10(largest_singular_value)
+
+
 def bound_margin(norms: JacobianNorms, largest_singular_value: float) -> float:
     """max over k < T of log10‖∂h_T/∂h_k‖₂ − (T − k)·log10 λ₁ (0 when there is no k < T): at most 0,
     up to rounding, when every measured norm keeps Pascanu et al.'s bound ‖∂h_T/∂h_k‖₂ ≤ λ₁^{T−k} for
@@ -147,5 +157,5 @@ def bound_margin(norms: JacobianNorms, largest_singular_value: float) -> float:
     before = norms.steps < norms.T  # at k = T both sides are 1
     if not before.any():
         return 0.0
-    bound = (norms.T - norms.steps[before]) * np.log10(largest_singular_value)
+    bound = log10_bound(norms.T, norms.steps[before], largest_singular_value)
     return float(np.max(norms.log10_norms[before] - bound))

@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from numeric.decay import log10_bound
 from numeric.decay_study import Curve, DecayStudy
 
 from .atomic import atomic_path
@@ -159,7 +160,7 @@ def _radii(study: DecayStudy, words: dict[str, str]) -> Figure:
     _limit(axes, study.radii)
     k = np.arange(1, study.T + 1)
     for curve, colour in zip(study.radii, colours, strict=True):  # λ₁ the largest over the seeds
-        bound = (study.T - k) * np.log10(max(curve.singular_values))
+        bound = log10_bound(study.T, k, max(curve.singular_values))
         axes.plot(k, _drawable(bound), "--", color=colour, linewidth=1.4)
     axes.plot([], [], "--", color="#555555", linewidth=1.4, label=words["bound"])
     return _legend(figure, axes)

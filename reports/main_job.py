@@ -9,34 +9,22 @@ import argparse
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
-from derivations import CELLS, HEADS, prove
+from derivations import CELLS, HEADS, LOSS_AT, prove
 from numeric.verify import format_table, verify_gradients
 
 from .atomic import write_text
 from .decay_job import write_decay
 from .notation import NOTATIONS
 from .pdflatex import INSTALL_TEX, pdflatex_available
-from .report import write_report
+from .report import Step, write_report
 from .sheet import LANGUAGES, SHEETS, write_sheets
 
 __all__ = ["Step", "build_parser", "run"]
-
-
-@dataclass
-class Step:
-    """One step of the job: what it wrote, whether everything in it passed, how long it took."""
-
-    name: str
-    passed: bool = True
-    seconds: float = 0.0
-    written: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    data: dict = field(default_factory=dict)
 
 
 def _bar(total: int, desc: str) -> tqdm:
@@ -61,7 +49,7 @@ def _proofs(out: Path, step: Step) -> None:
 
 
 def _verify(out: Path, step: Step) -> None:
-    total = len(CELLS) * len(HEADS) * 2
+    total = len(CELLS) * len(HEADS) * len(LOSS_AT)  # verify_gradients' default cases
     with _bar(total, "verify") as bar:
         results = verify_gradients(progress=lambda label: bar.update())
     step.passed = all(r.passed for r in results)

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from .atomic import write_text
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["Step", "render_report", "write_report"]
 
 
-class _Step(Protocol):
+@dataclass
+class Step:
+    """One step of the job: what it wrote, whether everything in it passed, how long it took."""
+
     name: str
-    passed: bool
-    written: list[Path]
-    notes: list[str]
-    data: dict
+    passed: bool = True
+    seconds: float = 0.0
+    written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
 
 
 def _relative(path: Path, out: Path) -> str:
@@ -58,7 +62,7 @@ def _sheet_table(files: Sequence[Path], out: Path) -> list[str]:
     return lines
 
 
-def render_report(out: Path, steps: Sequence[_Step]) -> str:
+def render_report(out: Path, steps: Sequence[Step]) -> str:
     """The Markdown text of REPORT.md for the steps of a run written under ``out``."""
     by_name = {s.name: s for s in steps}
     failed = [s.name for s in steps if not s.passed]
@@ -88,7 +92,7 @@ def render_report(out: Path, steps: Sequence[_Step]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(out: Path, steps: Sequence[_Step]) -> Path:
+def write_report(out: Path, steps: Sequence[Step]) -> Path:
     """Write ``out/REPORT.md``; returns its path."""
     path = Path(out) / "REPORT.md"
     write_text(path, render_report(Path(out), steps))

@@ -24,6 +24,7 @@ from derivations.tidy import coefficient_and_matrix
 
 from .latex_printer import aligned, concatenated_forms, equation, gates, latex
 from .notation import notation as notation_of
+from .notation import parse_name
 from .time_index import at_step
 
 __all__ = [
@@ -122,11 +123,8 @@ def _space(shape: tuple) -> str:
 
 def _gate_letter(name: str) -> str:
     """The gate a name belongs to: ``W_xf``, ``b_f``, ``a_{f,t}`` → f; ``b_hn`` → n; RNN → h."""
-    if name.startswith(("W_", "b_")):
-        return name[-1]
-    if name.startswith("a_{"):
-        return name[3]
-    return "h"
+    labels = parse_name(name).labels
+    return labels[0][-1] if labels else "h"
 
 
 def symbols(d: Derivation, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
