@@ -4,7 +4,7 @@ TEX_PACKAGES = texlive-latex-base texlive-latex-recommended poppler-utils
 .PHONY: test install install-test tex lint bench
 
 install:
-	$(PYTHON) -m pip install -e .
+	$(PYTHON) -m pip install -e '.[torch]'
 
 install-test:
 	$(PYTHON) -m pip install -e '.[test]'

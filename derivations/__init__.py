@@ -1,7 +1,7 @@
 """bpttlab.derivations: RNN, LSTM and GRU equations as SymPy matrix expressions, their BPTT
 gradients derived by a reverse pass over each cell's expression graph, and proofs of exactness.
 
->>> from derivations import derive, prove
+>>> from bpttlab.derivations import derive, prove
 >>> d = derive("lstm", head="softmax", loss_at="every")
 >>> str(d.jacobian[("c_t", "c_{t-1}")])
 'DiagMatrix(f_t)'
@@ -9,14 +9,14 @@ gradients derived by a reverse pass over each cell's expression graph, and proof
 True
 """
 
-from .cell import Cell
-from .derive import CELLS, HEADS, LOSS_AT, Derivation, carry, cell, derive
-from .elementwise import FUNCTIONS, Elementwise
-from .heads import Head, head
-from .prove import BPTT_SIZES, STEP_SIZES, Check, Proof, prove
-from .scalar import sigmoid, softplus
-from .softmax import LogSoftmax, Softmax
-from .symbols import DIMENSIONS, D, H, K, delta
+from bpttlab.derivations.cells import Cell
+from bpttlab.derivations.derivation import CELLS, HEADS, LOSS_AT, Derivation, carry, cell, derive
+from bpttlab.derivations.elementwise import FUNCTIONS, Elementwise
+from bpttlab.derivations.heads import Head, head
+from bpttlab.derivations.proof import BPTT_SIZES, STEP_SIZES, Check, Proof, prove
+from bpttlab.derivations.scalar import sigmoid, softplus
+from bpttlab.derivations.softmax import LogSoftmax, Softmax
+from bpttlab.derivations.symbols import DIMENSIONS, D, H, K, delta
 
 __all__ = [
     "BPTT_SIZES",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.symbol import Str
 
-from .scalar import sigmoid, softplus
+from bpttlab.derivations.scalar import sigmoid, softplus
 
 __all__ = ["FUNCTIONS", "Elementwise"]
 

@@ -4,7 +4,7 @@
 scalar symbols named after it (``W_xh[0,1]``), which is what the proofs differentiate by.
 
 >>> import sympy as sp
->>> from derivations.symbols import H, vector
+>>> from bpttlab.derivations.symbols import H, vector
 >>> h = vector("h", H)
 >>> explicit(sp.OneMatrix(H, 1) - sp.HadamardPower(h, 2), {H: 2}, {})
 Matrix([
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from .elementwise import Elementwise
-from .softmax import LogSoftmax, Softmax
+from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.softmax import LogSoftmax, Softmax
 
 __all__ = ["explicit", "symbol_matrix"]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .elementwise import Elementwise
-from .softmax import LogSoftmax, Softmax
-from .symbols import H, K, matrix, vector
+from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.softmax import LogSoftmax, Softmax
+from bpttlab.derivations.symbols import H, K, matrix, vector
 
 __all__ = ["HEADS", "Head", "head"]
 

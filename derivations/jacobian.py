@@ -4,7 +4,7 @@ Rules: ∂(W v) = W ∂v for a constant W; ∂(A ⊙ B) = diag(B) ∂A + diag(A)
 (f' from ``sympy.diff``, written in stored values); sums add. The result for the Elman RNN is the
 textbook diag(1 − h_t^2) W_hh:
 
->>> from derivations.rnn import rnn
+>>> from bpttlab.derivations.cells.rnn import rnn
 >>> cell = rnn()
 >>> step_jacobian(cell, cell.h, cell.states[0][1])
 DiagMatrix(-HadamardPower(h_t, 2) + 1)*W_hh
@@ -15,10 +15,10 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from .cell import Cell
-from .elementwise import Elementwise
-from .lift import local_derivative
-from .tidy import coefficient_and_matrix, is_zero, tidy
+from bpttlab.derivations.cells.record import Cell
+from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.lift import local_derivative
+from bpttlab.derivations.tidy import coefficient_and_matrix, is_zero, tidy
 
 __all__ = ["jacobians", "step_jacobian"]
 

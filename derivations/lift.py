@@ -5,7 +5,7 @@ on a scalar ``u``; every occurrence of ``f(u)`` is then replaced by the stored o
 backward pass reads stored forward values (``1 − h_t^2``, not ``1 − tanh^2(a_t)``):
 
 >>> from sympy import MatrixSymbol
->>> from derivations.elementwise import Elementwise
+>>> from bpttlab.derivations.elementwise import Elementwise
 >>> a, h = MatrixSymbol("a", 3, 1), MatrixSymbol("h", 3, 1)
 >>> local_derivative(Elementwise("tanh", a), output=h)
 -HadamardPower(h, 2) + 1
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .elementwise import FUNCTIONS, Elementwise
-from .tidy import tidy
+from bpttlab.derivations.elementwise import FUNCTIONS, Elementwise
+from bpttlab.derivations.tidy import tidy
 
 __all__ = ["lift", "local_derivative"]
 

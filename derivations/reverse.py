@@ -18,7 +18,7 @@ softmax(A)             p ⊙ δ − p (pᵀ δ),  p = softmax(A)
 
 Each derived expression is then written in stored forward values: any sub-expression equal to
 the right side of a forward equation is replaced by its left side (``tanh∘(a_t)`` becomes ``h_t``).
-These rules are not trusted: :mod:`.prove` checks every result against ``sympy.diff``.
+These rules are not trusted: :mod:`.proof` checks every result against ``sympy.diff``.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from collections.abc import Iterable, Sequence
 
 import sympy as sp
 
-from .elementwise import Elementwise
-from .lift import local_derivative
-from .softmax import LogSoftmax, Softmax
-from .symbols import delta
-from .tidy import coefficient_and_matrix, tidy
+from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.lift import local_derivative
+from bpttlab.derivations.softmax import LogSoftmax, Softmax
+from bpttlab.derivations.symbols import delta
+from bpttlab.derivations.tidy import coefficient_and_matrix, tidy
 
 __all__ = ["reverse_pass", "vjp"]
 

@@ -1,19 +1,35 @@
-"""bpttlab.numeric: the NumPy engine lambdified from :mod:`derivations`, its verification, and the
-gradient-decay analysis (norms of ∂L/∂h_k and of products of step Jacobians)."""
+"""bpttlab.numeric: the NumPy engine lambdified from :mod:`bpttlab.derivations`, its verification, and
+the gradient-decay analysis (norms of ∂L/∂h_k and of products of step Jacobians)."""
 
-from .decay import DecayFit, bound_margin, fit_decay, gradient_norms
-from .engine import Engine, ForwardResult, build_engine
-from .initialisation import decay_params, largest_singular_value, scale_recurrent_weight, spectral_radius
-from .jacobian_products import JacobianNorms, jacobian_products, spaced_steps
+from bpttlab.numeric.decay import (
+    DecayFit,
+    DecayStudy,
+    JacobianNorms,
+    bound_margin,
+    decay_params,
+    decay_study,
+    fit_decay,
+    gradient_norms,
+    jacobian_products,
+    largest_singular_value,
+    scale_recurrent_weight,
+    spaced_steps,
+    spectral_radius,
+)
+from bpttlab.numeric.engine import Engine, ForwardResult, build_engine
+from bpttlab.numeric.verify import Comparison, verify_gradients
 
 __all__ = [
+    "Comparison",
     "DecayFit",
+    "DecayStudy",
     "Engine",
     "ForwardResult",
     "JacobianNorms",
     "bound_margin",
     "build_engine",
     "decay_params",
+    "decay_study",
     "fit_decay",
     "gradient_norms",
     "jacobian_products",
@@ -21,4 +37,5 @@ __all__ = [
     "scale_recurrent_weight",
     "spaced_steps",
     "spectral_radius",
+    "verify_gradients",
 ]

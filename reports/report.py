@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import write_text
+from bpttlab.reports.atomic import write_text
 
 __all__ = ["Step", "render_report", "write_report"]
 
@@ -25,6 +25,7 @@ class Step:
     seconds: float = 0.0
     written: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # what did not run here, e.g. the PyTorch checks
     data: dict = field(default_factory=dict)
 
 
@@ -37,15 +38,20 @@ def _link(path: Path, out: Path) -> str:
 
 
 def _verification_table(results: Sequence) -> list[str]:
-    worst: dict[tuple[str, str], tuple[float, float, bool, int]] = {}
-    for r in results:  # the worst case per cell and check, over heads and placements
-        key = (r.cell, r.check)
-        rel, bar, ok, count = worst.get(key, (0.0, r.bar, True, 0))
-        worst[key] = (max(rel, r.max_rel), bar, ok and r.passed, count + 1)
-    lines = ["| cell | compared with | cases | worst relative error | bar | passed |",
+    """The worst case per cell and check, over heads and placements; a skipped check says so."""
+    rows: dict[tuple[str, str], list] = {}
+    for r in results:
+        rows.setdefault((r.cell, r.check), []).append(r)
+    lines = ["| cell | compared with | cases | worst relative error | bar | result |",
              "| --- | --- | ---: | ---: | ---: | --- |"]
-    for (cell, check), (rel, bar, ok, count) in worst.items():
-        lines.append(f"| {cell} | {check} | {count} | {rel:.1e} | {bar:.0e} | {'yes' if ok else '**no**'} |")
+    for (cell, check), cases in rows.items():
+        ran = [r.max_rel for r in cases if r.max_rel is not None]
+        worst = f"{max(ran):.1e}" if ran else "—"
+        if any(r.failed for r in cases):
+            result = "**failed**"
+        else:
+            result = "passed" if ran else "skipped"
+        lines.append(f"| {cell} | {check} | {len(cases)} | {worst} | {cases[0].bar:.0e} | {result} |")
     return lines
 
 
@@ -66,8 +72,14 @@ def render_report(out: Path, steps: Sequence[Step]) -> str:
     """The Markdown text of REPORT.md for the steps of a run written under ``out``."""
     by_name = {s.name: s for s in steps}
     failed = [s.name for s in steps if not s.passed]
-    lines = ["# bpttlab report", "",
-             "Everything passed." if not failed else f"**Failed: {', '.join(failed)}.**", ""]
+    skipped = [name for s in steps for name in s.skipped]
+    if failed:
+        verdict = f"**Failed: {', '.join(failed)}.**"
+    elif skipped:
+        verdict = f"Everything that ran passed. Skipped: {', '.join(skipped)}."
+    else:
+        verdict = "Everything passed."
+    lines = ["# bpttlab report", "", verdict, ""]
     lines += ["| step | result | files |", "| --- | --- | --- |"]
     for s in steps:
         data = " ".join(_link(p, out) for p in s.written if p.suffix in (".txt", ".json", ".csv"))
@@ -79,6 +91,7 @@ def render_report(out: Path, steps: Sequence[Step]) -> str:
         lines.append(" · ".join(_link(p, out) for p in by_name["decay"].written))
     if "verify" in by_name and by_name["verify"].data.get("results"):
         lines += ["", "## Gradient verification", "", *_verification_table(by_name["verify"].data["results"])]
+        lines += [f"- {note}" for note in by_name["verify"].notes]
     if "proofs" in by_name and by_name["proofs"].data.get("proofs"):
         lines += ["", "## Proofs (one step of every cell and head, exact in SymPy)", ""]
         lines += [f"- {name}: {'proven' if ok else '**failed**'}, {count} identities"

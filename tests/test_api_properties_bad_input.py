@@ -27,9 +27,8 @@ from test_api_properties import (
     sizes_strategy,
 )
 
-from derivations import derive, prove
-from numeric import build_engine
-from numeric.verify import verify_gradients
+from bpttlab.derivations import derive, prove
+from bpttlab.numeric import build_engine, verify_gradients
 
 
 # ----------------------------------------------------------------- batches and lengths that disagree

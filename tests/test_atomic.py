@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from reports.atomic import atomic_path, write_text
+from bpttlab.reports.atomic import atomic_path, write_text
 
 
 def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path):

@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-from reports.cli import build_parser, main
+from bpttlab.reports.cli.app import build_parser, main
 
 SUBCOMMANDS = ("derive", "prove", "verify", "sheet", "decay", "bench", "all")
 
 
 def bpttlab(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "bpttlab", *args], capture_output=True, text=True,
                           timeout=300)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from problems import spec_shape
 
-from numeric import (
+from bpttlab.numeric import (
     JacobianNorms,
     bound_margin,
     build_engine,
@@ -18,9 +18,9 @@ from numeric import (
     scale_recurrent_weight,
     spectral_radius,
 )
-from numeric.decay import random_targets
-from numeric.decay_study import BOUND_TOLERANCE, BoundCheck, decay_study
-from numeric.torch_reference import torch_state_grads
+from bpttlab.numeric.decay.norms import random_targets
+from bpttlab.numeric.decay.study import BOUND_TOLERANCE, BoundCheck, decay_study
+from bpttlab.numeric.verify.torch_reference import torch_state_grads
 
 T, N, D, H, K = 7, 2, 3, 5, 2
 CELLS = ("rnn", "lstm", "gru", "gru_torch")

@@ -9,11 +9,11 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-import numeric.decay_study
-from numeric.decay_study import Curve, DecayStudy, decay_study
-from reports import decay_command
-from reports.decay_job import write_decay
-from reports.decay_plots import FIGURES, OKABE_ITO, PIXELS, WORDS, decay_figures
+import bpttlab.numeric.decay.study
+from bpttlab.numeric.decay.study import Curve, DecayStudy, decay_study
+from bpttlab.reports.cli import decay as decay_command
+from bpttlab.reports.decay.job import write_decay
+from bpttlab.reports.decay.plots import FIGURES, OKABE_ITO, PIXELS, WORDS, decay_figures
 
 SMALL = {"T": 20, "H": 6, "seeds": (0, 1), "radii": (0.5, 3.0), "forget_biases": (0.0, 3.0)}
 
@@ -93,7 +93,7 @@ def test_run_writes_and_reports_and_fails_when_the_bound_check_fails(tmp_path, c
     assert decay_command.run(args) == 0
     out = capsys.readouterr().out
     assert f"wrote {tmp_path / 'ok' / 'cells.id.png'}" in out and "holds on all 3 RNNs" in out
-    monkeypatch.setattr(numeric.decay_study, "BOUND_TOLERANCE", -np.inf)  # no norm can pass now
+    monkeypatch.setattr(bpttlab.numeric.decay.study, "BOUND_TOLERANCE", -np.inf)  # no norm can pass now
     args.out = str(tmp_path / "failing")
     assert decay_command.run(args) == 1
     assert "bound check FAILED on 3 of 3 RNNs" in capsys.readouterr().out

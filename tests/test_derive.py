@@ -1,8 +1,8 @@
 import pytest
 import sympy as sp
 
-from derivations import CELLS, HEADS, LOSS_AT, D, Elementwise, H, K, delta, derive
-from derivations.symbols import ones, vector
+from bpttlab.derivations import CELLS, HEADS, LOSS_AT, D, Elementwise, H, K, delta, derive
+from bpttlab.derivations.symbols import ones, vector
 
 EXPECTED_PARAMS = {
     "rnn": {"W_xh": (H, D), "W_hh": (H, H), "b_h": (H, 1)},

@@ -10,10 +10,14 @@ import pytest
 import sympy as sp
 from problems import random_targets, spec_shape
 
-from derivations import derive
-from numeric import build_engine
-from numeric.engine import Engine
-from numeric.torch_reference import param_names, torch_loss_and_grads, torch_module_loss_and_grads
+from bpttlab.derivations import derive
+from bpttlab.numeric import build_engine
+from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.verify.torch_reference import (
+    param_names,
+    torch_loss_and_grads,
+    torch_module_loss_and_grads,
+)
 
 T, N, D, H, K = 4, 3, 3, 4, 3
 SEED = 20240611

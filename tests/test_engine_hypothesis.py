@@ -7,8 +7,8 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from problems import random_targets, spec_shape
 
-from numeric import build_engine
-from numeric.torch_reference import param_names
+from bpttlab.numeric import build_engine
+from bpttlab.numeric.verify.torch_reference import param_names
 
 CELLS = ("rnn", "lstm", "gru", "gru_torch")
 HEADS = ("softmax", "sigmoid", "linear")

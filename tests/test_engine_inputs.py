@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from problems import spec_shape
 
-from numeric import build_engine
-from numeric.torch_reference import param_names
+from bpttlab.numeric import build_engine
+from bpttlab.numeric.verify.torch_reference import param_names
 
 T, N, D, H, K = 4, 3, 3, 4, 3
 CELLS = ("rnn", "lstm", "gru", "gru_torch")

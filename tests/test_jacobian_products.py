@@ -8,12 +8,12 @@ import sympy as sp
 import torch
 from problems import spec_shape
 
-from derivations import H as SYMBOLIC_H
-from derivations import derive
-from numeric import build_engine, decay_params, jacobian_products, spaced_steps
-from numeric.jacobian_products import spectral_norm
-from numeric.printer import EnginePrinter
-from numeric.torch_reference import _step
+from bpttlab.derivations import H as SYMBOLIC_H
+from bpttlab.derivations import derive
+from bpttlab.numeric import build_engine, decay_params, jacobian_products, spaced_steps
+from bpttlab.numeric.decay.products import spectral_norm
+from bpttlab.numeric.engine.printer import EnginePrinter
+from bpttlab.numeric.verify.torch_reference import _step
 
 T, N, D, H, K = 6, 2, 3, 4, 2
 CELLS = ("rnn", "lstm", "gru", "gru_torch")

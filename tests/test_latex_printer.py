@@ -6,9 +6,16 @@ import re
 import pytest
 import sympy as sp
 
-from derivations import CELLS, HEADS, LOSS_AT, cell, derive
-from reports.latex_printer import aligned, concatenated, concatenated_forms, equation, gates, latex
-from reports.notation import NOTATIONS
+from bpttlab.derivations import CELLS, HEADS, LOSS_AT, cell, derive
+from bpttlab.derivations.printing.latex_printer import (
+    aligned,
+    concatenated,
+    concatenated_forms,
+    equation,
+    gates,
+    latex,
+)
+from bpttlab.derivations.printing.notations import NOTATIONS
 
 
 def forward_equation(cell_name: str, lhs: str) -> sp.Eq:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.cli import main
+from bpttlab.reports.cli.app import main
 
 DETERMINISTIC = (".tex", ".csv", ".json")
 

@@ -4,8 +4,8 @@ distinct, the grammar reads (and writes back) the names, and unknown names are c
 import pytest
 import sympy as sp
 
-from derivations import CELLS, HEADS, LOSS_AT, derive
-from reports.notation import NOTATIONS, Index, notation, parse_index, parse_name
+from bpttlab.derivations import CELLS, HEADS, LOSS_AT, derive
+from bpttlab.derivations.printing.notations import NOTATIONS, Index, notation, parse_index, parse_name
 
 
 def derivation_names() -> set[str]:

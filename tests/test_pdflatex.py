@@ -1,12 +1,12 @@
-"""reports.pdflatex: compiling, failing with the relevant lines of the log and no partial PDF,
+"""bpttlab.reports.sheets.pdflatex: compiling, failing with the relevant lines of the log and no partial PDF,
 reading overfull boxes and the PDF's text."""
 
 from pathlib import Path
 
 import pytest
 
-import reports.pdflatex as pdflatex
-from reports.pdflatex import (
+import bpttlab.reports.sheets.pdflatex as pdflatex
+from bpttlab.reports.sheets.pdflatex import (
     INSTALL_TEX,
     LatexError,
     compile_pdf,

@@ -3,8 +3,8 @@ import dataclasses
 import pytest
 import sympy as sp
 
-from derivations import CELLS, HEADS, H, delta, derive, prove
-from derivations.symbols import ones, vector
+from bpttlab.derivations import CELLS, HEADS, H, delta, derive, prove
+from bpttlab.derivations.symbols import ones, vector
 
 
 @pytest.mark.parametrize("cell", CELLS)

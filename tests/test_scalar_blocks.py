@@ -1,4 +1,5 @@
-"""reports.scalar_blocks: the runnable scalar definitions agree with the derivation's, and the LaTeX
+"""bpttlab.reports.sheets.scalar_blocks:
+the runnable scalar definitions agree with the derivation's, and the LaTeX
 latexify-py renders from them is the expected, deterministic, well-formed formula."""
 
 import math
@@ -7,9 +8,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import LogSoftmax, Softmax, sigmoid, softplus
-from reports.pdflatex import compile_pdf, overfull_boxes, pdf_text
-from reports.scalar_blocks import SCALAR_FUNCTIONS, scalar_blocks
+from bpttlab.derivations import LogSoftmax, Softmax, sigmoid, softplus
+from bpttlab.reports.sheets.pdflatex import compile_pdf, overfull_boxes, pdf_text
+from bpttlab.reports.sheets.scalar_blocks import SCALAR_FUNCTIONS, scalar_blocks
 
 u, y = sp.symbols("u y", real=True)
 GRID = np.linspace(-8.0, 8.0, 41)

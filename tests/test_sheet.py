@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derivations import CELLS
-from numeric import build_engine
-from reports.notation import NOTATIONS
-from reports.pdflatex import overfull_boxes, pdf_text
-from reports.sheet import COMBINED, LANGUAGES, SHEETS, render_sheet, sheet_name, write_sheets
-from reports.worked_example import hello_example
+from bpttlab.derivations import CELLS
+from bpttlab.derivations.printing.notations import NOTATIONS
+from bpttlab.numeric import build_engine
+from bpttlab.reports.sheets.pdflatex import overfull_boxes, pdf_text
+from bpttlab.reports.sheets.worked_example import hello_example
+from bpttlab.reports.sheets.writer import COMBINED, LANGUAGES, SHEETS, render_sheet, sheet_name, write_sheets
 
 GOLDEN = Path(__file__).parent / "golden" / "rnn.en.course.tex"
 COMBOS = [(s, lang, n) for s in SHEETS for lang in LANGUAGES for n in NOTATIONS]

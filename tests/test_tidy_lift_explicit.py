@@ -1,11 +1,11 @@
 import pytest
 import sympy as sp
 
-from derivations.elementwise import Elementwise
-from derivations.explicit import explicit
-from derivations.lift import local_derivative
-from derivations.softmax import LogSoftmax, Softmax
-from derivations.tidy import tidy
+from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.explicit import explicit
+from bpttlab.derivations.lift import local_derivative
+from bpttlab.derivations.softmax import LogSoftmax, Softmax
+from bpttlab.derivations.tidy import tidy
 
 x = sp.MatrixSymbol("x", 3, 1)
 y = sp.MatrixSymbol("y", 3, 1)

@@ -5,9 +5,9 @@ import re
 import pytest
 import sympy as sp
 
-from derivations import carry, derive
-from reports.latex_printer import latex
-from reports.time_index import at_step, shift_name
+from bpttlab.derivations import carry, derive
+from bpttlab.derivations.printing.latex_printer import latex
+from bpttlab.derivations.printing.time_index import at_step, shift_name
 
 
 @pytest.mark.parametrize(("name", "step", "expected"), [

@@ -5,7 +5,11 @@ import pytest
 import torch
 from problems import random_targets, spec_shape
 
-from numeric.torch_reference import param_names, torch_loss_and_grads, torch_module_loss_and_grads
+from bpttlab.numeric.verify.torch_reference import (
+    param_names,
+    torch_loss_and_grads,
+    torch_module_loss_and_grads,
+)
 
 T, N, D, H, K = 4, 3, 3, 4, 3
 SEED = 20240601

@@ -4,11 +4,14 @@ import json
 import pytest
 import sympy as sp
 
-from derivations import H, delta, derive
-from derivations.symbols import vector
-from numeric import verify
-from numeric.engine import Engine
-from reports import cli
+from bpttlab.derivations import H, delta, derive
+from bpttlab.derivations.symbols import vector
+from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.verify import gradients as verify
+from bpttlab.reports import cli
+
+# The bars the issue set, stated here rather than read from the code under test.
+BARS = {"finite differences": 1e-7, "torch autograd": 1e-12, "torch nn module": 1e-12}
 
 
 def test_every_check_passes_within_its_bar():
@@ -17,8 +20,8 @@ def test_every_check_passes_within_its_bar():
     assert ("rnn", "torch nn module") in checks and ("gru", "torch nn module") not in checks
     assert ("gru", "finite differences") in checks and ("gru", "torch autograd") in checks
     for r in results:
-        assert r.max_rel <= r.bar, r
-        assert r.bar == verify.BARS[r.check]
+        assert r.max_rel <= BARS[r.check], r
+        assert r.bar == BARS[r.check]
 
 
 def test_a_wrong_engine_fails_every_check(monkeypatch):
@@ -37,7 +40,7 @@ def test_json_output_and_exit_status(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert status == 0
     assert [r["check"] for r in rows] == ["finite differences", "torch autograd", "torch nn module"]
-    assert all(r["passed"] and r["max_rel"] <= r["bar"] for r in rows)
+    assert all(r["passed"] and r["max_rel"] <= BARS[r["check"]] for r in rows)
 
 
 @pytest.mark.parametrize("argv", [
@@ -61,5 +64,6 @@ def test_unknown_names_in_the_api_are_value_errors():
 def test_derive_command_prints_textbook_backward(capsys):
     assert cli.main(["derive", "rnn", "--head", "linear"]) == 0
     out = capsys.readouterr().out
-    assert "δa_t = HadamardProduct(δh_t, -HadamardPower(h_t, 2) + 1)" in out
-    assert "δŷ_t = -y_t + ŷ_t" in out
+    assert "δa_t = δh_t ⊙ (1 - h_t²)" in out
+    assert "δŷ_t = ŷ_t - y_t" in out
+    assert "HadamardProduct" not in out

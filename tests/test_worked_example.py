@@ -1,4 +1,5 @@
-"""reports.worked_example: the "hello" example's numbers are the engine's, and its LaTeX shows them
+"""bpttlab.reports.sheets.worked_example:
+the "hello" example's numbers are the engine's, and its LaTeX shows them
 rounded, deterministically, in both notations, typesetting within the page."""
 
 import re
@@ -6,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-import reports.worked_example as worked
-from numeric import build_engine
-from reports.pdflatex import compile_pdf, overfull_boxes, pdf_text
-from reports.worked_example import example_latex, hello_example, matrix_latex
+import bpttlab.reports.sheets.worked_example as worked
+from bpttlab.numeric import build_engine
+from bpttlab.reports.sheets.pdflatex import compile_pdf, overfull_boxes, pdf_text
+from bpttlab.reports.sheets.worked_example import example_latex, hello_example, matrix_latex
 
 XS = np.eye(4)[[0, 1, 2, 2]][:, None, :]  # "hell", one-hot over (h, e, l, o), batch of one
 TARGETS = np.array([[1], [2], [2], [3]])  # "ello"

@@ -1,0 +1,29 @@
+"""How gradients vanish or explode across time steps: ‖∂L/∂h_k‖ from the engine's backward pass, norms
+of products of the derived step Jacobians, controlled initialisation, and the decay study."""
+
+from bpttlab.numeric.decay.initialisation import (
+    decay_params,
+    largest_singular_value,
+    scale_recurrent_weight,
+    spectral_radius,
+)
+from bpttlab.numeric.decay.norms import DecayFit, bound_margin, fit_decay, gradient_norms, log10_bound
+from bpttlab.numeric.decay.products import JacobianNorms, jacobian_products, spaced_steps
+from bpttlab.numeric.decay.study import DecayStudy, decay_study
+
+__all__ = [
+    "DecayFit",
+    "DecayStudy",
+    "JacobianNorms",
+    "bound_margin",
+    "decay_params",
+    "decay_study",
+    "fit_decay",
+    "gradient_norms",
+    "jacobian_products",
+    "largest_singular_value",
+    "log10_bound",
+    "scale_recurrent_weight",
+    "spaced_steps",
+    "spectral_radius",
+]

@@ -1,0 +1,53 @@
+"""A group of derived equations turned into one NumPy function by ``sympy.lambdify``.
+
+The function reads its inputs from, and writes its outputs into, a dict keyed by symbol name, so
+that the engine's time loop is only bookkeeping: which arrays go in, where the results are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import sympy as sp
+
+from bpttlab.numeric.engine.printer import NAMESPACE, EnginePrinter
+
+__all__ = ["Compiled"]
+
+
+class Compiled:
+    """``equations`` (``Eq(symbol, expression)``, in order) as a function of their free symbols."""
+
+    def __init__(self, equations: Sequence[sp.Eq]):
+        self.equations = tuple(equations)
+        self.outputs = tuple(eq.lhs.name for eq in self.equations)
+        defined: set[str] = set()
+        inputs: dict[str, sp.MatrixSymbol] = {}
+        for eq in self.equations:
+            for symbol in sorted(eq.rhs.atoms(sp.MatrixSymbol), key=lambda s: s.name):
+                if symbol.name not in defined:
+                    inputs.setdefault(symbol.name, symbol)
+            defined.add(eq.lhs.name)
+        self.inputs = tuple(inputs)
+        # Inputs get plain identifiers (names like "h_{t-1}" are not Python; lambdify's dummify
+        # would turn matrix symbols into scalars). Later equations read earlier results, so those
+        # are substituted in order and cse shares the common parts again.
+        values: dict[sp.MatrixSymbol, sp.MatrixExpr] = {
+            symbol: sp.MatrixSymbol(f"in{i}", *symbol.shape) for i, symbol in enumerate(inputs.values())
+        }
+        arguments = list(values.values())
+        expressions = []
+        for eq in self.equations:
+            expression = eq.rhs.xreplace(values)
+            values[eq.lhs] = expression
+            expressions.append(expression)
+        self.function = sp.lambdify(arguments, expressions, modules=[NAMESPACE, "numpy"],
+                                    printer=EnginePrinter, cse=True, dummify=False)
+
+    def __call__(self, env: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Evaluate with the inputs taken from ``env``; store and return the outputs."""
+        results = self.function(*(env[name] for name in self.inputs))
+        out = dict(zip(self.outputs, results, strict=True))
+        env.update(out)
+        return out

@@ -1,0 +1,24 @@
+"""Are the engine's gradients right? Finite differences, PyTorch autograd and PyTorch's ``nn`` modules."""
+
+from bpttlab.numeric.verify.gradients import (
+    BARS,
+    CHECKS,
+    TORCH_CHECKS,
+    Comparison,
+    skipped_checks,
+    verify_gradients,
+)
+from bpttlab.numeric.verify.optional import INSTALL_TORCH, require_torch, torch_available, torch_missing
+
+__all__ = [
+    "BARS",
+    "CHECKS",
+    "INSTALL_TORCH",
+    "TORCH_CHECKS",
+    "Comparison",
+    "require_torch",
+    "skipped_checks",
+    "torch_available",
+    "torch_missing",
+    "verify_gradients",
+]

@@ -1,0 +1,137 @@
+"""The ``bpttlab`` command line: ``derive``, ``prove``, ``verify``, ``sheet``, ``decay``, ``bench``
+and ``all``.
+
+Misuse exits with status 2 and a one-line message (argparse's behaviour, and the same for bad values
+found later); a failed proof or check, or an output that cannot be written, exits with status 1 and
+one line saying why. Ctrl-C exits with 130 and leaves no partial files (every file is written to a
+temporary name and renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+
+from bpttlab import __version__
+from bpttlab.derivations import CELLS, HEADS, LOSS_AT, derive, prove
+from bpttlab.derivations.printing import NOTATIONS, equation_lines, gates, latex, text
+from bpttlab.numeric.verify import INSTALL_TORCH, torch_available
+from bpttlab.reports.cli import decay as decay_command
+from bpttlab.reports.cli import main_job, verify
+from bpttlab.reports.cli import sheet as sheet_command
+
+__all__ = ["build_parser", "main", "run_guarded"]
+
+
+def _derive(args: argparse.Namespace) -> int:
+    d = derive(args.cell, args.head, args.loss_at)
+    show = partial(latex, notation=args.notation, gates=gates(d.cell)) if args.latex else text
+    print("\n".join(equation_lines(d, show)))
+    return 0
+
+
+def _prove(args: argparse.Namespace) -> int:
+    ok = True
+    for cell in args.cells:
+        proof = prove(cell, args.head, args.loss_at, kind=tuple(args.kind))
+        print(proof)
+        ok &= proof.passed
+    return 0 if ok else 1
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bpttlab.reports.benchmarks.decay import decay_benchmark, format_decay_rows
+    from bpttlab.reports.benchmarks.derive import bench_derive
+    from bpttlab.reports.benchmarks.engine import format_rows, run_benchmark
+    from bpttlab.reports.benchmarks.sheets import format_sheet_timings, time_sheets
+
+    if not torch_available():
+        print(f"PyTorch is not installed, so its columns stay empty (to measure it: {INSTALL_TORCH})")
+    print(f"derive, all 24 combinations, cold: {bench_derive():.2f} s")
+    sizes = ("tiny", "mid") if args.quick else ("tiny", "mid", "large")
+    print(format_rows(run_benchmark(tuple(args.cells), sizes, repeats=args.repeats)))
+    print()
+    print("gradient-decay analysis (÷torch: PyTorch autograd with retain_grad on the states):")
+    decay_cells = tuple(c for c in args.cells if c != "gru_torch") or ("rnn",)
+    print(format_decay_rows(decay_benchmark(cells=decay_cells, every_step=not args.quick)))
+    print()
+    print("equation sheets (no PyTorch equivalent):")
+    print(format_sheet_timings(time_sheets(pdf=not args.quick)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bpttlab",
+                                     description="Derive, prove and verify BPTT for RNN, LSTM, GRU.")
+    parser.add_argument("--version", action="version", version=f"bpttlab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("derive", help="print a cell's equations",
+                            epilog="example: bpttlab derive lstm --latex")
+    p.add_argument("cell", choices=list(CELLS))
+    p.add_argument("--head", choices=list(HEADS), default="softmax")
+    p.add_argument("--loss-at", choices=list(LOSS_AT), default="every")
+    p.add_argument("--latex", action="store_true",
+                   help="LaTeX, as on the equation sheets, instead of plain text")
+    p.add_argument("--notation", choices=list(NOTATIONS), default="course",
+                   help="for --latex (default: course)")
+    p.set_defaults(run=_derive)
+
+    p = commands.add_parser("prove", help="prove the derivations exact",
+                            epilog="example: bpttlab prove --cells gru")
+    p.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
+    p.add_argument("--head", choices=list(HEADS), default="softmax")
+    p.add_argument("--loss-at", choices=list(LOSS_AT), default="every")
+    p.add_argument("--kind", nargs="+", choices=["step", "bptt"], default=["step"])
+    p.set_defaults(run=_prove)
+
+    modules = (
+        ("verify", "check the engine against PyTorch and finite differences",
+         "bpttlab verify --cells lstm --json", verify),
+        ("sheet", "write the LaTeX equation sheets (and PDFs)",
+         "bpttlab sheet --cell lstm --lang id --out build/sheets", sheet_command),
+        ("decay", "plot how gradients vanish or explode across time steps",
+         "bpttlab decay --T 100 --out build/decay --lang id", decay_command),
+        ("all", "proofs, verification, sheets, decay plots and REPORT.md",
+         "bpttlab all --out build/", main_job),
+    )
+    for name, summary, example, module in modules:  # each module brings its options and its run()
+        p = commands.add_parser(name, help=summary, epilog=f"example: {example}")
+        module.build_parser(p)
+        p.set_defaults(run=module.run)
+
+    p = commands.add_parser("bench", help="time the engine against PyTorch",
+                            epilog="example: bpttlab bench --quick")
+    p.add_argument("--quick", action="store_true", help="skip the large size")
+    p.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
+    p.add_argument("--repeats", type=int, default=5)
+    p.set_defaults(run=_bench)
+    return parser
+
+
+def run_guarded(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str) -> int:
+    """``args.run(args)``, with every expected failure as one line and its exit status."""
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # output piped into head or less, which closed early
+        sys.stderr.close()
+        return 0
+    except (ValueError, ImportError) as error:  # misuse only the library could judge, or a missing extra
+        parser.exit(2, f"{prog}: error: {error}\n")
+    except OSError as error:  # an output that cannot be written, a missing tool
+        print(f"{prog}: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return run_guarded(parser, args, f"bpttlab {args.command}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""``bpttlab all``: the main job. Proofs for every cell and head, ``verify_gradients`` over
+everything, the equation sheets (English and Indonesian), the decay plots, and ``REPORT.md`` linking
+all of it — each step timed, a summary at the end, exit status 1 if any proof or check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bpttlab.derivations import CELLS, HEADS, LOSS_AT, prove
+from bpttlab.derivations.printing.notations import NOTATIONS
+from bpttlab.numeric.verify import skipped_checks, verify_gradients
+from bpttlab.reports.atomic import write_text
+from bpttlab.reports.cli.verify import format_table, results_json, skip_note
+from bpttlab.reports.decay.job import write_decay
+from bpttlab.reports.report import Step, write_report
+from bpttlab.reports.sheets.pdflatex import INSTALL_TEX, pdflatex_available
+from bpttlab.reports.sheets.writer import LANGUAGES, SHEETS, write_sheets
+
+__all__ = ["Step", "build_parser", "run"]
+
+
+def _bar(total: int, desc: str) -> tqdm:
+    return tqdm(total=total, desc=desc, unit="", leave=False, disable=None)  # None: only on a terminal
+
+
+def _proofs(out: Path, step: Step) -> None:
+    jobs = [(c, h) for c in CELLS for h in (None, *HEADS)]
+    proofs = []
+    with _bar(len(jobs), "proofs") as bar:
+        for c, h in jobs:
+            proofs.append(prove(c, h, "every", kind=("step",)))
+            bar.update()
+    step.passed = all(p.passed for p in proofs)
+    rows = [{"proof": p.name, "passed": p.passed,
+             "checks": [{"what": c.what, "identities": c.entries, "passed": c.passed,
+                         "counterexample": c.counterexample} for c in p.checks]} for p in proofs]
+    write_text(out / "proofs.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    write_text(out / "proofs.txt", "\n\n".join(str(p) for p in proofs) + "\n")
+    step.written += [out / "proofs.txt", out / "proofs.json"]
+    step.data["proofs"] = [(p.name, p.passed, sum(c.entries for c in p.checks)) for p in proofs]
+
+
+def _verify(out: Path, step: Step) -> None:
+    total = len(CELLS) * len(HEADS) * len(LOSS_AT)  # verify_gradients' default cases
+    with _bar(total, "verify") as bar:
+        results = verify_gradients(progress=lambda label: bar.update())
+    step.passed = not any(r.failed for r in results)
+    note = skip_note(results)
+    if note:
+        print(note, flush=True)
+        step.notes.append(note)
+        step.skipped += [f"the {check} checks" for check in skipped_checks(results)]
+    write_text(out / "verification.txt", format_table(results) + "\n")
+    write_text(out / "verification.json", results_json(results) + "\n")
+    step.written += [out / "verification.txt", out / "verification.json"]
+    step.data["results"] = results
+
+
+def _sheets(out: Path, step: Step, pdf: bool, decay_figures: Path) -> None:
+    if not pdf:
+        step.notes.append(f"PDFs not compiled: {INSTALL_TEX}")
+    jobs = [(s, lang, notation) for s in SHEETS for lang in LANGUAGES for notation in NOTATIONS]
+    with _bar(len(jobs), "sheets") as bar:
+        for sheet, lang, notation in jobs:
+            for written in write_sheets(out / "sheets", (sheet,), (lang,), (notation,), pdf=pdf,
+                                        decay_figures=decay_figures):
+                step.written += [written.tex] + ([written.pdf] if written.pdf else [])
+            bar.update()
+
+
+def _decay(out: Path, step: Step) -> None:
+    result = write_decay(out / "decay")
+    step.passed = result.passed
+    step.written += result.written
+    step.data["figure"] = result.headline
+    step.notes += result.notes
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``bpttlab all`` to ``parser``."""
+    parser.add_argument("--out", default="build", help="output directory (default: build)")
+    parser.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=None,
+                        help="compile the sheets (default: when pdflatex is installed)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run every step in order, write REPORT.md, print the summary."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pdf = pdflatex_available() if args.pdf is None else args.pdf
+    steps = [Step("proofs"), Step("verify"), Step("decay"), Step("sheets")]
+    work: list[Callable[[Step], None]] = [
+        lambda s: _proofs(out, s),
+        lambda s: _verify(out, s),
+        lambda s: _decay(out, s),
+        lambda s: _sheets(out, s, pdf, out / "decay"),
+    ]
+    for step, do in zip(steps, work, strict=True):
+        print(f"{step.name} ...", flush=True)
+        started = time.perf_counter()
+        do(step)
+        step.seconds = time.perf_counter() - started
+        print(f"{step.name}: {'ok' if step.passed else 'FAILED'} in {step.seconds:.1f} s", flush=True)
+    report = write_report(out, steps)
+    print(summary(steps, report))
+    return 0 if all(s.passed for s in steps) else 1
+
+
+def summary(steps: list[Step], report: Path) -> str:
+    """What was written where and how long each step took."""
+    lines = ["", f"{'step':<8} {'result':<7} {'time':>7}  files"]
+    for s in steps:
+        folders = sorted({str(p.parent) for p in s.written})
+        lines.append(f"{s.name:<8} {'ok' if s.passed else 'FAILED':<7} {s.seconds:6.1f}s  "
+                     f"{len(s.written)} in {', '.join(folders)}")
+        lines += [f"         {note}" for note in s.notes]
+    lines.append(f"report: {report}")
+    return "\n".join(lines)

@@ -1,0 +1,195 @@
+"""The three gradient-decay figures, drawn from a :class:`numeric.decay_study.DecayStudy`.
+
+1. ``cells``: ‖∂L/∂h_k‖ against k for the RNN, LSTM and GRU on one input sequence;
+2. ``radii``: ‖∂h_T/∂h_k‖₂ of the RNN for each spectral radius of W_hh, each with Pascanu et al.'s
+   bound λ₁^{T−k} dashed in its colour (λ₁ the largest over the seeds, so it bounds every seed);
+3. ``forget_bias``: ‖∂L/∂h_k‖ of the LSTM for each forget-gate bias.
+
+Every curve is the median over the seeds with the min–max band shaded; the legend gives the fitted
+factor per step. Colours are the Okabe–Ito palette (safe for colour-blind readers), lines and type
+are sized for a slide, and all words come from one small table per language (``en``, ``id``). The
+figures are plain :class:`matplotlib.figure.Figure` objects drawn by Agg, without pyplot and without
+touching the global backend; the PDFs carry no creation date.
+
+>>> WORDS["id"]["step"]
+'langkah $k$'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from bpttlab.numeric.decay.norms import log10_bound
+from bpttlab.numeric.decay.study import Curve, DecayStudy
+from bpttlab.reports.atomic import atomic_path
+
+__all__ = ["DPI", "FIGURES", "LANGUAGES", "OKABE_ITO", "PIXELS", "WORDS", "decay_figures", "save_figure"]
+
+#: Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, orange, sky blue, black.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+FIGURES = ("cells", "radii", "forget_bias")
+LANGUAGES = ("en", "id")
+SIZE_INCHES, DPI = (10.0, 5.625), 128
+PIXELS = (int(SIZE_INCHES[0] * DPI), int(SIZE_INCHES[1] * DPI))  # (1280, 720): a 16:9 slide
+
+WORDS = {
+    "en": {
+        "decimal": ".",
+        "step": "step $k$",
+        "dL/dh_k": r"$\|\partial L/\partial h_k\|$",
+        "dh_T/dh_k": r"$\|\partial h_T/\partial h_k\|_2$",
+        "cells": "RNN, LSTM and GRU on the same input sequence",
+        "radii": r"RNN: spectral radius $\rho$ of $W_{hh}$, bound $\lambda_1^{T-k}$ dashed",
+        "forget_bias": "LSTM: forget-gate bias $b_f$",
+        "per_step": "×{factor} per step",
+        "sizes": "T = {T}, H = {H}, median and min–max over {seeds} seeds",
+        "cell_state": r"LSTM, cell $\|\partial L/\partial c_k\|$",
+        "bound": r"bound $\lambda_1^{T-k}$",
+    },
+    "id": {
+        "decimal": ",",
+        "step": "langkah $k$",
+        "dL/dh_k": r"$\|\partial L/\partial h_k\|$",
+        "dh_T/dh_k": r"$\|\partial h_T/\partial h_k\|_2$",
+        "cells": "RNN, LSTM dan GRU pada barisan masukan yang sama",
+        "radii": r"RNN: jari-jari spektral $\rho$ dari $W_{hh}$, batas $\lambda_1^{T-k}$ putus-putus",
+        "forget_bias": "LSTM: bias gerbang lupa $b_f$",
+        "per_step": "×{factor} per langkah",
+        "sizes": "T = {T}, H = {H}, median dan min–maks atas {seeds} seed",
+        "cell_state": r"LSTM, sel $\|\partial L/\partial c_k\|$",
+        "bound": r"batas $\lambda_1^{T-k}$",
+    },
+}
+_LIMIT = 300.0  # decades either side of 1 that are drawn: float64 ends near 10^±308
+_CELL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "gru_torch": "GRU (PyTorch)"}
+_STYLE = {"font.size": 15, "axes.titlesize": 16, "axes.labelsize": 16, "legend.fontsize": 13,
+          "lines.linewidth": 2.4, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def _words(lang: str) -> dict[str, str]:
+    if lang not in WORDS:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    return WORDS[lang]
+
+
+def _number(value: float, words: dict[str, str]) -> str:
+    text = f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.3g}"
+    return text.replace(".", words["decimal"])
+
+
+def _label(curve: Curve, name: str, words: dict[str, str]) -> str:
+    factor = curve.fit.factor_per_step
+    if not np.isfinite(factor):
+        return name
+    return f"{name}  ({words['per_step'].format(factor=_number(factor, words))})"
+
+
+def _drawable(log10_values: np.ndarray) -> np.ndarray:
+    """10 to the ``log10_values``; NaN (not drawn) beyond ±LIMIT decades, where floats end."""
+    inside = np.abs(log10_values) <= _LIMIT
+    return np.where(inside, 10.0 ** np.where(inside, log10_values, 0.0), np.nan)
+
+
+def _draw(axes: Axes, curve: Curve, colour: str, name: str, words: dict[str, str], style: str = "-") -> None:
+    median, low, high = (_drawable(values) for values in (curve.median, curve.low, curve.high))
+    axes.fill_between(curve.steps, low, high, color=colour, alpha=0.2, linewidth=0)
+    axes.plot(curve.steps, median, style, color=colour, label=_label(curve, name, words))
+
+
+def _axes(figure: Figure, study: DecayStudy, what: str, title: str, words: dict[str, str]) -> Axes:
+    axes = figure.add_subplot()
+    axes.set_yscale("log")
+    axes.set_autoscaley_on(False)  # the y limits come from the bands (_limit), never from what is drawn
+    axes.set_xlim(1, study.T)
+    axes.set_xlabel(words["step"])
+    axes.set_ylabel(words[what])
+    axes.set_title(title, loc="left")
+    figure.text(0.99, 0.01, words["sizes"].format(T=study.T, H=study.H, seeds=len(study.seeds)),
+                ha="right", va="bottom", fontsize=11, color="#555555")
+    axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
+    return axes
+
+
+def _limit(axes: Axes, curves: tuple[Curve, ...]) -> None:
+    """y limits from the curves' bands, so that a bound that explodes leaves the frame instead of
+    stretching it (and nothing near 10^±308 reaches matplotlib's autoscaling)."""
+    lows = np.concatenate([c.low[np.isfinite(c.low)] for c in curves] + [np.zeros(1)])
+    highs = np.concatenate([c.high[np.isfinite(c.high)] for c in curves] + [np.zeros(1)])
+    bottom, top = max(lows.min() - 0.5, -_LIMIT), min(highs.max() + 0.5, _LIMIT)
+    axes.set_ylim(10.0 ** bottom, 10.0 ** top)
+
+
+def _legend(figure: Figure, axes: Axes) -> Figure:
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return figure
+
+
+def _figure() -> Figure:
+    return Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
+
+
+def _cells(study: DecayStudy, words: dict[str, str]) -> Figure:
+    figure = _figure()
+    axes = _axes(figure, study, "dL/dh_k", words["cells"], words)
+    colours = {}
+    for curve in study.cells:
+        if curve.what == "dL/dh_k":
+            colours[curve.cell] = OKABE_ITO[len(colours) % len(OKABE_ITO)]
+            name = _CELL_NAMES[curve.cell]
+            if "forget_bias" in curve.setting:
+                name += f" ($b_f$ = {_number(curve.setting['forget_bias'], words)})"
+            _draw(axes, curve, colours[curve.cell], name, words)
+        else:
+            _draw(axes, curve, colours.get(curve.cell, OKABE_ITO[-1]), words["cell_state"], words, ":")
+    _limit(axes, study.cells)
+    return _legend(figure, axes)
+
+
+def _radii(study: DecayStudy, words: dict[str, str]) -> Figure:
+    figure = _figure()
+    axes = _axes(figure, study, "dh_T/dh_k", words["radii"], words)
+    colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(study.radii))]
+    for curve, colour in zip(study.radii, colours, strict=True):
+        _draw(axes, curve, colour, rf"$\rho$ = {_number(curve.setting['radius'], words)}", words)
+    _limit(axes, study.radii)
+    k = np.arange(1, study.T + 1)
+    for curve, colour in zip(study.radii, colours, strict=True):  # λ₁ the largest over the seeds
+        bound = log10_bound(study.T, k, max(curve.singular_values))
+        axes.plot(k, _drawable(bound), "--", color=colour, linewidth=1.4)
+    axes.plot([], [], "--", color="#555555", linewidth=1.4, label=words["bound"])
+    return _legend(figure, axes)
+
+
+def _forget_bias(study: DecayStudy, words: dict[str, str]) -> Figure:
+    figure = _figure()
+    axes = _axes(figure, study, "dL/dh_k", words["forget_bias"], words)
+    for i, curve in enumerate(study.forget_biases):
+        name = f"$b_f$ = {_number(curve.setting['forget_bias'], words)}"
+        _draw(axes, curve, OKABE_ITO[i % len(OKABE_ITO)], name, words)
+    _limit(axes, study.forget_biases)
+    return _legend(figure, axes)
+
+
+def decay_figures(study: DecayStudy, lang: str = "en") -> dict[str, Figure]:
+    """The three figures, keyed by :data:`FIGURES`, labelled in ``lang``."""
+    words = _words(lang)
+    with matplotlib.rc_context(_STYLE):
+        return {"cells": _cells(study, words), "radii": _radii(study, words),
+                "forget_bias": _forget_bias(study, words)}
+
+
+def save_figure(figure: Figure, stem: str | Path) -> list[Path]:
+    """Write ``stem``.png and ``stem``.pdf atomically (the PDF without a creation date); their paths."""
+    written = []
+    with matplotlib.rc_context(_STYLE):
+        for suffix, metadata in ((".png", {"Software": None}), (".pdf", {"CreationDate": None})):
+            path = Path(stem).with_name(Path(stem).name + suffix)
+            with atomic_path(path) as temporary:
+                figure.savefig(temporary, format=suffix[1:], dpi=DPI, metadata=metadata)
+            written.append(path)
+    return written

@@ -1,0 +1,88 @@
+"""Without PyTorch: the main job and ``bpttlab verify`` run every check that needs no PyTorch, say in
+one line what they skipped, and exit 0; asking for a PyTorch check by name exits 2 with one line.
+
+The subprocesses block ``import torch`` (``sys.modules["torch"] = None`` makes it raise ImportError),
+as on a machine where only ``pip install bpttlab`` was run."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from bpttlab.reports.benchmarks import engine as engine_benchmark
+
+BLOCK_TORCH = """
+import sys
+sys.modules["torch"] = None
+from bpttlab.reports.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def bpttlab_without_torch(*args, cwd=None):
+    return subprocess.run([sys.executable, "-c", BLOCK_TORCH, *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def test_torch_is_really_blocked():
+    result = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None; import torch"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr
+
+
+def test_the_main_job_runs_and_names_what_it_skipped(tmp_path):
+    result = bpttlab_without_torch("all", "--out", str(tmp_path), "--no-pdf")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    notes = [line for line in result.stdout.splitlines() if line.startswith("PyTorch is not installed")]
+    assert notes and "pip install 'bpttlab[torch]'" in notes[0]
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "Everything that ran passed. Skipped: the torch autograd checks, the torch nn module checks." \
+        in report
+    assert "| rnn | finite differences | 6 |" in report and "| passed |" in report
+    assert "| rnn | torch autograd | 6 | — | 1e-12 | skipped |" in report
+    assert "| lstm | torch nn module | 6 | — | 1e-12 | skipped |" in report
+    rows = json.loads((tmp_path / "verification.json").read_text())
+    statuses = {(r["check"], r["status"]) for r in rows}
+    assert statuses == {("finite differences", "passed"), ("torch autograd", "skipped"),
+                        ("torch nn module", "skipped")}
+    assert all(r["max_rel"] is None and r["passed"] is False for r in rows if r["status"] == "skipped")
+    assert (tmp_path / "decay" / "cells.en.png").stat().st_size > 10_000
+    assert len(list((tmp_path / "sheets").glob("*.tex"))) == 20
+
+
+def test_verify_json_marks_the_torch_checks_skipped():
+    result = bpttlab_without_torch("verify", "--cells", "rnn", "--heads", "linear", "--loss-at", "last",
+                                   "--json")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "PyTorch is not installed: skipped the torch autograd and torch nn module checks "
+        "(to run them: pip install 'bpttlab[torch]')"]
+    rows = json.loads(result.stdout)
+    assert [(r["check"], r["status"]) for r in rows] == [
+        ("finite differences", "passed"), ("torch autograd", "skipped"), ("torch nn module", "skipped")]
+
+
+def test_the_table_counts_skipped_checks_apart():
+    result = bpttlab_without_torch("verify", "--cells", "gru", "--heads", "sigmoid", "--loss-at", "every")
+    assert result.returncode == 0
+    assert "1 passed, 0 failed, 1 skipped" in result.stdout.splitlines()
+    assert "torch autograd" in result.stdout and "skipped" in result.stdout
+
+
+def test_asking_for_a_torch_check_exits_2_with_one_line():
+    result = bpttlab_without_torch("verify", "--cells", "rnn", "--checks", "torch-autograd")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "bpttlab verify: error: the torch autograd check needs PyTorch, which is not installed: "
+        "pip install 'bpttlab[torch]'"]
+
+
+def test_the_benchmark_leaves_the_torch_columns_empty(monkeypatch):
+    monkeypatch.setattr(engine_benchmark, "torch_available", lambda: False)
+    rows = engine_benchmark.run_benchmark(("lstm",), ("tiny",), repeats=1, dtypes=(np.float64,))
+    assert [(r.cell, r.torch) for r in rows] == [("lstm", None)]
+    line = engine_benchmark.format_rows(rows).splitlines()[-1].split()
+    assert line[:3] == ["lstm", "float64", "tiny"] and line[4] == "—" and line[6] == "—"
+    assert float(line[3]) > 0 and float(line[5]) > 0  # ours and the GEMM floor still measured
