@@ -1,5 +1,6 @@
 """bpttlab.derivations: RNN, LSTM and GRU equations as SymPy matrix expressions, their BPTT
-gradients derived by a reverse pass over each cell's expression graph, and proofs of exactness.
+gradients derived by a reverse pass over each cell's expression graph, and proofs of exactness —
+for the built-in cells, the shipped variants and any cell written as equations (:func:`custom_cell`).
 
 >>> from bpttlab.derivations import derive, prove
 >>> d = derive("lstm", head="softmax", loss_at="every")
@@ -9,40 +10,56 @@ gradients derived by a reverse pass over each cell's expression graph, and proof
 True
 """
 
-from bpttlab.derivations.cells import Cell
+from bpttlab.derivations.cells import (
+    VARIANTS,
+    Cell,
+    custom_cell,
+    load_cell_file,
+    register,
+    resolve_cell,
+)
 from bpttlab.derivations.derivation import CELLS, HEADS, LOSS_AT, Derivation, carry, cell, derive
 from bpttlab.derivations.elementwise import FUNCTIONS, Elementwise
+from bpttlab.derivations.equations import Equations
 from bpttlab.derivations.heads import Head, head
-from bpttlab.derivations.proof import BPTT_SIZES, STEP_SIZES, Check, Proof, prove
-from bpttlab.derivations.scalar import sigmoid, softplus
+from bpttlab.derivations.proof import STEP_SIZES, Check, Proof, bptt_sizes, prove
+from bpttlab.derivations.scalar import relu, sigmoid, softplus, step
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 from bpttlab.derivations.symbols import DIMENSIONS, D, H, K, delta
 
 __all__ = [
-    "BPTT_SIZES",
     "CELLS",
     "DIMENSIONS",
     "FUNCTIONS",
     "HEADS",
     "LOSS_AT",
     "STEP_SIZES",
+    "VARIANTS",
     "Cell",
     "Check",
     "D",
     "Derivation",
     "Elementwise",
+    "Equations",
     "H",
     "Head",
     "K",
     "LogSoftmax",
     "Proof",
     "Softmax",
+    "bptt_sizes",
     "carry",
     "cell",
+    "custom_cell",
     "delta",
     "derive",
     "head",
+    "load_cell_file",
     "prove",
+    "register",
+    "relu",
+    "resolve_cell",
     "sigmoid",
     "softplus",
+    "step",
 ]

@@ -7,17 +7,28 @@
 δh_{t-1} = W_hh.T*δa_t
 >>> d.params["W_hh"]
 (H, H)
+
+In a notebook a derivation shows itself as LaTeX through the sheet printer, in the notation it was
+made with; ``in_notation`` gives the same derivation printed in another one:
+
+>>> book = d.in_notation("dlbook")
+>>> book == d, book.notation, book.step_backward.notation
+(True, 'dlbook', 'dlbook')
+>>> print(book.step_backward[1:2].latex())
+\\delta \\bm{h}^{(t-1)} &= \\bm{W}^{\\top} \\delta \\bm{a}^{(t)}
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from types import MappingProxyType
+from typing import Any
 
 import sympy as sp
 
-from bpttlab.derivations.cells import BUILT_IN, Cell
+from bpttlab.derivations.cells import CELLS, Cell, resolve_cell
+from bpttlab.derivations.equations import Equations, check_notation
 from bpttlab.derivations.heads import HEADS, Head
 from bpttlab.derivations.heads import head as make_head
 from bpttlab.derivations.jacobian import jacobians
@@ -26,15 +37,12 @@ from bpttlab.derivations.symbols import delta
 
 __all__ = ["CELLS", "HEADS", "LOSS_AT", "Derivation", "carry", "cell", "derive"]
 
-CELLS = BUILT_IN
 LOSS_AT = ("every", "last")
 
 
-def cell(name: str) -> Cell:
-    """The cell called ``name``: one of :data:`CELLS`."""
-    if name not in CELLS:
-        raise ValueError(f"unknown cell {name!r}; valid cells: {', '.join(CELLS)}")
-    return CELLS[name]()
+def cell(name: str | Cell) -> Cell:
+    """The cell called ``name`` in :data:`CELLS` (or at a ``.cell`` path; a :class:`Cell` is itself)."""
+    return resolve_cell(name)
 
 
 def carry(state: sp.MatrixSymbol) -> sp.MatrixSymbol:
@@ -54,6 +62,10 @@ class Derivation:
     pre-activation deltas, δ of the previous states, δx_t and each parameter's per-step gradient;
     the gradient of the loss is the sum of those over t. ``jacobian``: the blocks
     ∂s_t/∂s'_{t-1} of the step Jacobian. ``params``: parameter name → shape.
+
+    The equation lists are :class:`Equations` (tuples of ``sympy.Eq``) printed in ``notation``
+    ("course" or "dlbook"), which plays no part in equality; a notebook shows the derivation as
+    LaTeX: forward, backward and the step Jacobians.
     """
 
     cell: Cell
@@ -66,11 +78,38 @@ class Derivation:
     step_backward: tuple[sp.Eq, ...]
     jacobian: MappingProxyType = field(repr=False)
     params: MappingProxyType = field(repr=False)
+    notation: str = field(default="course", compare=False)
+
+    def __post_init__(self) -> None:
+        from bpttlab.derivations.printing.latex_printer import gates  # printing imports this package
+
+        gate_names = gates(self.cell)
+        for name in ("forward", "head_backward", "recurrence", "step_backward"):
+            object.__setattr__(self, name, Equations(getattr(self, name), self.notation, gate_names))
 
     @property
-    def backward(self) -> tuple[sp.Eq, ...]:
+    def backward(self) -> Equations:
         """All backward equations in the order a reader follows them."""
         return self.head_backward + self.recurrence + self.step_backward
+
+    def in_notation(self, notation: str) -> Derivation:
+        """This derivation, printed in ``notation`` ("course" or "dlbook")."""
+        return replace(self, notation=check_notation(notation))
+
+    def _repr_latex_(self) -> str | None:
+        """Forward, backward and the step Jacobians as display math for a notebook; None (the
+        plain-text form is shown) if the notation has no name for one of the symbols."""
+        from bpttlab.derivations.printing.notebook import aligned_sections, display_math
+
+        try:
+            return display_math(aligned_sections(self))
+        except ValueError:
+            return None
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from bpttlab.derivations.printing.text_printer import equation_lines
+
+        printer.text("\n".join(equation_lines(self)))
 
     @property
     def gradients(self) -> dict[str, sp.MatrixExpr]:
@@ -105,31 +144,43 @@ def _recurrence(c: Cell, from_head: sp.MatrixExpr | None, loss_at: str) -> tuple
 
 
 @cache
-def _cell_parts(cell_name: str) -> tuple[Cell, tuple[sp.Eq, ...], MappingProxyType]:
-    c = cell(cell_name)
+def _cell_parts(c: Cell) -> tuple[Cell, tuple[sp.Eq, ...], MappingProxyType]:
     seeds = {c.h: delta(c.h)}
     seeds.update({new: carry(new) for new in c.new_states[1:]})
     step = reverse_pass(c.equations, seeds, wrt=[*c.previous_states, c.x, *c.params], named=c.named_deltas)
     return c, tuple(step), MappingProxyType(jacobians(c))
 
 
-def derive(cell_name: str, head: str | None = "softmax", loss_at: str = "every") -> Derivation:
-    """Derive the BPTT equations of ``cell_name`` with ``head`` ("softmax", "sigmoid", "linear" or
-    None for the bare cell), the loss summed over every step or taken at the last one; cached."""
+def derive(cell: str | Cell, head: str | None = "softmax", loss_at: str = "every", *,
+           notation: str = "course") -> Derivation:
+    """Derive the BPTT equations of ``cell`` (a name in :data:`CELLS`, a ``.cell`` path or a
+    :class:`Cell`) with ``head`` ("softmax", "sigmoid", "linear" or None for the bare cell), the loss
+    summed over every step or taken at the last one; cached. ``notation`` is how the result prints
+    (see :meth:`Derivation.in_notation`)."""
     # The names are checked before they become a cache key: a list is unhashable (TypeError).
-    if not isinstance(cell_name, str) or cell_name not in CELLS:
-        raise ValueError(f"unknown cell {cell_name!r}; valid cells: {', '.join(CELLS)}")
+    c = resolve_cell(cell)
     if head is not None and (not isinstance(head, str) or head not in HEADS):
         raise ValueError(f"unknown head {head!r}; valid heads: {', '.join(HEADS)}")
     if not isinstance(loss_at, str) or loss_at not in LOSS_AT:
         raise ValueError(f"unknown loss placement {loss_at!r}; valid: {', '.join(LOSS_AT)}")
-    return _derive(cell_name, head, loss_at)
+    return _derive(c, head, loss_at, check_notation(notation))
+
+
+def _head_on(name: str, h: sp.MatrixSymbol) -> Head:
+    """The head ``name`` reading the cell's first state ``h`` (``h_t`` in every built-in cell)."""
+    hd = make_head(name)
+    if hd.h == h:
+        return hd
+    equations = tuple(sp.Eq(eq.lhs, eq.rhs.xreplace({hd.h: h}), evaluate=False) for eq in hd.equations)
+    return replace(hd, h=h, equations=equations)
 
 
 @cache
-def _derive(cell_name: str, head: str | None, loss_at: str) -> Derivation:
-    c, step, jacobian = _cell_parts(cell_name)
-    hd = None if head is None else make_head(head)
+def _derive(c: Cell, head: str | None, loss_at: str, notation: str = "course") -> Derivation:
+    if notation != "course":
+        return _derive(c, head, loss_at).in_notation(notation)
+    c, step, jacobian = _cell_parts(c)
+    hd = None if head is None else _head_on(head, c.h)
     head_backward, into_h = _head_backward(hd) if hd else ((), None)
     params = {p.name: p.shape for p in (*c.params, *(hd.params if hd else ()))}
     return Derivation(

@@ -17,9 +17,9 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.symbol import Str
 
-from bpttlab.derivations.scalar import sigmoid, softplus
+from bpttlab.derivations.scalar import relu, sigmoid, softplus, step
 
-__all__ = ["FUNCTIONS", "Elementwise"]
+__all__ = ["FUNCTIONS", "NONSMOOTH", "Elementwise"]
 
 #: The scalar functions a cell or loss may apply element-wise, by name.
 FUNCTIONS: dict[str, type[sp.Function]] = {
@@ -28,7 +28,11 @@ FUNCTIONS: dict[str, type[sp.Function]] = {
     "softplus": softplus,
     "exp": sp.exp,
     "log": sp.log,
+    "relu": relu,
+    "step": step,
 }
+#: The functions with a kink or a jump: finite differences across one are wrong, so they step less.
+NONSMOOTH = frozenset({"relu", "step"})
 
 
 class Elementwise(sp.MatrixExpr):

@@ -55,6 +55,10 @@ def _forward(expr: sp.MatrixExpr, wrt: sp.MatrixSymbol, known: dict, stored: dic
             other = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
             terms.append(_scaled(_diag(other.xreplace(stored)), _forward(factor, wrt, known, stored)))
         return tidy(sp.MatAdd(*terms))
+    if isinstance(expr, sp.HadamardPower):  # A^n element-wise (A ⊙ A is written A^2): diag(n A^{n-1}) dA
+        base, n = expr.args
+        derivative = tidy(sp.MatMul(n, sp.HadamardPower(base, n - 1))).xreplace(stored)
+        return _scaled(_diag(derivative), _forward(base, wrt, known, stored))
     if isinstance(expr, Elementwise):
         derivative = local_derivative(expr, stored.get(expr)).xreplace(stored)
         return _scaled(_diag(derivative), _forward(expr.arg, wrt, known, stored))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 from sympy.polys.domains import QQ
@@ -26,27 +27,29 @@ from sympy.polys.fields import field
 from sympy.polys.rings import ring
 
 from bpttlab.derivations.derivation import LOSS_AT, Derivation, carry, derive
+from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.explicit import explicit, symbol_matrix
 from bpttlab.derivations.symbols import D, H, K, delta
 
-__all__ = ["BPTT_SIZES", "STEP_SIZES", "Check", "Proof", "prove"]
+__all__ = ["STEP_SIZES", "Check", "Proof", "bptt_sizes", "prove"]
 
 STEP_SIZES = {D: 2, H: 2, K: 2}
-#: Sizes for the unrolled T = 3 proof, small enough for ``diff`` of the whole sequence to stay
-#: fast (at H = 2 a single GRU check took 94 s). Softmax needs K = 2; the other heads use K = 1.
-BPTT_SIZES = {
-    "rnn": {D: 2, H: 2, K: 2},
-    "lstm": {D: 1, H: 1, K: 2},
-    "gru": {D: 1, H: 1, K: 2},
-    "gru_torch": {D: 1, H: 1, K: 2},
-}
 
 
-def _bptt_sizes(d: Derivation) -> dict:
-    sizes = dict(BPTT_SIZES[d.cell.name])
-    if d.cell.name != "rnn" and (d.head is None or d.head.name != "softmax"):
-        sizes[K] = 1
-    return sizes
+def bptt_sizes(d: Derivation) -> dict:
+    """Sizes for the unrolled T = 3 proof, chosen from the cell: small enough for ``diff`` of the
+    whole sequence to stay fast. A cell with one element-wise function a step (the RNN) is proven at
+    H = D = 2; a cell with more (every gated cell) at H = D = 1, where one GRU check at H = 2 took
+    94 s. Softmax needs K = 2; the other heads use K = 1 at H = 1.
+
+    >>> from bpttlab.derivations import derive
+    >>> bptt_sizes(derive("rnn", "linear")), bptt_sizes(derive("mgu", "softmax"))
+    ({D: 2, H: 2, K: 2}, {D: 1, H: 1, K: 2})
+    """
+    functions = sum(len(eq.rhs.atoms(Elementwise)) for eq in d.cell.equations)
+    n = 2 if functions <= 1 else 1
+    softmax = d.head is not None and d.head.name == "softmax"
+    return {D: n, H: n, K: 2 if softmax or n == 2 else 1}
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,23 @@ class Check:
 
 @dataclass(frozen=True)
 class Proof:
-    """The checks made for one derivation; ``passed`` only if every identity simplified to 0."""
+    """The checks made for one derivation; ``passed`` only if every identity simplified to 0.
+
+    A notebook shows it as a table of its checks:
+
+    >>> print(prove("rnn", head=None, kind=("step",))._repr_markdown_())
+    **rnn × no head × loss at every: PROVEN**
+    <BLANKLINE>
+    | what | identities | passed |
+    | --- | --- | --- |
+    | step δh_{t-1} | 2 | yes |
+    | step δx_t | 2 | yes |
+    | step δW_xh | 4 | yes |
+    | step δW_hh | 4 | yes |
+    | step δb_h | 2 | yes |
+    | step δa_t | 2 | yes |
+    | step ∂h_t/∂h_{t-1} | 4 | yes |
+    """
 
     name: str
     checks: tuple[Check, ...]
@@ -79,6 +98,32 @@ class Proof:
             if c.counterexample:
                 lines.append(f"      residual ≠ 0: {c.counterexample}")
         return "\n".join(lines)
+
+    def _table(self) -> tuple[list[str], list[list[object]], str]:
+        """Header, rows and caption of the notebook's table: a row per check, the residual of any
+        failed one."""
+        header = ["what", "identities", "passed"]
+        failed = any(c.counterexample for c in self.checks)
+        rows: list[list[object]] = [[c.what, c.entries, "yes" if c.passed else "NO"] for c in self.checks]
+        if failed:
+            header.append("residual ≠ 0")
+            for row, c in zip(rows, self.checks, strict=True):
+                row.append(c.counterexample)
+        return header, rows, f"{self.name}: {'PROVEN' if self.passed else 'FAILED'}"
+
+    def _repr_markdown_(self) -> str:
+        from bpttlab.derivations.printing.notebook import markdown_table  # printing imports this package
+
+        header, rows, caption = self._table()
+        return markdown_table(header, rows, f"**{caption}**")
+
+    def _repr_html_(self) -> str:
+        from bpttlab.derivations.printing.notebook import html_table
+
+        return html_table(*self._table())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
 
 
 def _opaque(exprs: list[sp.Expr]) -> list[sp.Expr]:
@@ -219,7 +264,7 @@ def _prove_head_step(d: Derivation) -> list[Check]:
 
 
 def _prove_bptt(d: Derivation, steps: int) -> list[Check]:
-    c, hd, sizes = d.cell, d.head, _bptt_sizes(d)
+    c, hd, sizes = d.cell, d.head, bptt_sizes(d)
     params = {p.name: symbol_matrix(p.name, *(int(n.xreplace(sizes)) for n in p.shape)) for p in
               (*c.params, *(hd.params if hd else ()))}
     initial = {prev.name: symbol_matrix(prev.name.replace("{t-1}", "0"), int(sizes[H]), 1)

@@ -1,4 +1,4 @@
-"""Scalar activation functions SymPy lacks: the logistic sigmoid σ and softplus.
+"""Scalar activation functions SymPy lacks: the logistic sigmoid σ, softplus, ReLU and its step.
 
 Their derivatives are given to SymPy through ``fdiff``, so ``sympy.diff`` knows them:
 
@@ -8,13 +8,15 @@ Their derivatives are given to SymPy through ``fdiff``, so ``sympy.diff`` knows 
 (1 - sigmoid(u))*sigmoid(u)
 >>> diff(softplus(u), u)
 sigmoid(u)
+>>> diff(relu(u), u)
+step(relu(u))
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["sigmoid", "softplus"]
+__all__ = ["relu", "sigmoid", "softplus", "step"]
 
 
 class sigmoid(sp.Function):
@@ -40,3 +42,22 @@ class softplus(sp.Function):
 
     def _eval_rewrite_as_log(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
         return sp.log(1 + sp.exp(u))
+
+
+class relu(sp.Function):
+    """relu(u) = max(u, 0). Its derivative is step(u), written step(relu(u)) — equal for every u,
+    since relu(u) > 0 exactly where u > 0 — so that the backward pass reads the stored output."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return step(self)
+
+
+class step(sp.Function):
+    """step(u) = 1 where u > 0, else 0 (PyTorch's choice for relu's derivative at 0)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero

@@ -17,7 +17,7 @@ from bpttlab.numeric.decay import (
     spectral_radius,
 )
 from bpttlab.numeric.engine import Engine, ForwardResult, build_engine
-from bpttlab.numeric.verify import Comparison, verify_gradients
+from bpttlab.numeric.verify import Comparison, Verification, verify_gradients
 
 __all__ = [
     "Comparison",
@@ -26,6 +26,7 @@ __all__ = [
     "Engine",
     "ForwardResult",
     "JacobianNorms",
+    "Verification",
     "bound_margin",
     "build_engine",
     "decay_params",

@@ -184,7 +184,7 @@ def rnn(loss_at="last"):
     (lambda: decay_study(T=5, seeds=()), "seeds must be"),
     (lambda: decay_study(T=5, radii=(0.5, -1)), "radii must be"),
     (lambda: decay_study(T=5, forget_biases="1"), "forget_biases must be"),
-    (lambda: decay_study(T=5, cells=("rnn", "transformer")), "cells must be"),
+    (lambda: decay_study(T=5, cells=("rnn", "transformer")), "unknown cell 'transformer'"),
 ])
 def test_bad_arguments_raise_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):

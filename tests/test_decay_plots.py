@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 import bpttlab.numeric.decay.study
+from bpttlab.derivations import CELLS
 from bpttlab.numeric.decay.study import Curve, DecayStudy, decay_study
 from bpttlab.reports.cli import decay as decay_command
 from bpttlab.reports.decay.job import write_decay
-from bpttlab.reports.decay.plots import FIGURES, OKABE_ITO, PIXELS, WORDS, decay_figures
+from bpttlab.reports.decay.plots import FIGURES, OKABE_ITO, PIXELS, WORDS, cell_labels, decay_figures
 
 SMALL = {"T": 20, "H": 6, "seeds": (0, 1), "radii": (0.5, 3.0), "forget_biases": (0.0, 3.0)}
 
@@ -53,13 +54,17 @@ def test_the_data_hold_every_curve_and_step(written):
     data = json.loads((folder / "decay.json").read_text())
     assert (data["T"], data["H"], data["seeds"]) == (20, 6, [0, 1]) and data["bound_check"]["passed"]
     labels = {name: [c["label"] for c in curves] for name, curves in data["figures"].items()}
+    variants = labels.pop("variants")
     assert labels == {"cells": ["rnn", "lstm", "lstm c", "gru"], "radii": ["rho=0.5", "rho=3"],
                       "forget_bias": ["b_f=0", "b_f=3"]}
+    # The variants figure: the LSTM as the reference, then every registered cell the first figure leaves out.
+    assert variants[:2] == ["lstm", "lstm c"]
+    assert {label.split()[0] for label in variants} == {"lstm"} | set(CELLS) - {"rnn", "lstm", "gru"}
     rnn = data["figures"]["cells"][0]
     assert rnn["k"] == list(range(1, 21)) and rnn["median_log10"][-1] > rnn["median_log10"][0]
     lines = (folder / "decay.csv").read_text().splitlines()
     assert lines[0].endswith("seed_0_log10,seed_1_log10")
-    assert len(lines) == 1 + 20 * (4 + 2 + 2)
+    assert len(lines) == 1 + 20 * (4 + 2 + 2 + len(variants))  # a row per curve and step
 
 
 def test_labels_follow_the_language_and_colours_are_okabe_ito():
@@ -107,7 +112,7 @@ def test_run_writes_and_reports_and_fails_when_the_bound_check_fails(tmp_path, c
     (["--radii", "-1"], "argument --radii: expected a positive number"),
     (["--forget-biases", "nan"], "argument --forget-biases: expected a finite number"),
     (["--lang", "de"], "argument --lang: invalid choice"),
-    (["--cells", "elman"], "argument --cells: invalid choice"),
+    (["--cells", "elman"], "argument --cells: unknown cell 'elman'"),
 ])
 def test_bad_options_exit_2_with_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -141,3 +146,29 @@ def test_norms_beyond_the_float_range_are_cut_not_stretched(recwarn):
         bottom, top = figure.axes[0].get_ylim()
         assert 1e-301 <= bottom < top <= 1e301
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_cell_labels_come_from_the_registry():
+    study = decay_study(T=6, H=3, seeds=(0,), radii=(0.5,), forget_biases=(0.0,),
+                        cells=("rnn", "mgu", "indrnn"))
+    axes = decay_figures(study, "id")["cells"].axes[0]
+    legend = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert [label.split("  (")[0] for label in legend] == ["Elman RNN", "Minimal gated unit", "IndRNN"]
+    title = "Elman RNN, Minimal gated unit dan IndRNN pada barisan masukan yang sama"
+    assert axes.get_title(loc="left") == title
+    labels = cell_labels(["gru", "gru_torch", "lstm"])
+    assert labels == {"gru": CELLS["gru"].title, "gru_torch": CELLS["gru_torch"].title, "lstm": "LSTM"}
+    assert cell_labels(["my_cell"]) == {"my_cell": "my_cell"}  # not registered: a .cell path's cell
+
+
+def test_decay_cells_take_names_and_cell_files(tmp_path, capsys):
+    path = tmp_path / "mine.cell"
+    path.write_text("name: mine\nstates: h_t <- h_prev\nh_t = tanh(W_xh @ x_t + W_hh @ h_prev + b_h)\n")
+    parser = argparse.ArgumentParser(prog="decay")
+    decay_command.build_parser(parser)
+    assert [c.name for c in parser.parse_args(["--cells", "mgu", str(path)]).cells] == ["mgu", "mine"]
+    for bad, named in (("elman", "'elman'"), (str(tmp_path / "missing.cell"), "missing.cell")):
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args(["--cells", bad])
+        error = capsys.readouterr().err.strip().splitlines()
+        assert exit_.value.code == 2 and named in error[-1] and "error" in error[-1]

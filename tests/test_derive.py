@@ -2,6 +2,7 @@ import pytest
 import sympy as sp
 
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT, D, Elementwise, H, K, delta, derive
+from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.derivations.symbols import ones, vector
 
 EXPECTED_PARAMS = {
@@ -18,7 +19,7 @@ def equation(equations, name):
     return next(eq.rhs for eq in equations if eq.lhs.name == name)
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", BUILT_IN)
 def test_params_are_the_public_vocabulary(cell):
     params = dict(derive(cell, head="linear").params)
     assert params == {**EXPECTED_PARAMS[cell], "W_hy": (K, H), "b_y": (K, 1)}
@@ -30,9 +31,9 @@ def test_bare_cell_has_no_head_parameters():
 
 
 @pytest.mark.parametrize(("kwargs", "listed"), [
-    ({"cell_name": "elman"}, "rnn, lstm, gru, gru_torch"),
-    ({"cell_name": "rnn", "head": "tanh"}, "softmax, sigmoid, linear"),
-    ({"cell_name": "rnn", "loss_at": "first"}, "every, last"),
+    ({"cell": "elman"}, "rnn, lstm, gru, gru_torch, indrnn, .*, or a path to a .cell file"),
+    ({"cell": "rnn", "head": "tanh"}, "softmax, sigmoid, linear"),
+    ({"cell": "rnn", "loss_at": "first"}, "every, last"),
 ])
 def test_unknown_names_list_the_valid_ones(kwargs, listed):
     with pytest.raises(ValueError, match=listed):

@@ -252,8 +252,9 @@ def test_nothing_of_sympys_notation_in_any_printed_equation(notation):
     assert count > 400
 
 
-def test_unknown_symbols_and_notations_are_value_errors():
-    with pytest.raises(ValueError, match="'Q_t'"):
-        latex(sp.MatrixSymbol("Q_t", 2, 1) + sp.MatrixSymbol("h_t", 2, 1))
+def test_unknown_symbols_print_plainly_and_unknown_notations_are_value_errors():
+    assert latex(sp.MatrixSymbol("Q_t", 2, 1) + sp.MatrixSymbol("h_t", 2, 1)) == "Q_t + h_t"
+    with pytest.raises(ValueError, match="'h t'"):
+        latex(sp.MatrixSymbol("h t", 2, 1))
     with pytest.raises(ValueError, match="unknown notation 'physics'"):
         latex(sp.MatrixSymbol("h_t", 2, 1), "physics")

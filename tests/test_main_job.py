@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bpttlab.derivations import CELLS
 from bpttlab.reports.cli.app import main
+from bpttlab.reports.sheets.writer import all_sheets
 
 DETERMINISTIC = (".tex", ".csv", ".json")
 
@@ -22,7 +24,7 @@ def two_runs(tmp_path_factory) -> tuple[Path, Path, str]:
 def test_two_runs_write_identical_tex_csv_and_json(two_runs):
     first, second = two_runs
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.suffix in DETERMINISTIC)
-    assert len([f for f in files if f.suffix == ".tex"]) == 20
+    assert len([f for f in files if f.suffix == ".tex"]) == len(all_sheets()) * 4  # 2 languages, 2 notations
     assert {f.name for f in files} >= {"decay.csv", "decay.json", "verification.json", "proofs.json"}
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.suffix in DETERMINISTIC)
     different = [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
@@ -47,6 +49,17 @@ def test_nothing_is_left_half_written(two_runs):
     assert not leftovers
 
 
-def test_verification_json_says_every_check_passed(two_runs):
+def test_verification_covers_every_registered_cell_and_passes(two_runs):
     results = json.loads((two_runs[0] / "verification.json").read_text())
-    assert len(results) == 66 and all(r["passed"] for r in results)
+    assert {r["cell"] for r in results} == set(CELLS)
+    # Per cell × head × placement: finite differences and torch autograd, and PyTorch's nn module
+    # for the three cells it has (rnn, lstm, gru_torch).
+    assert len(results) == (2 * len(CELLS) + 3) * 6 and all(r["passed"] for r in results)
+    modules = {r["cell"] for r in results if r["check"] == "torch nn module"}
+    assert modules == {"rnn", "lstm", "gru_torch"}
+
+
+def test_proofs_cover_every_registered_cell_with_every_head(two_runs):
+    proofs = json.loads((two_runs[0] / "proofs.json").read_text())
+    assert len(proofs) == 4 * len(CELLS) and all(p["passed"] for p in proofs)
+    assert {p["proof"].split(" × ")[0] for p in proofs} == set(CELLS)

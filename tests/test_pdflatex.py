@@ -219,3 +219,24 @@ def test_a_missing_pdf_is_a_clear_error(tmp_path):
 def test_the_install_hint_names_the_packages_and_the_make_target():
     assert "sudo apt-get install texlive-latex-base texlive-latex-recommended" in INSTALL_TEX
     assert "make tex" in INSTALL_TEX
+
+
+# \pdfshellescape is 0 when \write18 is disabled, 2 when restricted (TeX Live's default), 1 when on.
+SHELL_ESCAPE = r"""\documentclass{article}
+\begin{document}
+\typeout{SHELL ESCAPE=\the\pdfshellescape}
+\immediate\write18{kpsewhich --version}
+Text.
+\end{document}
+"""
+
+
+def test_pdflatex_runs_without_shell_escape(tmp_path):
+    """A sheet holds text from users' cell files: pdflatex must never run a command for it."""
+    assert "-no-shell-escape" in pdflatex.PDFLATEX_OPTIONS
+    tex = tmp_path / "shell.tex"
+    tex.write_text(SHELL_ESCAPE)
+    compile_pdf(tex, runs=1)
+    log = tex.with_suffix(".log").read_text(errors="replace")
+    assert "SHELL ESCAPE=0" in log
+    assert "\\write18 disabled" in log or "runsystem(kpsewhich --version)...disabled" in log

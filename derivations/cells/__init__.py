@@ -1,11 +1,21 @@
-"""The built-in recurrent cells, each a :class:`Cell` of SymPy equations."""
+"""Recurrent cells as :class:`Cell` records of SymPy equations: the built-in four, the shipped
+variants, and any cell written as equations (:func:`custom_cell`, ``.cell`` files)."""
 
-from bpttlab.derivations.cells.gru import gru as _gru
-from bpttlab.derivations.cells.gru import gru_torch as _gru_torch
-from bpttlab.derivations.cells.lstm import lstm as _lstm
 from bpttlab.derivations.cells.record import Cell, by_kind
-from bpttlab.derivations.cells.rnn import rnn as _rnn
+from bpttlab.derivations.cells.registry import BUILT_IN, CELLS, LIBRARY, VARIANTS, register, resolve_cell
+from bpttlab.derivations.cells.spec import FUNCTION_NAMES, custom_cell, load_cell_file, parse_cell_file
 
-BUILT_IN = {"rnn": _rnn, "lstm": _lstm, "gru": _gru, "gru_torch": _gru_torch}
-
-__all__ = ["BUILT_IN", "Cell", "by_kind"]
+__all__ = [
+    "BUILT_IN",
+    "CELLS",
+    "FUNCTION_NAMES",
+    "LIBRARY",
+    "VARIANTS",
+    "Cell",
+    "by_kind",
+    "custom_cell",
+    "load_cell_file",
+    "parse_cell_file",
+    "register",
+    "resolve_cell",
+]

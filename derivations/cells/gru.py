@@ -74,4 +74,5 @@ def gru_torch() -> Cell:
         params=by_kind([*params, W_xn, W_hn, b_n, b_hn]),
         equations=tuple(equations),
         named_deltas=(pre["z"], pre["r"], m, a_n),
+        torch_module="GRU",
     )

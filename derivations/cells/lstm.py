@@ -37,5 +37,7 @@ def lstm() -> Cell:
         states=((h, h_prev), (c, c_prev)),
         params=by_kind(params),
         equations=tuple(equations),
+        initial=("h0", "c0"),
+        torch_module="LSTM",
         named_deltas=(*pre.values(), c),
     )

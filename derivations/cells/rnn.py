@@ -25,5 +25,6 @@ def rnn() -> Cell:
             sp.Eq(a, W_xh * x + W_hh * h_prev + b_h, evaluate=False),
             sp.Eq(h, Elementwise("tanh", a), evaluate=False),
         ),
+        torch_module="RNN",
         named_deltas=(a,),
     )

@@ -1,6 +1,7 @@
 """Printing derived expressions: LaTeX in the course's or Goodfellow's notation (the equation sheets'
 printer), and plain text with ⊙ and σ for the terminal."""
 
+from bpttlab.derivations.printing.escape import check_text, escape_text, math_text
 from bpttlab.derivations.printing.latex_printer import (
     SheetPrinter,
     aligned,
@@ -22,12 +23,15 @@ __all__ = [
     "TextPrinter",
     "aligned",
     "at_step",
+    "check_text",
     "concatenated",
     "concatenated_forms",
     "equation",
     "equation_lines",
+    "escape_text",
     "gates",
     "latex",
+    "math_text",
     "notation",
     "parse_name",
     "shift_name",

@@ -60,6 +60,8 @@ FUNCTIONS = {
     "softplus": r"\operatorname{softplus}",
     "exp": r"\exp",
     "log": r"\log",
+    "relu": r"\operatorname{relu}",
+    "step": r"\operatorname{step}",
 }
 
 # Hadamard factors are sorted by these ranks (stable, so SymPy's canonical order breaks ties).
@@ -294,11 +296,14 @@ def _affine_parts(eq: sp.Eq) -> tuple[str, sp.MatMul, sp.MatMul, sp.MatrixSymbol
         return None
     by_role: dict[str, tuple[str, sp.MatrixExpr]] = {}
     for term in rhs.args:
-        if isinstance(term, sp.MatrixSymbol) and parse_name(term.name).base == "b":
-            role, label = "bias", parse_name(term.name).labels[0]
-        elif (isinstance(term, sp.MatMul) and len(term.args) == 2
-              and isinstance(term.args[0], sp.MatrixSymbol) and parse_name(term.args[0].name).base == "W"):
-            label = parse_name(term.args[0].name).labels[0]
+        symbol = term.args[0] if isinstance(term, sp.MatMul) and len(term.args) == 2 else term
+        name = parse_name(symbol.name) if isinstance(symbol, sp.MatrixSymbol) else None
+        if name is None or len(name.labels) != 1 or not name.is_parameter:
+            return None
+        if term is symbol and name.base == "b":
+            role, label = "bias", name.labels[0]
+        elif term is not symbol and name.base == "W":
+            label = name.labels[0]
             role = {"x": "input", "h": "recurrent"}.get(label[0], "") if len(label) == 2 else ""
             label = label[-1]
         else:
@@ -331,6 +336,9 @@ def concatenated(eq: sp.Eq, notation: str = "course", gates: Iterable[str] = (),
         raise ValueError(f"eq: {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)} is not a gate's pre-activation "
                          "W_xk x_t + W_hk v + b_k (k a gate or candidate), so it has no concatenated form")
     k, input_term, recurrent_term, bias = parts
+    if notation != "course":
+        raise ValueError(f"symbol 'W_{k}' has no {notation} notation: only the course writes a gate's "
+                         "weights as one matrix on a concatenated vector")
     W_x, x = input_term.args
     W_h, v = recurrent_term.args
     v = (definitions or {}).get(v, v)

@@ -13,6 +13,13 @@ gate, ``W_hf``: hidden → forget gate, ``b_hn``: the recurrent bias of the GRU 
 course's weight on the concatenated ``[h_{t-1}, x_t]``). Every other base is a value of one step whose
 last subscript part is its time index (``a_{f,t}``: the forget gate's pre-activation at step t).
 
+Any other identifier a user gives a custom cell is read too, never refused: a base the notation does
+not know, a weight ``W_if`` from gate i to gate f, a vector ``p_i``, a name with several underscores,
+digits or non-ASCII letters (``my_state_t``, ``h2_{t-1}``, ``état_t``). Its last part is a time index
+if it is one built on t (``t``, ``t-1``, ``T``, ``j``, ``k``, ``3``), and the rest is printed plainly,
+escaped by :mod:`.escape`: ``W_{if}``, ``p_i``, ``\\mathit{my\\_state}_t`` in the course's notation,
+``\\bm{W}_{if}``, ``\\bm{p}_i``, ``\\bm{\\mathit{my\\_state}}^{(t)}`` in the book's.
+
 ``course`` (the course's sheet, seed 003): plain italic, subscripts, ``C_t`` for the LSTM cell state,
 ``\\tilde{C}_t`` for its candidate (our ``g_t``), ``\\tilde{h}_t`` for the GRU candidate (our ``n_t``),
 and the parameters of those two named after them (``W_{xC}``, ``b_{\\tilde{h}}``).
@@ -27,6 +34,8 @@ superscript, ``U``/``W``/``V`` for the input, recurrent and output weights, ``b`
 ['\\\\bm{V}', '\\\\bm{h}^{(t-1)}', '\\\\delta \\\\bm{a}_f^{(t)}', '\\\\bm{U}^{f}', 'L^{(t)}']
 >>> dlbook.latex("x_t", superscript=r"\\top")
 '\\\\bm{x}^{(t)\\\\top}'
+>>> [course.latex(n) for n in ("W_if", "p_i", "u", "gate_t")], dlbook.latex("W_if"), dlbook.latex("p_i")
+(['W_{if}', 'p_i', 'u', '\\\\mathit{gate}_t'], '\\\\bm{W}_{if}', '\\\\bm{p}_i')
 """
 
 from __future__ import annotations
@@ -35,6 +44,8 @@ import re
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import ClassVar
+
+from bpttlab.derivations.printing.escape import math_text
 
 __all__ = [
     "NOTATIONS",
@@ -65,6 +76,12 @@ VALUE_BASES = ("x", "h", "c", "a", "i", "f", "g", "o", "z", "r", "n", "u", "m", 
 _NAME = re.compile(r"(?P<delta>δ)?(?P<base>[^\W\d_]+?)(?:_(?P<sub>\{[^{}]*\}|[^\W_]+))?"
                    r"(?:\^\{\((?P<carry>[^()]*)\)\})?")
 _INDEX = re.compile(r"(?P<letter>[A-Za-z])(?P<offset>[+-]\d+)?|(?P<step>\d+)")
+# A user's name: [δ] core [^{(index)}], the core an identifier, perhaps ending in _index or _{index}.
+_LOOSE = re.compile(r"(?P<delta>δ)?(?P<core>[^\^]+?)(?:\^\{\((?P<carry>[^()]*)\)\})?")
+_TIMED = re.compile(r"(?P<stem>.+)_(?P<time>\{[^{}]*\}|[^\W_]+)")
+#: The time indices a name the notations do not know may carry: those built on t and the ones the
+#: sheets move t to (the last step T, running indices j and k, a step number).
+TIME_LETTERS = ("t", "T", "j", "k")
 
 
 @dataclass(frozen=True)
@@ -106,17 +123,27 @@ class Name:
     labels: tuple[str, ...]
     time: Index | None
     carry: Index | None
+    plain: bool = False  # the base is a whole identifier, underscores and all (``my_state``)
 
     @property
     def is_parameter(self) -> bool:
-        return self.base in PARAMETER_BASES
+        return self.base in PARAMETER_BASES and not self.plain
 
     def raw(self) -> str:
         """The name in the derivations' convention (``parse_name(n).raw() == n`` for their names)."""
         parts = [*self.labels, *([str(self.time)] if self.time is not None else [])]
+        if self.plain and len(parts) == 1 and len(parts[0]) == 1:
+            sub = "_" + parts[0]
+        elif self.plain:
+            sub = "_{" + ",".join(parts) + "}" if parts else ""
+        else:
+            sub = None
+        if sub is not None:
+            carry = "" if self.carry is None else "^{(" + str(self.carry) + ")}"
+            return ("δ" if self.delta else "") + self.base + sub + carry
         if not parts:
             sub = ""
-        elif len(parts) == 1 and (parts[0].isalpha() or len(parts[0]) == 1):
+        elif len(parts) == 1 and parts[0].isalnum() and (parts[0].isalpha() or len(parts[0]) == 1):
             sub = "_" + parts[0]
         else:
             sub = "_{" + ",".join(parts) + "}"
@@ -124,32 +151,69 @@ class Name:
         return ("δ" if self.delta else "") + self.base + sub + carry
 
 
-def parse_name(name: str) -> Name:
-    """Read a derivation symbol name.
+def _time_of(part: str, any_letter: bool) -> Index | None:
+    """``part`` as a time index, or None; a name the notations do not know takes only
+    :data:`TIME_LETTERS` (so that ``p_i`` is the vector p of gate i, not p at step i)."""
+    try:
+        index = parse_index(part)
+    except ValueError:
+        return None
+    return index if any_letter or index.letter is None or index.letter in TIME_LETTERS else None
 
-    >>> parse_name("δh_t^{(t+1)}")
-    Name(delta=True, base='h', labels=(), time=Index(letter='t', offset=0), carry=Index(letter='t', offset=1))
+
+def _is_part(part: str) -> bool:
+    return part.isidentifier() or part.isalnum() or _INDEX.fullmatch(part) is not None
+
+
+def parse_name(name: str) -> Name:
+    """Read a derivation symbol name, or any identifier a user gave a custom cell.
+
+    >>> name = parse_name("δh_t^{(t+1)}")
+    >>> name.delta, name.base, name.labels, name.time, name.carry
+    (True, 'h', (), Index(letter='t', offset=0), Index(letter='t', offset=1))
     >>> parse_name("W_hn").labels, parse_name("a_{f,3}").time
     (('hn',), Index(letter=None, offset=3))
+    >>> mine = parse_name("my_state_{t-1}")
+    >>> parse_name("p_i").labels, mine.base, mine.time, mine.plain
+    (('i',), 'my_state', Index(letter='t', offset=-1), True)
     """
-    match = _NAME.fullmatch(name)
-    if match is None:
-        raise ValueError(f"cannot read the symbol name {name!r}: expected [δ]base[_subscript][^{{(index)}}], "
-                         "e.g. W_hh, a_{f,t}, δh_t^{(t+1)}")
-    sub = match["sub"] or ""
-    parts = tuple(p.strip() for p in sub.strip("{}").split(",")) if sub else ()
-    if any(not p for p in parts):
-        raise ValueError(f"symbol {name!r} has an empty subscript part")
-    base = match["base"]
+    if not isinstance(name, str):
+        raise ValueError(f"a symbol name is a string, got {name!r}")
+    loose = _LOOSE.fullmatch(name)
     try:
-        if base in PARAMETER_BASES:
-            labels, time = parts, None
-        else:
-            labels, time = parts[:-1], parse_index(parts[-1]) if parts else None
-        carry = parse_index(match["carry"]) if match["carry"] is not None else None
+        carry = parse_index(loose["carry"]) if loose and loose["carry"] is not None else None
     except ValueError as error:
         raise ValueError(f"symbol {name!r}: {error}") from None
-    return Name(bool(match["delta"]), base, labels, time, carry)
+    match = _NAME.fullmatch(name)
+    if match is not None:
+        sub = match["sub"] or ""
+        parts = tuple(p.strip() for p in sub.strip("{}").split(",")) if sub else ()
+        if any(not p for p in parts):
+            raise ValueError(f"symbol {name!r} has an empty subscript part")
+        base = match["base"]
+        if base in PARAMETER_BASES:
+            return Name(bool(match["delta"]), base, parts, None, carry)
+        time = _time_of(parts[-1], base in VALUE_BASES) if parts else None
+        labels = parts[:-1] if time is not None else parts
+        if all(_is_part(p) for p in labels):
+            return Name(bool(match["delta"]), base, labels, time, carry)
+        raise ValueError(f"symbol {name!r}: time index {parts[-1]!r} is not a letter with an optional "
+                         "±offset (t, t-1, j) or a step number (3)")
+    # A user's identifier may itself start with δ (δ1): then the δ is part of the name.
+    readings = [(bool(loose["delta"]), loose["core"])] if loose else []
+    if loose and loose["delta"]:
+        readings.append((False, "δ" + loose["core"]))
+    for is_delta, core in readings:
+        timed = _TIMED.fullmatch(core)
+        parameter = core.isidentifier() and core.startswith(tuple(f"{p}_" for p in PARAMETER_BASES))
+        if timed and not parameter:  # a parameter has no time index, whatever its name ends in
+            time = _time_of(timed["time"].strip("{}"), any_letter=False)
+            if time is not None and timed["stem"].isidentifier():
+                return Name(is_delta, timed["stem"], (), time, carry, plain=True)
+        if core.isidentifier():
+            return Name(is_delta, core, (), None, carry, plain=True)
+    raise ValueError(f"cannot read the symbol name {name!r}: expected [δ]base[_subscript][^{{(index)}}], "
+                     "e.g. W_hh, a_{f,t}, δh_t^{(t+1)}, or an identifier such as my_state_t")
 
 
 @dataclass(frozen=True)
@@ -174,11 +238,13 @@ class Notation:
     name: str = ""
 
     def typeset(self, name: str) -> Typeset:
+        """The pieces of the symbol called ``name``: in this notation's own letters when it knows the
+        name's role, else plainly as written (:meth:`plain`)."""
         parsed = parse_name(name)
         try:
-            typeset = self._parameter(parsed) if parsed.is_parameter else self._value(parsed)
-        except ValueError as error:
-            raise ValueError(f"symbol {name!r} has no {self.name} notation: {error}") from None
+            typeset = self._known(parsed)
+        except ValueError:
+            typeset = self.plain(parsed)
         if parsed.delta:
             typeset = replace(typeset, body=r"\delta " + typeset.body)
         return typeset
@@ -191,11 +257,41 @@ class Notation:
         """Whether the symbol already carries a superscript (then a power needs parentheses)."""
         return bool(self.typeset(name).sup)
 
+    def known(self, name: str) -> bool:
+        """Whether the notation has letters of its own for ``name`` (else it is printed plainly)."""
+        try:
+            self._known(parse_name(name))
+        except ValueError:
+            return False
+        return True
+
+    def _known(self, name: Name) -> Typeset:
+        if name.plain:
+            raise ValueError("a name outside the grammar")
+        return self._parameter(name) if name.is_parameter else self._value(name)
+
+    def plain(self, name: Name) -> Typeset:
+        """A name the notation has no letters for, as written: its base (one letter as it is, a
+        longer one as a word in italics), its labels and time index as subscripts, escaped."""
+        raise NotImplementedError
+
     def _parameter(self, name: Name) -> Typeset:
         raise NotImplementedError
 
     def _value(self, name: Name) -> Typeset:
         raise NotImplementedError
+
+
+def _word(text: str) -> str:
+    """A base as written: ``p`` → ``p``, ``α`` → ``{\\alpha}``, ``gate`` → ``\\mathit{gate}``."""
+    escaped = math_text(text)
+    return escaped if len(text) == 1 else rf"\mathit{{{escaped}}}"
+
+
+def _plain_parts(name: Name) -> list[str]:
+    """The subscript parts of a name printed plainly: labels (letters as they are), then the time."""
+    parts = [math_text(label) for label in name.labels]
+    return parts + ([str(name.time)] if name.time is not None else [])
 
 
 def _parameter_parts(name: Name) -> tuple[str, str]:
@@ -243,6 +339,10 @@ class CourseNotation(Notation):
         source, destination = _parameter_parts(name)
         return Typeset(name.base, source + self.LETTERS.get(destination, destination))
 
+    def plain(self, name: Name) -> Typeset:
+        sup = "" if name.carry is None else f"({name.carry})"
+        return Typeset(_word(name.base), ",".join(_plain_parts(name)), sup)
+
     def _value(self, name: Name) -> Typeset:
         _check_value(name)
         parts = [self.LETTERS.get(label, label) for label in name.labels]
@@ -276,6 +376,16 @@ class BookNotation(Notation):
         if name.base == "b":  # b^{f}, and b^{hn} for the GRU candidate's recurrent bias
             return Typeset(r"\bm{b}", "", source + destination)
         return Typeset(rf"\bm{{{'U' if source == 'x' else 'W'}}}", "", destination)
+
+    def plain(self, name: Name) -> Typeset:
+        """Bold, with labels as subscripts and the time as a superscript: ``\\bm{p}_i``, ``\\bm{W}_{if}``,
+        ``\\bm{\\mathit{gate}}^{(t)}``."""
+        labels = ",".join(math_text(label) for label in name.labels)
+        if name.time is not None:
+            sup = f"({name.time})" if name.carry is None else rf"({name.time} \leftarrow {name.carry})"
+        else:
+            sup = "" if name.carry is None else rf"(\cdot \leftarrow {name.carry})"
+        return Typeset(rf"\bm{{{_word(name.base)}}}", labels, sup)
 
     def _value(self, name: Name) -> Typeset:
         _check_value(name)

@@ -12,6 +12,8 @@ SymPy's ``StrPrinter`` writes ``HadamardProduct(δh_t, -HadamardPower(h_t, 2) + 
 δa_t = δh_t ⊙ (1 - h_t²)
 >>> print(text(derive("lstm", head=None).jacobian[("c_t", "c_{t-1}")]))
 diag(f_t)
+>>> print(text(derive("lstm", head=None).forward[1]))
+i_t = σ(a_{i,t})
 """
 
 from __future__ import annotations
@@ -34,13 +36,16 @@ if TYPE_CHECKING:
 __all__ = ["TextPrinter", "equation_lines", "text"]
 
 #: How each element-wise function is written.
-FUNCTIONS = {"sigmoid": "σ", "tanh": "tanh", "softplus": "softplus", "exp": "exp", "log": "log"}
+FUNCTIONS = {"sigmoid": "σ", "tanh": "tanh", "softplus": "softplus", "exp": "exp", "log": "log",
+             "relu": "relu", "step": "step"}
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 class TextPrinter(StrPrinter):
     """A ``StrPrinter`` for matrix expressions of derivations: juxtaposition for matrix products,
     ``⊙`` for Hadamard products, ``ᵀ`` for transposes, positive terms of a sum first."""
+
+    printmethod = "_bpttlab_text"  # not the nodes' own ``_sympystr``, which spells σ as sigmoid
 
     def _atom(self, expr: sp.Basic) -> str:
         """``expr`` as an operand of a product or power: anything but a symbol in parentheses."""

@@ -17,6 +17,7 @@ W_hh*h_2 + h_3
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 import sympy as sp
@@ -63,14 +64,16 @@ def shift_name(name: str, step: int | str) -> str:
     return name if moved == parsed else moved.raw()
 
 
-def at_step(expr: sp.Basic, step: int | str) -> sp.Basic:
+def at_step(expr: sp.Basic, step: int | str, fixed: Iterable[sp.MatrixSymbol] = ()) -> sp.Basic:
     """``expr`` with every time index built on ``t`` moved to ``step`` (a number, or an index like ``"j"``).
 
-    Works on any expression or equation: each ``MatrixSymbol`` is renamed, keeping its shape.
+    Works on any expression or equation: each ``MatrixSymbol`` is renamed, keeping its shape, except
+    those in ``fixed`` (a cell's parameters, whose names a user may have ended in ``_t``).
     """
     _step_index(step)  # a bad step is an error even when nothing would move
     renamed = {}
-    for symbol in expr.atoms(sp.MatrixSymbol):
+    kept = set(fixed)
+    for symbol in expr.atoms(sp.MatrixSymbol) - kept:
         new = shift_name(symbol.name, step)
         if new != symbol.name:
             renamed[symbol] = sp.MatrixSymbol(new, *symbol.shape)

@@ -9,13 +9,14 @@ from bpttlab.numeric.decay.initialisation import (
 )
 from bpttlab.numeric.decay.norms import DecayFit, bound_margin, fit_decay, gradient_norms, log10_bound
 from bpttlab.numeric.decay.products import JacobianNorms, jacobian_products, spaced_steps
-from bpttlab.numeric.decay.study import DecayStudy, decay_study
+from bpttlab.numeric.decay.study import DecayStudy, cell_curves, decay_study
 
 __all__ = [
     "DecayFit",
     "DecayStudy",
     "JacobianNorms",
     "bound_margin",
+    "cell_curves",
     "decay_params",
     "decay_study",
     "fit_decay",

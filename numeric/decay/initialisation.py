@@ -81,9 +81,11 @@ def decay_params(engine: Engine, D: int, H: int, K: int | None = None, seed: int
             raise ValueError(f"radius and singular_value are for the rnn's W_hh; {engine.cell.name} has none")
         params = scale_recurrent_weight(params, radius=radius, singular_value=singular_value)
     if forget_bias is not None:
-        if "b_f" not in params:
-            raise ValueError(f"forget_bias is for the lstm's b_f; {engine.cell.name} has no forget gate")
+        bias = engine.cell.forget_gate_bias
+        if bias is None:
+            raise ValueError(f"forget_bias is for a forget gate's bias (the lstm's b_f); "
+                             f"{engine.cell.name} has no forget gate")
         if not (isinstance(forget_bias, (int, float, np.integer, np.floating)) and np.isfinite(forget_bias)):
             raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
-        params["b_f"] = np.full_like(params["b_f"], forget_bias)
+        params[bias] = np.full_like(params[bias], forget_bias)
     return params

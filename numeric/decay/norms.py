@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -96,6 +97,26 @@ class DecayFit:
     @property
     def factor_per_step(self) -> float:
         return float(10.0 ** self.slope)
+
+    def __str__(self) -> str:
+        """The factor per step and the horizon (steps back until the norm is below
+        :data:`HORIZON_DROP` of its value at T), in words.
+
+        >>> print(DecayFit(slope=-0.25, horizon=22))
+        ×0.562 per step (slope -0.250 log10/step), horizon 22 steps
+        >>> print(DecayFit(slope=0.0, horizon=None))
+        ×1 per step (slope +0.000 log10/step), no horizon within the sequence
+        """
+        if np.isfinite(self.slope):
+            rate = f"×{self.factor_per_step:.3g} per step (slope {self.slope:+.3f} log10/step)"
+        else:
+            rate = "no slope (fewer than two finite norms)"
+        if self.horizon is None:
+            return f"{rate}, no horizon within the sequence"
+        return f"{rate}, horizon {self.horizon} steps"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
 
 
 def _log10_curve(log10_norms: object, steps: object) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -54,6 +55,20 @@ class JacobianNorms:
     def norms(self) -> np.ndarray:
         """The norms themselves (below about 1e-308 they underflow to 0)."""
         return 10.0 ** self.log10_norms
+
+    def __str__(self) -> str:
+        """How many steps were measured, and the fitted decay (:func:`~.norms.fit_decay`).
+
+        >>> print(JacobianNorms(T=3, steps=np.arange(1, 4), log10_norms=np.array([-2.0, -1.0, 0.0])))
+        ‖∂h_T/∂h_k‖₂, T = 3, 3 steps: ×0.1 per step (slope -1.000 log10/step), no horizon within the sequence
+        """
+        from bpttlab.numeric.decay.norms import fit_decay  # norms imports this module
+
+        fit = fit_decay(self.log10_norms, self.steps)
+        return f"‖∂h_T/∂h_k‖₂, T = {self.T}, {self.steps.size} steps: {fit}"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
 
 
 @dataclass(frozen=True)

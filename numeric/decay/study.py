@@ -16,15 +16,24 @@ curve — it holds for any λ₁, and it is a statement of vanishing when λ₁ 
 >>> study = decay_study(T=12, H=4, seeds=(0, 1), radii=(0.5,), forget_biases=(0.0,))
 >>> [curve.label for curve in study.cells], study.passed
 (['rnn', 'lstm', 'lstm c', 'gru'], True)
+
+A notebook shows a study as a table of its curves, each with its factor per step and horizon:
+
+>>> print(study._repr_markdown_().splitlines()[0])
+T = 12, H = 4, seeds 0, 1: Pascanu et al.'s bound kept in 6 of 6 checks
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from bpttlab.derivations import CELLS as CELLS_REGISTERED
+from bpttlab.derivations import Cell, resolve_cell
+from bpttlab.derivations.printing.notebook import html_table, markdown_table
 from bpttlab.numeric.decay.initialisation import decay_params, largest_singular_value
 from bpttlab.numeric.decay.norms import DecayFit, bound_margin, fit_decay, gradient_norms
 from bpttlab.numeric.decay.products import jacobian_products, spaced_steps
@@ -45,6 +54,7 @@ __all__ = [
     "D",
     "DecayStudy",
     "K",
+    "cell_curves",
     "decay_study",
 ]
 
@@ -123,10 +133,45 @@ class DecayStudy:
     radii: tuple[Curve, ...]
     forget_biases: tuple[Curve, ...]
     bound_checks: tuple[BoundCheck, ...] = field(default=())
+    variants: tuple[Curve, ...] = field(default=())
 
     @property
     def passed(self) -> bool:
         return all(check.passed for check in self.bound_checks)
+
+    def _summary(self) -> str:
+        kept = sum(check.passed for check in self.bound_checks)
+        seeds = ", ".join(map(str, self.seeds))
+        return (f"T = {self.T}, H = {self.H}, seeds {seeds}: Pascanu et al.'s bound kept in {kept} of "
+                f"{len(self.bound_checks)} checks")
+
+    def _rows(self) -> list[list[str]]:
+        """A row per curve: its label, the norm, the median curve's factor per step and horizon."""
+        rows = []
+        for curve in (*self.cells, *self.radii, *self.forget_biases, *self.variants):
+            fit = curve.fit
+            horizon = f"> {self.T - 1}" if fit.horizon is None else str(fit.horizon)
+            rows.append([curve.label, curve.what, f"{fit.factor_per_step:.3f}", horizon])
+        return rows
+
+    _HEADER = ("curve", "norm", "factor per step", "horizon (steps)")
+
+    def _repr_markdown_(self) -> str:
+        return markdown_table(self._HEADER, self._rows(), self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(self._HEADER, self._rows(), self._summary())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        lines = [f"DecayStudy({self._summary()})"]
+        lines += [f"  {label:<10} {what:<10} ×{factor} per step, horizon {horizon}"
+                  for label, what, factor, horizon in self._rows()]
+        printer.text("\n".join(lines))
+
+
+def _base(state: str) -> str:
+    """``h`` for the state ``h_t``: the key of :func:`gradient_norms` and ``Engine.state_grads``."""
+    return state.split("_")[0]
 
 
 def _log10(values: np.ndarray) -> np.ndarray:
@@ -138,9 +183,10 @@ def _inputs(T: int) -> np.ndarray:
     return np.random.default_rng(INPUT_SEED).normal(size=(T, 1, D))
 
 
-def _gradient_curves(cell: str, label: str, setting: dict, T: int, H: int, seeds: tuple[int, ...],
+def _gradient_curves(cell: str | Cell, label: str, setting: dict, T: int, H: int, seeds: tuple[int, ...],
                      states: tuple[str, ...] = ("h",)) -> list[Curve]:
     engine = build_engine(cell, HEAD, "last")
+    cell = engine.cell.name
     xs = _inputs(T)
     rows: dict[str, list[np.ndarray]] = {state: [] for state in states}
     for seed in seeds:
@@ -149,8 +195,8 @@ def _gradient_curves(cell: str, label: str, setting: dict, T: int, H: int, seeds
         for state in states:
             rows[state].append(_log10(norms[state]))
     steps = np.arange(1, T + 1)
-    return [Curve(label if state == "h" else f"{label} {state}", cell, f"dL/d{state}_k", setting, steps,
-                  seeds, np.array(rows[state])) for state in states]
+    return [Curve(label if position == 0 else f"{label} {state}", cell, f"dL/d{state}_k", setting, steps,
+                  seeds, np.array(rows[state])) for position, state in enumerate(states)]
 
 
 def _jacobian_curve(label: str, setting: dict, T: int, H: int, seeds: tuple[int, ...], every_step: bool
@@ -198,22 +244,40 @@ def _check_values(name: str, values: object, positive: bool) -> tuple[float, ...
     return tuple(float(v) for v in values)
 
 
+def cell_curves(cells: Sequence[str | Cell], T: int = 100, H: int = 32, seeds: Sequence[int] = SEEDS,
+                forget_bias: float = 1.0) -> tuple[Curve, ...]:
+    """‖∂L/∂h_k‖ for each cell on the same input sequence (and ‖∂L/∂ of its second state‖ where it has
+    one, the LSTM's c), at PyTorch's initialisation with a forget gate's bias (see
+    ``Cell.forget_gate_bias``) set to ``forget_bias``, as Keras does. Any registered cell, ``.cell``
+    path or :class:`Cell`: the variants' horizons are compared this way.
+
+    >>> [(c.label, c.setting) for c in cell_curves(("mgu", "lstm_cifg"), T=8, H=3, seeds=(0,))]
+    [('mgu', {}), ('lstm_cifg', {}), ('lstm_cifg c', {})]
+    """
+    seeds = _check_sizes(T, H, seeds)
+    if not _as_tuple(cells):
+        raise ValueError(f"cells must be a non-empty sequence of cell names, .cell paths or cells, "
+                         f"got {cells!r}")
+    curves = []
+    for cell in dict.fromkeys(resolve_cell(c) for c in cells):
+        setting = {"forget_bias": forget_bias} if cell.forget_gate_bias else {}
+        states = tuple(_base(new.name) for new in cell.new_states[:2])
+        curves += _gradient_curves(cell, cell.name, setting, T, H, seeds, states)
+    return tuple(curves)
+
+
 def decay_study(T: int = 100, H: int = 32, seeds: Sequence[int] = SEEDS, radii: Sequence[float] = RADII,
-                forget_biases: Sequence[float] = FORGET_BIASES, cells: Sequence[str] = CELLS,
-                lstm_forget_bias: float = 1.0) -> DecayStudy:
-    """Run the three experiments at sequence length ``T`` and ``H`` hidden units over ``seeds``."""
+                forget_biases: Sequence[float] = FORGET_BIASES, cells: Sequence[str | Cell] = CELLS,
+                lstm_forget_bias: float = 1.0, variants: Sequence[str | Cell] | None = None) -> DecayStudy:
+    """Run the three experiments at sequence length ``T`` and ``H`` hidden units over ``seeds``, and
+    a fourth, ``variants``: :func:`cell_curves` of those cells beside the LSTM, by default every
+    registered cell that ``cells`` leaves out (the shipped variants, PyTorch's GRU); () for none."""
     seeds = _check_sizes(T, H, seeds)
     radii = _check_values("radii", radii, positive=True)
     forget_biases = _check_values("forget_biases", forget_biases, positive=False)
-    valid_cells = ("rnn", "lstm", "gru", "gru_torch")
-    if not _as_tuple(cells) or any(c not in valid_cells for c in cells):
-        raise ValueError(f"cells must be a non-empty sequence of {', '.join(valid_cells)}, got {cells!r}")
     every_step = T * H**3 <= EVERY_STEP_LIMIT
 
-    by_cell = []
-    for cell in dict.fromkeys(cells):
-        setting, states = ({"forget_bias": lstm_forget_bias}, ("h", "c")) if cell == "lstm" else ({}, ("h",))
-        by_cell += _gradient_curves(cell, cell, setting, T, H, seeds, states)
+    by_cell = list(cell_curves(cells, T, H, seeds, lstm_forget_bias))
     by_radius, checks = [], []
     for radius in radii:
         curve, radius_checks = _jacobian_curve(f"rho={radius:g}", {"radius": radius}, T, H, seeds, every_step)
@@ -223,5 +287,9 @@ def decay_study(T: int = 100, H: int = 32, seeds: Sequence[int] = SEEDS, radii: 
         checks += _jacobian_curve(f"lambda1={value:g}", {"singular_value": value}, T, H, seeds, every_step)[1]
     by_bias = [curve for bias in forget_biases
                for curve in _gradient_curves("lstm", f"b_f={bias:g}", {"forget_bias": bias}, T, H, seeds)]
+    if variants is None:
+        chosen = {resolve_cell(c) for c in cells}
+        variants = tuple(c for c in CELLS_REGISTERED.values() if c not in chosen)
+    by_variant = cell_curves(("lstm", *variants), T, H, seeds, lstm_forget_bias) if variants else ()
     return DecayStudy(T, H, seeds, every_step, tuple(by_cell), tuple(by_radius), tuple(by_bias),
-                      tuple(checks))
+                      tuple(checks), by_variant)

@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 import bpttlab.derivations.symbols as dimensions
-from bpttlab.derivations import Derivation, carry, delta, derive
+from bpttlab.derivations import Cell, Derivation, carry, delta, derive
 from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.numeric.engine.validate import (
     as_array,
@@ -38,13 +38,16 @@ __all__ = ["Engine", "ForwardResult", "build_engine"]
 
 @dataclass(frozen=True)
 class ForwardResult:
-    """States over the sequence, time-major like PyTorch: ``h`` (T, N, H), ``c`` (T, N, H) for the
-    LSTM, ``y`` the head's outputs ŷ (T, N, K), or (N, K) for a loss at the last step only."""
+    """States over the sequence, time-major like PyTorch: ``h`` (T, N, H) the first state (the one
+    the head reads), ``c`` (T, N, H) the second state if the cell has one (the LSTM's cell state),
+    ``states`` every state by name, ``y`` the head's outputs ŷ (T, N, K), or (N, K) for a loss at the
+    last step only."""
 
     h: np.ndarray
     c: np.ndarray | None
     y: np.ndarray | None
     stored: dict[str, np.ndarray]
+    states: dict[str, np.ndarray]
 
 
 def _columns(buffer: np.ndarray) -> np.ndarray:
@@ -111,19 +114,46 @@ class Engine:
 
     def init_params(self, D: int, H: int, K: int | None = None, seed: int = 0,
                     dtype: np.dtype | type = np.float64, forget_bias: float = 0.0) -> dict[str, np.ndarray]:
-        """PyTorch's initialisation, uniform in ±1/√H; ``forget_bias`` is added to the LSTM's ``b_f``."""
+        """PyTorch's initialisation, uniform in ±1/√H; ``forget_bias`` is added to the bias of the
+        cell's forget gate (the LSTM's ``b_f``; see ``Cell.forget_gate_bias``), if it has one."""
         shapes = self.param_shapes(D, H, K)  # checks the sizes first
         dtype = check_init_options(seed, dtype, forget_bias)
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(H)
         params = {name: rng.uniform(-bound, bound, size=shape).astype(dtype)
                   for name, shape in shapes.items()}
-        if forget_bias and "b_f" in params:
-            params["b_f"] += np.asarray(forget_bias, dtype=dtype)
+        bias = self.cell.forget_gate_bias
+        if forget_bias and bias is not None:
+            params[bias] += np.asarray(forget_bias, dtype=dtype)
         return params
 
     # ----------------------------------------------------------------- forward
-    def _prepare(self, params: dict, xs: object, h0: object, c0: object) -> tuple:
+    def _initial_values(self, h0: object, c0: object, initial: object) -> list[tuple[str, object]]:
+        """(label, value or None) for every previous state, from ``h0``/``c0`` (the first and second
+        state, as the built-in cells spell them) or ``initial`` (label → value, the cell's spelling)."""
+        labels = self.cell.initial
+        if initial is None:
+            initial = {}
+        if not isinstance(initial, dict):
+            raise ValueError(f"initial must be a dict of initial states by name ({', '.join(labels)}), "
+                             f"got {type(initial).__name__}")
+        unknown = [k for k in initial if k not in labels]
+        if unknown:
+            raise ValueError(f"initial: unknown state {unknown[0]!r}; {self.cell.name}'s initial states are "
+                             f"{', '.join(labels)}")
+        values = dict(initial)
+        for position, (name, value) in enumerate((("h0", h0), ("c0", c0))):
+            if value is None:
+                continue
+            if position >= len(labels):
+                raise ValueError(f"{name} is for a cell with a second state (the LSTM's cell state); "
+                                 f"{self.cell.name} has one state")
+            if labels[position] in values and labels[position] != name:
+                raise ValueError(f"{name} and initial[{labels[position]!r}] give the same state twice")
+            values[labels[position]] = value
+        return [(label, values.get(label)) for label in labels]
+
+    def _prepare(self, params: dict, xs: object, h0: object, c0: object, initial: object = None) -> tuple:
         array = as_array("xs", xs)
         if array.ndim != 3:
             raise ValueError(f"xs must have shape (T, N, D) (time-major), got an array of rank {array.ndim}")
@@ -140,11 +170,10 @@ class Engine:
         env = {name: (p[:, None] if p.ndim == 1 else p) for name, p in params.items()}
         xs = as_float_array("xs", array, (T, N, D), dtype)
         states = {}
-        for (_, prev), value, label in zip(self.cell.states, (h0, c0), ("h0", "c0"), strict=False):
+        for (_, prev), (label, value) in zip(self.cell.states, self._initial_values(h0, c0, initial),
+                                             strict=True):
             value = np.zeros((N, H), dtype) if value is None else as_float_array(label, value, (N, H), dtype)
             states[prev.name] = np.ascontiguousarray(value.T)
-        if c0 is not None and len(self.cell.states) == 1:
-            raise ValueError(f"c0 is only for the LSTM, not {self.cell.name}")
         return env, xs, states, (T, N, D, H, K), dtype
 
     def _run_forward(self, env: dict, xs: np.ndarray, states: dict, sizes: tuple) -> dict[str, np.ndarray]:
@@ -170,9 +199,11 @@ class Engine:
         stored[self.cell.x.name] = x_columns
         return stored
 
-    def forward(self, params: dict, xs: object, h0: object = None, c0: object = None) -> ForwardResult:
-        """Run the cell over ``xs`` (T, N, D) and the head (if any) on its states."""
-        env, xs, states, sizes, _ = self._prepare(params, xs, h0, c0)
+    def forward(self, params: dict, xs: object, h0: object = None, c0: object = None, *,
+                initial: dict | None = None) -> ForwardResult:
+        """Run the cell over ``xs`` (T, N, D) and the head (if any) on its states. The initial states
+        are ``h0`` (and ``c0``) or ``initial`` by the cell's names (``cell.initial``); zero if not given."""
+        env, xs, states, sizes, _ = self._prepare(params, xs, h0, c0, initial)
         stored = self._run_forward(env, xs, states, sizes)
         T, N, K = sizes[0], sizes[1], sizes[4]
         y = None
@@ -182,10 +213,11 @@ class Engine:
             env[self.head.target.name] = np.zeros((K, env[self.cell.h.name].shape[1]), xs.dtype)
             y_columns = self._head_forward(env)[self.head.prediction.name]
             y = y_columns.T.reshape(T, N, K) if self.loss_at == "every" else y_columns.T
-        c = stored["c_t"].transpose(1, 2, 0) if "c_t" in stored else None
-        h = stored[self.cell.h.name].transpose(1, 2, 0)
-        check_finite_results("the forward pass", {"h": h, "c": c, "y": y})
-        return ForwardResult(h=h, c=c, y=y, stored=stored)
+        states = {new.name: stored[new.name].transpose(1, 2, 0) for new in self.cell.new_states}
+        check_finite_results("the forward pass", {**states, "y": y})
+        second = self.cell.new_states[1].name if len(self.cell.states) > 1 else None
+        return ForwardResult(h=states[self.cell.h.name], c=states.get(second), y=y, stored=stored,
+                             states=states)
 
     # ----------------------------------------------------------------- loss and gradients
     def _target_columns(self, targets: object, sizes: tuple, dtype: np.dtype) -> np.ndarray:
@@ -198,13 +230,13 @@ class Engine:
             return one_hot
         return np.ascontiguousarray(targets.reshape(-1, K).T)
 
-    def _forward_and_loss(self, params: dict, xs: object, targets: object, h0: object, c0: object
-                          ) -> tuple[float, dict, dict, dict, tuple, np.dtype]:
+    def _forward_and_loss(self, params: dict, xs: object, targets: object, h0: object, c0: object,
+                          initial: object = None) -> tuple[float, dict, dict, dict, tuple, np.dtype]:
         """Cell over the sequence, then the head and its loss on every step at once (or the last)."""
         if self.head is None:
             raise ValueError(f"an engine without a head has no loss; build it with head='softmax', "
                              f"'sigmoid' or 'linear' (cell {self.cell.name})")
-        env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0)
+        env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0, initial)
         initial = dict(states)
         stored = self._run_forward(env, xs, states, sizes)
         h = stored[self.cell.h.name]
@@ -214,14 +246,18 @@ class Engine:
         check_finite_results("the loss", {"loss": loss})
         return loss, env, stored, initial, sizes, dtype
 
-    def loss(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None) -> float:
+    def loss(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None, *,
+             initial: dict | None = None) -> float:
         """The loss alone (sum over steps or the last one, mean over the batch), without gradients."""
-        return self._forward_and_loss(params, xs, targets, h0, c0)[0]
+        return self._forward_and_loss(params, xs, targets, h0, c0, initial)[0]
 
     def loss_and_grads(self, params: dict, xs: object, targets: object, h0: object = None,
-                       c0: object = None) -> tuple[float, dict[str, np.ndarray]]:
-        """The loss and its gradient with respect to every parameter, ``xs``, ``h0`` (and ``c0``)."""
-        loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0)
+                       c0: object = None, *, initial: dict | None = None
+                       ) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss and its gradient with respect to every parameter, ``xs`` and every initial state,
+        the latter under the cell's names for them (``h0``, ``c0`` for the built-in cells)."""
+        loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
+                                                                          initial)
         T, N, D, H, K = sizes
         head_grads, into_h = self._head_backward(env, sizes, dtype)
         deltas, carried = self._through_time(env, stored, initial, into_h, sizes, dtype)
@@ -241,13 +277,14 @@ class Engine:
             grads[name] = np.asarray(gradient, dtype=dtype)
         dx = leaves[delta(self.cell.x).name].reshape(D, T, N)
         grads["xs"] = np.ascontiguousarray(dx.transpose(1, 2, 0))
-        for (*_, carried_name), label in zip(self._links, ("h0", "c0"), strict=False):
+        for (*_, carried_name), label in zip(self._links, self.cell.initial, strict=True):
             grads[label] = carried[carried_name].T.copy()  # δs_0: what step 1 sent back
         check_finite_results("the backward pass", grads)
         return loss, grads
 
     def state_grads(self, params: dict, xs: object, targets: object, h0: object = None,
-                    c0: object = None) -> tuple[float, dict[str, np.ndarray]]:
+                    c0: object = None, *, initial: dict | None = None
+                    ) -> tuple[float, dict[str, np.ndarray]]:
         """The loss and ∂L/∂s_t for every state s and step t = 1..T, from the same backward loop as
         :meth:`loss_and_grads` (without the parameter gradients): ``"h"`` (T, N, H) holds the total δh_t
         (from the head at step t and from step t+1), and for the LSTM ``"c"`` (T, N, H) holds δc_t.
@@ -259,7 +296,8 @@ class Engine:
         >>> {label: value.shape for label, value in deltas.items()}
         {'h': (4, 1, 3), 'c': (4, 1, 3)}
         """
-        loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0)
+        loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
+                                                                          initial)
         _, into_h = self._head_backward(env, sizes, dtype)
         deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype)
         states = {new.name.split("_")[0]: np.ascontiguousarray(deltas[delta(new).name].transpose(1, 2, 0))
@@ -303,9 +341,9 @@ class Engine:
         return deltas, carried
 
 
-def build_engine(cell: str, head: str | None = None, loss_at: str = "every") -> Engine:
-    """The engine for ``cell`` with ``head`` (None, "softmax", "sigmoid", "linear"); cached, so a
-    second call with the same arguments is free.
+def build_engine(cell: str | Cell, head: str | None = None, loss_at: str = "every") -> Engine:
+    """The engine for ``cell`` (a name, a ``.cell`` path or a :class:`Cell`) with ``head`` (None,
+    "softmax", "sigmoid", "linear"); cached, so a second call with the same arguments is free.
 
     >>> import numpy as np
     >>> engine = build_engine("rnn", head="softmax")
@@ -314,10 +352,10 @@ def build_engine(cell: str, head: str | None = None, loss_at: str = "every") -> 
     >>> sorted(grads)
     ['W_hh', 'W_hy', 'W_xh', 'b_h', 'b_y', 'h0', 'xs']
     """
-    derive(cell, head, loss_at)  # checks the names (ValueError) before they become a cache key
-    return _engine(cell, head, loss_at)  # positional, so every spelling of a call shares one entry
+    d = derive(cell, head, loss_at)  # checks the names (ValueError) before they become a cache key
+    return _engine(d.cell, head, loss_at)  # positional, so every spelling of a call shares one entry
 
 
 @cache
-def _engine(cell: str, head: str | None, loss_at: str) -> Engine:
+def _engine(cell: Cell, head: str | None, loss_at: str) -> Engine:
     return Engine(derive(cell, head, loss_at))

@@ -28,7 +28,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from bpttlab.derivations import Elementwise, LogSoftmax, Softmax
 
-__all__ = ["NAMESPACE", "EnginePrinter"]
+__all__ = ["FUNCTIONS", "NAMESPACE", "EnginePrinter"]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -47,18 +47,30 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=0, keepdims=True)
 
 
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0)
+
+
+def _step(x: np.ndarray) -> np.ndarray:
+    """1 where x > 0, else 0, in x's dtype (relu's derivative, 0 at 0 as in PyTorch)."""
+    return (x > 0).astype(x.dtype)
+
+
 #: What the printed code calls besides ``numpy``.
-NAMESPACE = {"_sigmoid": _sigmoid, "_log_softmax": _log_softmax, "_softmax": _softmax}
-_FUNCTIONS = {"tanh": "numpy.tanh", "sigmoid": "_sigmoid", "exp": "numpy.exp", "log": "numpy.log"}
+NAMESPACE = {"_sigmoid": _sigmoid, "_log_softmax": _log_softmax, "_softmax": _softmax, "_relu": _relu,
+             "_step": _step}
+#: How each element-wise function of :data:`bpttlab.derivations.FUNCTIONS` is called.
+FUNCTIONS = {"tanh": "numpy.tanh", "sigmoid": "_sigmoid", "exp": "numpy.exp", "log": "numpy.log",
+             "softplus": "numpy.logaddexp(0, {})", "relu": "_relu", "step": "_step"}
 
 
 class EnginePrinter(NumPyPrinter):
     """NumPy code for the matrix expressions of :mod:`bpttlab.derivations`, column-batched."""
 
     def _print_Elementwise(self, expr: Elementwise) -> str:
-        if expr.name == "softplus":
-            return f"numpy.logaddexp(0, {self._print(expr.arg)})"
-        return f"{_FUNCTIONS[expr.name]}({self._print(expr.arg)})"
+        call = FUNCTIONS[expr.name]
+        call = call if "{}" in call else call + "({})"
+        return call.format(self._print(expr.arg))
 
     def _print_Softmax(self, expr: Softmax) -> str:
         return f"_softmax({self._print(expr.arg)})"

@@ -63,11 +63,13 @@ def as_float_array(name: str, value: object, shape: tuple[int | None, ...], dtyp
         n is not None and n != m for n, m in zip(shape, array.shape, strict=True))
     if mismatch:
         raise ValueError(f"{name} has shape {array.shape}, expected {expected}")
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or Inf")
+    if array.dtype == dtype:  # already finite in the dtype asked for: nothing to cast or check again
+        return array
     with np.errstate(over="ignore"):
         cast = array.astype(dtype, copy=False)
-    if not np.all(np.isfinite(cast)):
+    if not np.isfinite(cast).all():
         largest = float(np.max(np.abs(array.astype(np.float64))))
         raise ValueError(f"{name} holds values too large for {np.dtype(dtype).name} (largest magnitude "
                          f"{largest:.3g}; {np.dtype(dtype).name} holds up to {np.finfo(dtype).max:.2g})")

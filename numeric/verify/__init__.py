@@ -5,6 +5,7 @@ from bpttlab.numeric.verify.gradients import (
     CHECKS,
     TORCH_CHECKS,
     Comparison,
+    Verification,
     skipped_checks,
     verify_gradients,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "INSTALL_TORCH",
     "TORCH_CHECKS",
     "Comparison",
+    "Verification",
     "require_torch",
     "skipped_checks",
     "torch_available",

@@ -21,19 +21,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import sympy as sp
 
-from bpttlab.derivations import CELLS, HEADS, LOSS_AT
+from bpttlab.derivations import CELLS, HEADS, LOSS_AT, Cell, resolve_cell
+from bpttlab.derivations.elementwise import NONSMOOTH, Elementwise
+from bpttlab.derivations.printing.notebook import html_table, markdown_table
 from bpttlab.numeric.engine.core import Engine, build_engine
 from bpttlab.numeric.verify.optional import require_torch, torch_available, torch_missing
 
-__all__ = ["BARS", "CHECKS", "TORCH_CHECKS", "Comparison", "skipped_checks", "verify_gradients"]
+__all__ = ["BARS", "CHECKS", "TORCH_CHECKS", "Comparison", "Verification", "skipped_checks",
+           "verify_gradients"]
 
+#: A relu argument this close to 0 could be crossed by a finite-difference step (±2ε · |x| ≤ 0.006 at
+#: ε = 1e-3), so a problem that comes closer is drawn again, up to KINK_ATTEMPTS times.
+KINK_MARGIN, KINK_ATTEMPTS = 0.01, 100
+#: Finite differences resolve a gradient to about 1e-13 absolute here, so a problem where some
+#: quantity's whole gradient is below this (a relu unit dead on nearly every path) is drawn again too.
+GRADIENT_FLOOR = 1e-6
 BARS = {"finite differences": 1e-7, "torch autograd": 1e-12, "torch nn module": 1e-12}
 CHECKS = tuple(BARS)
 TORCH_CHECKS = ("torch autograd", "torch nn module")
-MODULE_CELLS = ("rnn", "lstm", "gru_torch")  # PyTorch has no reset-before GRU
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,74 @@ class Comparison:
     def failed(self) -> bool:
         return self.status == "failed"
 
+    @property
+    def case(self) -> str:
+        """``cell × head × loss at``, e.g. ``lstm × softmax × last``."""
+        return f"{self.cell} × {self.head} × {self.loss_at}"
+
+    def __str__(self) -> str:
+        """One line: what was compared and how it came out.
+
+        >>> print(Comparison("rnn", "linear", "last", "finite differences", 2e-12, 3e-10, 1e-7))
+        rnn × linear × last, finite differences: passed (max rel 3.0e-10, bar 1e-07)
+        """
+        if self.max_rel is None:
+            return f"{self.case}, {self.check}: skipped ({self.skipped})"
+        return f"{self.case}, {self.check}: {self.status} (max rel {self.max_rel:.1e}, bar {self.bar:.0e})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+class Verification(list):
+    """The :class:`Comparison` list :func:`verify_gradients` returns; a notebook shows it as a table.
+
+    >>> results = Verification([Comparison("rnn", "linear", "last", "finite differences", 2e-12, 3e-10, 1e-7),
+    ...                         Comparison("rnn", "linear", "last", "torch autograd", 1.0, 0.5, 1e-12)])
+    >>> results.counts, results.passed
+    ({'passed': 1, 'failed': 1, 'skipped': 0}, False)
+    >>> print(results._repr_markdown_())
+    **1 passed, 1 failed**
+    <BLANKLINE>
+    | cell × head × loss at | check | max abs | max rel | bar | status |
+    | --- | --- | --- | --- | --- | --- |
+    | rnn × linear × last | finite differences | 2.0e-12 | 3.0e-10 | 1e-07 | passed |
+    | rnn × linear × last | torch autograd | 1.0e+00 | 5.0e-01 | 1e-12 | **FAILED** |
+    """
+
+    _HEADER = ("cell × head × loss at", "check", "max abs", "max rel", "bar", "status")
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many comparisons passed, failed and were skipped."""
+        return {status: sum(r.status == status for r in self) for status in ("passed", "failed", "skipped")}
+
+    @property
+    def passed(self) -> bool:
+        """No comparison failed (skipped ones neither pass nor fail)."""
+        return not any(r.failed for r in self)
+
+    def _summary(self) -> str:
+        counts = self.counts
+        return f"{counts['passed']} passed, {counts['failed']} failed" + \
+            (f", {counts['skipped']} skipped" if counts["skipped"] else "")
+
+    def _rows(self, failed: str) -> list[list[str]]:
+        def error(value: float | None) -> str:
+            return "—" if value is None else f"{value:.1e}"
+
+        return [[r.case, r.check, error(r.max_abs), error(r.max_rel), f"{r.bar:.0e}",
+                 failed if r.failed else r.status] for r in self]
+
+    def _repr_markdown_(self) -> str:
+        return markdown_table(self._HEADER, self._rows("**FAILED**"), f"**{self._summary()}**")
+
+    def _repr_html_(self) -> str:
+        return html_table(self._HEADER, self._rows("FAILED"), self._summary())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text("\n".join([f"Verification: {self._summary()}", *(f"  {r}" for r in self)]))
+
 
 def skipped_checks(results: list[Comparison]) -> dict[str, str]:
     """The checks that were skipped, each with why (in the order they first appear)."""
@@ -81,16 +159,14 @@ def _errors(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> tuple
     return worst_abs, worst_rel
 
 
-def _problem(engine: Engine, sizes: dict[str, int], seed: int) -> dict:
+def _random_problem(engine: Engine, sizes: dict[str, int], seed: int) -> dict:
     T, N, D, H, K = (sizes[k] for k in "TNDHK")
     rng = np.random.default_rng(seed)
     problem = {
         "params": engine.init_params(D, H, K, seed=seed),
         "xs": rng.normal(size=(T, N, D)),
-        "h0": rng.normal(scale=0.5, size=(N, H)),
+        "initial": {label: rng.normal(scale=0.5, size=(N, H)) for label in engine.cell.initial},
     }
-    if engine.cell.name == "lstm":
-        problem["c0"] = rng.normal(scale=0.5, size=(N, H))
     shape = (T, N) if engine.loss_at == "every" else (N,)
     if engine.head.name == "softmax":
         problem["targets"] = rng.integers(0, K, size=shape)
@@ -99,15 +175,47 @@ def _problem(engine: Engine, sizes: dict[str, int], seed: int) -> dict:
     return problem
 
 
+def _kink_distance(engine: Engine, problem: dict) -> float:
+    """How close the problem's forward pass comes to a kink: min |a| over the stored arguments a of
+    the cell's non-smooth functions (relu(a) at a = 0); inf for a smooth cell."""
+    arguments = {node.arg.name for eq in engine.cell.equations for node in eq.rhs.atoms(Elementwise)
+                 if node.name in NONSMOOTH and isinstance(node.arg, sp.MatrixSymbol)}
+    if not arguments:
+        return float("inf")
+    stored = engine.forward(problem["params"], problem["xs"], initial=problem["initial"]).stored
+    return min(float(np.min(np.abs(stored[name]))) for name in arguments)
+
+
+def _problem(engine: Engine, sizes: dict[str, int], seed: int) -> dict:
+    """A seeded random problem that finite differences can judge. For a cell with a kink (relu) that
+    is one where no perturbation of ±2ε crosses it and no quantity's gradient all but vanishes, so the
+    first of the seeds ``seed``, ``seed + 1``, … whose relu arguments stay :data:`KINK_MARGIN` away
+    from 0 and whose every gradient reaches :data:`GRADIENT_FLOOR` is taken (deterministic, like the
+    seed). A smooth cell takes ``seed`` itself."""
+    for attempt in range(KINK_ATTEMPTS):
+        problem = _random_problem(engine, sizes, seed + attempt)
+        distance = _kink_distance(engine, problem)
+        if distance == float("inf"):
+            return problem
+        if distance >= KINK_MARGIN:
+            _, grads = engine.loss_and_grads(problem["params"], problem["xs"], problem["targets"],
+                                             initial=problem["initial"])
+            if min(float(np.max(np.abs(g))) for g in grads.values()) >= GRADIENT_FLOOR:
+                return problem
+    raise ValueError(f"no problem for {engine.cell.name} whose relu arguments stay {KINK_MARGIN} away from 0 "
+                     f"in {KINK_ATTEMPTS} seeds from {seed}; try other sizes")
+
+
 def _finite_differences(engine: Engine, problem: dict, eps: float) -> dict[str, np.ndarray]:
     """Five-point central differences of the loss with respect to every entry of every input:
     (f(x−2ε) − 8f(x−ε) + 8f(x+ε) − f(x+2ε)) / 12ε, whose error is O(ε⁴) — at ε = 1e-3 both it and
     the rounding error (≈ 1e-16·|L|/ε) stay near 1e-12, where two points at ε = 1e-6 reach 1e-9."""
     params = {k: v.copy() for k, v in problem["params"].items()}
-    inputs = {k: problem[k].copy() for k in ("xs", "h0", "c0") if k in problem}
+    initial = {k: v.copy() for k, v in problem["initial"].items()}
+    inputs = {"xs": problem["xs"].copy(), **initial}
 
     def loss() -> float:
-        return engine.loss(params, inputs["xs"], problem["targets"], inputs["h0"], inputs.get("c0"))
+        return engine.loss(params, inputs["xs"], problem["targets"], initial=initial)
 
     numeric = {}
     for name, array in [*params.items(), *inputs.items()]:
@@ -124,13 +232,14 @@ def _finite_differences(engine: Engine, problem: dict, eps: float) -> dict[str, 
     return numeric
 
 
-def _verify_one(cell: str, head: str, loss_at: str, sizes: dict[str, int], seed: int, eps: float,
+def _verify_one(cell: Cell, head: str, loss_at: str, sizes: dict[str, int], seed: int, eps: float,
                 checks: tuple[str, ...]) -> list[Comparison]:
     engine = build_engine(cell, head, loss_at)
     problem = _problem(engine, sizes, seed)
-    inputs = (problem["params"], problem["xs"], problem["targets"], problem["h0"], problem.get("c0"))
-    loss, grads = engine.loss_and_grads(*inputs)
+    params, xs, targets, initial = (problem[k] for k in ("params", "xs", "targets", "initial"))
+    loss, grads = engine.loss_and_grads(params, xs, targets, initial=initial)
     results = []
+    cell_name = cell.name
     have_torch = torch_available()
 
     def compare(check: str, errors: Callable[[], tuple[float, float]]) -> None:
@@ -138,33 +247,41 @@ def _verify_one(cell: str, head: str, loss_at: str, sizes: dict[str, int], seed:
             return
         if check in TORCH_CHECKS and not have_torch:
             why = torch_missing(f"the {check} check")
-            results.append(Comparison(cell, head, loss_at, check, None, None, BARS[check], why))
+            results.append(Comparison(cell_name, head, loss_at, check, None, None, BARS[check], why))
             return
-        results.append(Comparison(cell, head, loss_at, check, *errors(), BARS[check]))
+        results.append(Comparison(cell_name, head, loss_at, check, *errors(), BARS[check]))
 
     def torch_autograd() -> tuple[float, float]:
-        from bpttlab.numeric.verify.torch_reference import torch_loss_and_grads
+        if cell.source is not None:  # a cell written as equations: the same text, evaluated by torch
+            from bpttlab.numeric.verify.torch_cell import torch_cell_loss_and_grads
 
-        torch_loss, torch_grads = torch_loss_and_grads(cell, head, loss_at, *inputs)
+            torch_loss, torch_grads = torch_cell_loss_and_grads(cell, head, loss_at, params, xs, targets,
+                                                                initial)
+        else:  # a built-in cell: its independent, hand-written torch implementation
+            from bpttlab.numeric.verify.torch_reference import torch_loss_and_grads
+
+            torch_loss, torch_grads = torch_loss_and_grads(cell_name, head, loss_at, params, xs, targets,
+                                                           *initial.values())
         return _errors({**grads, "loss": loss}, {**torch_grads, "loss": np.array(torch_loss)})
 
     def torch_module() -> tuple[float, float]:
         from bpttlab.numeric.verify.torch_reference import torch_module_loss_and_grads
 
-        module_loss, module_grads, module_h = torch_module_loss_and_grads(cell, head, loss_at, *inputs)
-        h = engine.forward(problem["params"], problem["xs"], problem["h0"], problem.get("c0")).h
+        module_loss, module_grads, module_h = torch_module_loss_and_grads(
+            cell_name, head, loss_at, params, xs, targets, *initial.values())
+        h = engine.forward(params, xs, initial=initial).h
         ours = {**grads, "loss": loss, "h": h}
         return _errors(ours, {**module_grads, "loss": np.array(module_loss), "h": module_h})
 
     compare("finite differences", lambda: _errors(grads, _finite_differences(engine, problem, eps)))
     compare("torch autograd", torch_autograd)
-    if cell in MODULE_CELLS:
+    if cell.torch_module is not None:
         compare("torch nn module", torch_module)
     return results
 
 
 def verify_gradients(
-    cells: tuple[str, ...] = tuple(CELLS),
+    cells: tuple[str | Cell, ...] | None = None,
     heads: tuple[str, ...] = HEADS,
     loss_at: tuple[str, ...] = LOSS_AT,
     T: int = 4, N: int = 3, D: int = 3, H: int = 4, K: int = 3,
@@ -172,20 +289,25 @@ def verify_gradients(
     eps: float = 1e-3,
     progress: Callable[[str], None] | None = None,
     checks: tuple[str, ...] | None = None,
-) -> list[Comparison]:
+) -> Verification:
     """Run every comparison; see the module docstring for what is compared and how.
     ``progress`` is called with a label after each cell × head × placement. ``checks``: which of
     :data:`CHECKS` to run; None runs all of them, the PyTorch ones listed as skipped where PyTorch is
-    missing, while naming a PyTorch check without PyTorch raises ``ModuleNotFoundError``."""
+    missing, while naming a PyTorch check without PyTorch raises ``ModuleNotFoundError``. ``cells``:
+    names, ``.cell`` paths or :class:`Cell` objects; None is every cell registered at the call. The result
+    is a list of :class:`Comparison` (a :class:`Verification`, which a notebook shows as a table)."""
+    cells = tuple(CELLS) if cells is None else cells  # every registered cell, as registered now
     for argument, name, chosen, valid in (("cells", "cell", cells, CELLS), ("heads", "head", heads, HEADS),
                                           ("loss_at", "loss placement", loss_at, LOSS_AT)):
         if isinstance(chosen, str) or not isinstance(chosen, (tuple, list)):
             example = (next(iter(valid)),)
             raise ValueError(f"{argument} must be a tuple of {name} names such as {example!r}, "
                              f"got {chosen!r}")
-        unknown = [c for c in chosen if not isinstance(c, str) or c not in valid]
-        if unknown:
-            raise ValueError(f"unknown {name} {unknown[0]!r}; valid: {', '.join(valid)}")
+        if argument != "cells":
+            unknown = [c for c in chosen if not isinstance(c, str) or c not in valid]
+            if unknown:
+                raise ValueError(f"unknown {name} {unknown[0]!r}; valid: {', '.join(valid)}")
+    cells = tuple(resolve_cell(c) for c in cells)  # a name, a .cell path or a Cell
     sizes = {"T": T, "N": N, "D": D, "H": H, "K": K}
     for name, value in sizes.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -207,9 +329,9 @@ def verify_gradients(
             if check in TORCH_CHECKS:
                 require_torch(f"the {check} check")
     jobs = [(c, h, at) for c in cells for h in heads for at in loss_at]
-    results: list[Comparison] = []
+    results = Verification()
     for c, h, at in jobs:
         results += _verify_one(c, h, at, sizes, seed, eps, tuple(checks))
         if progress:
-            progress(f"{c} × {h} × {at}")
+            progress(f"{c.name} × {h} × {at}")
     return results

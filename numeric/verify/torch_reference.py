@@ -110,6 +110,13 @@ def _loss(head: str, loss_at: str, p: dict[str, Tensor], hs: Tensor, targets: np
     return 0.5 * ((s - y) ** 2).sum() / n
 
 
+def head_loss(head: str, loss_at: str, p: dict[str, Tensor], hs: Tensor, targets: np.ndarray) -> Tensor:
+    """The head's loss on the states ``hs`` (T, N, H), read through ``p["W_hy"]`` and ``p["b_y"]``: at
+    every step or the last, summed over steps and outputs, mean over the batch (what every reference
+    here uses, also for the cells written as equations)."""
+    return _loss(head, loss_at, p, hs, targets)
+
+
 def _numpy_grads(leaves: dict[str, Tensor]) -> dict[str, np.ndarray]:
     return {name: t.grad.detach().numpy().copy() if t.grad is not None else np.zeros(tuple(t.shape))
             for name, t in leaves.items()}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpttlab.derivations import Cell, resolve_cell
 from bpttlab.numeric.decay.norms import gradient_norms, random_targets
 from bpttlab.numeric.decay.products import jacobian_products, spaced_steps
 from bpttlab.numeric.engine.core import build_engine
@@ -46,26 +47,30 @@ class DecayBenchRow:
     torch: float | None = None  # PyTorch autograd doing the same, when it has an equivalent
 
 
-def _torch_seconds(cell: str, params: dict, xs: np.ndarray, targets: np.ndarray, repeats: int
+def _torch_seconds(cell: Cell, params: dict, xs: np.ndarray, targets: np.ndarray, repeats: int
                    ) -> float | None:
-    """PyTorch autograd's time for ∂L/∂h_k, or None where PyTorch is not installed."""
+    """PyTorch autograd's time for ∂L/∂h_k, or None where PyTorch is not installed: the hand-written
+    reference of a built-in cell, the equation text evaluated by torch for a cell written as equations."""
     if not torch_available():
         return None
-    from bpttlab.numeric.verify.torch_reference import torch_state_grads
-
-    torch_state_grads(cell, "linear", params, xs[:5], targets)  # warm-up
-    return median_seconds(lambda: torch_state_grads(cell, "linear", params, xs, targets), repeats,
+    if cell.source is not None:
+        from bpttlab.numeric.verify.torch_cell import torch_cell_state_grads as state_grads
+    else:
+        from bpttlab.numeric.verify.torch_reference import torch_state_grads as state_grads
+    name_or_cell = cell if cell.source is not None else cell.name
+    state_grads(name_or_cell, "linear", params, xs[:5], targets)  # warm-up
+    return median_seconds(lambda: state_grads(name_or_cell, "linear", params, xs, targets), repeats,
                           warm_up=False)
 
 
-def decay_benchmark(T: int = 1000, H: int = 256, cells: Sequence[str] = ("rnn", "lstm", "gru"),
+def decay_benchmark(T: int = 1000, H: int = 256, cells: Sequence[str | Cell] = ("rnn", "lstm", "gru"),
                     repeats: int = 3, every_step: bool = True) -> list[DecayBenchRow]:
     """Time :func:`gradient_norms` and :func:`jacobian_products` for each cell; medians of ``repeats``."""
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     rows = []
     xs = np.random.default_rng(0).normal(size=(T, 1, D))
-    for cell in cells:
+    for cell in map(resolve_cell, cells):
         engine = build_engine(cell, "linear", "last")
         params = engine.init_params(D, H, K, seed=0)
         gradient_norms(engine, params, xs[:5])  # warm-up: compiles, touches the code paths
@@ -78,7 +83,7 @@ def decay_benchmark(T: int = 1000, H: int = 256, cells: Sequence[str] = ("rnn", 
         if every_step:
             jobs["jacobian_products, every k"] = lambda e=engine, p=params: jacobian_products(e, p, xs)
         reference = _torch_seconds(cell, params, xs, random_targets(engine, 1, K), repeats)
-        rows += [DecayBenchRow(cell, what, T, H, median_seconds(job, repeats, warm_up=False),
+        rows += [DecayBenchRow(cell.name, what, T, H, median_seconds(job, repeats, warm_up=False),
                                reference if what == "gradient_norms" else None) for what, job in jobs.items()]
     return rows
 

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpttlab.derivations import Cell, resolve_cell
+from bpttlab.derivations.cells import BUILT_IN
+from bpttlab.derivations.symbols import D as D_SYMBOL
+from bpttlab.derivations.symbols import H as H_SYMBOL
 from bpttlab.numeric.engine.core import build_engine
 from bpttlab.numeric.verify.optional import torch_available
 
@@ -26,7 +30,6 @@ SIZES = {
     "mid": {"T": 50, "N": 32, "D": 64, "H": 128},
     "large": {"T": 100, "N": 64, "D": 256, "H": 512},
 }
-GATES = {"rnn": 1, "lstm": 4, "gru": 3, "gru_torch": 3}
 K = 8
 
 
@@ -60,8 +63,13 @@ def median_seconds(function: Callable[[], object], repeats: int, warm_up: bool =
     return statistics.median(times)
 
 
-def _gemm_floor(cell: str, T: int, N: int, D: int, H: int, dtype: type, repeats: int) -> float:
-    G = GATES[cell]
+def _gates(cell: Cell) -> int:
+    """How many H×D input weights the cell has: its stacked input and recurrent products are G·H high."""
+    return sum(1 for p in cell.params if p.shape == (H_SYMBOL, D_SYMBOL))
+
+
+def _gemm_floor(cell: Cell, T: int, N: int, D: int, H: int, dtype: type, repeats: int) -> float:
+    G = _gates(cell)
     rng = np.random.default_rng(0)
     W_x, W_h = rng.normal(size=(G * H, D)).astype(dtype), rng.normal(size=(G * H, H)).astype(dtype)
     X, A = rng.normal(size=(D, T * N)).astype(dtype), rng.normal(size=(G * H, T * N)).astype(dtype)
@@ -80,15 +88,13 @@ def _gemm_floor(cell: str, T: int, N: int, D: int, H: int, dtype: type, repeats:
     return median_seconds(products, repeats)
 
 
-def _torch_time(cell: str, T: int, N: int, D: int, H: int, dtype: type, repeats: int) -> float | None:
+def _torch_time(cell: Cell, T: int, N: int, D: int, H: int, dtype: type, repeats: int) -> float | None:
     """PyTorch's ``nn`` module and autograd doing the same, or None without PyTorch or an equivalent."""
-    if not torch_available():
+    if not torch_available() or cell.torch_module is None:
         return None
     import torch
 
-    module_class = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru_torch": torch.nn.GRU}.get(cell)
-    if module_class is None:
-        return None
+    module_class = getattr(torch.nn, cell.torch_module)
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
     torch.manual_seed(0)
     module = module_class(D, H).to(torch_dtype)
@@ -107,12 +113,12 @@ def _torch_time(cell: str, T: int, N: int, D: int, H: int, dtype: type, repeats:
     return median_seconds(step, repeats)
 
 
-def run_benchmark(cells: tuple[str, ...] = ("rnn", "lstm", "gru", "gru_torch"),
+def run_benchmark(cells: tuple[str | Cell, ...] = BUILT_IN,
                   sizes: tuple[str, ...] = ("tiny", "mid", "large"), repeats: int = 5,
                   dtypes: tuple[type, ...] = (np.float32, np.float64)) -> list[BenchRow]:
     """Time every cell × dtype × size; PyTorch (where installed) and the floor in the same run."""
     rows = []
-    for cell in cells:
+    for cell in map(resolve_cell, cells):
         engine = build_engine(cell, "linear", "every")
         for dtype in dtypes:
             for size in sizes:
@@ -125,7 +131,7 @@ def run_benchmark(cells: tuple[str, ...] = ("rnn", "lstm", "gru", "gru_torch"),
                     engine.loss_and_grads(params, xs, targets)
 
                 ours = median_seconds(ours_step, repeats)
-                rows.append(BenchRow(cell, np.dtype(dtype).name, size, ours,
+                rows.append(BenchRow(cell.name, np.dtype(dtype).name, size, ours,
                                      _torch_time(cell, T, N, D, H, dtype, repeats),
                                      _gemm_floor(cell, T, N, D, H, dtype, repeats)))
     return rows

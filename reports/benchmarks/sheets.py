@@ -1,10 +1,11 @@
-"""How long the equation sheets take: every sheet (each cell and the combined one) in both languages
-and both notations, ``.tex`` only and with PDFs (pdflatex twice each). The first run in a process
+"""How long the equation sheets take: every sheet (each registered cell, the combined course sheet
+and the variants sheet) in both languages and both notations, ``.tex`` only and with PDFs (pdflatex
+twice each). The first run in a process
 includes deriving every cell, as a user's first ``bpttlab sheet`` does.
 
 >>> rows = time_sheets(pdf=False)
 >>> rows[0].what, rows[0].sheets
-('.tex only', 20)
+('.tex only', 64)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bpttlab.derivations.printing.notations import NOTATIONS
-from bpttlab.reports.sheets.writer import LANGUAGES, SHEETS, write_sheets
+from bpttlab.reports.sheets.writer import LANGUAGES, all_sheets, write_sheets
 
 __all__ = ["SheetTiming", "format_sheet_timings", "time_sheets"]
 
@@ -30,7 +31,7 @@ class SheetTiming:
 def _timed(pdf: bool) -> SheetTiming:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        written = write_sheets(out, SHEETS, LANGUAGES, NOTATIONS, pdf=pdf)
+        written = write_sheets(out, all_sheets(), LANGUAGES, NOTATIONS, pdf=pdf)
         seconds = time.perf_counter() - started
     return SheetTiming("with PDFs" if pdf else ".tex only", len(written), seconds)
 

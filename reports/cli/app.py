@@ -15,11 +15,13 @@ from functools import partial
 
 from bpttlab import __version__
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT, derive, prove
+from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.derivations.printing import NOTATIONS, equation_lines, gates, latex, text
 from bpttlab.numeric.verify import INSTALL_TORCH, torch_available
 from bpttlab.reports.cli import decay as decay_command
 from bpttlab.reports.cli import main_job, verify
 from bpttlab.reports.cli import sheet as sheet_command
+from bpttlab.reports.cli.arguments import CELL_HELP, cell_argument
 
 __all__ = ["build_parser", "main", "run_guarded"]
 
@@ -42,19 +44,20 @@ def _prove(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from bpttlab.reports.benchmarks.decay import decay_benchmark, format_decay_rows
-    from bpttlab.reports.benchmarks.derive import bench_derive
+    from bpttlab.reports.benchmarks.derive import bench_derive, bench_variants, format_variant_timings
     from bpttlab.reports.benchmarks.engine import format_rows, run_benchmark
     from bpttlab.reports.benchmarks.sheets import format_sheet_timings, time_sheets
 
     if not torch_available():
         print(f"PyTorch is not installed, so its columns stay empty (to measure it: {INSTALL_TORCH})")
-    print(f"derive, all 24 combinations, cold: {bench_derive():.2f} s")
+    print(f"derive, the built-in cells' 24 combinations, cold: {bench_derive():.2f} s")
+    print(format_variant_timings(bench_variants()))
+    print()
     sizes = ("tiny", "mid") if args.quick else ("tiny", "mid", "large")
     print(format_rows(run_benchmark(tuple(args.cells), sizes, repeats=args.repeats)))
     print()
     print("gradient-decay analysis (÷torch: PyTorch autograd with retain_grad on the states):")
-    decay_cells = tuple(c for c in args.cells if c != "gru_torch") or ("rnn",)
-    print(format_decay_rows(decay_benchmark(cells=decay_cells, every_step=not args.quick)))
+    print(format_decay_rows(decay_benchmark(cells=tuple(args.cells), every_step=not args.quick)))
     print()
     print("equation sheets (no PyTorch equivalent):")
     print(format_sheet_timings(time_sheets(pdf=not args.quick)))
@@ -69,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("derive", help="print a cell's equations",
                             epilog="example: bpttlab derive lstm --latex")
-    p.add_argument("cell", choices=list(CELLS))
+    p.add_argument("cell", type=cell_argument, help=CELL_HELP)
     p.add_argument("--head", choices=list(HEADS), default="softmax")
     p.add_argument("--loss-at", choices=list(LOSS_AT), default="every")
     p.add_argument("--latex", action="store_true",
@@ -80,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("prove", help="prove the derivations exact",
                             epilog="example: bpttlab prove --cells gru")
-    p.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
+    p.add_argument("--cells", nargs="+", type=cell_argument, default=list(CELLS), help=CELL_HELP)
     p.add_argument("--head", choices=list(HEADS), default="softmax")
     p.add_argument("--loss-at", choices=list(LOSS_AT), default="every")
     p.add_argument("--kind", nargs="+", choices=["step", "bptt"], default=["step"])
@@ -104,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("bench", help="time the engine against PyTorch",
                             epilog="example: bpttlab bench --quick")
     p.add_argument("--quick", action="store_true", help="skip the large size")
-    p.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
+    p.add_argument("--cells", nargs="+", type=cell_argument, default=list(BUILT_IN),
+                   help=f"{CELL_HELP} (default: the built-in {', '.join(BUILT_IN)})")
     p.add_argument("--repeats", type=int, default=5)
     p.set_defaults(run=_bench)
     return parser

@@ -20,8 +20,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bpttlab.derivations import CELLS as ALL_CELLS
 from bpttlab.numeric.decay.study import CELLS, FORGET_BIASES, RADII
+from bpttlab.reports.cli.arguments import cell_argument
 from bpttlab.reports.decay.job import DecayResult, write_decay
 from bpttlab.reports.decay.plots import LANGUAGES
 
@@ -70,17 +70,18 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                         help="spectral radii of the RNN's W_hh (default: 0.5 0.9 1 1.5 3)")
     parser.add_argument("--forget-biases", nargs="+", type=_number(positive=False),
                         default=list(FORGET_BIASES), help="forget-gate biases of the LSTM (default: 0 1 3)")
-    parser.add_argument("--cells", nargs="+", choices=list(ALL_CELLS), default=list(CELLS),
-                        help="cells compared in the first figure (default: rnn lstm gru)")
+    parser.add_argument("--cells", nargs="+", type=cell_argument, default=list(CELLS), metavar="CELL",
+                        help="cells compared in the first figure: registered names or paths to .cell "
+                             "files (default: rnn lstm gru)")
 
 
 def _summary(result: DecayResult) -> list[str]:
     study = result.study
-    lines = [f"{'curve':<14} {'norm':<10} {'slope/step':>11} {'factor':>7} {'horizon':>8}"]
-    for curve in (*study.cells, *study.radii, *study.forget_biases):
+    lines = [f"{'curve':<16} {'norm':<10} {'slope/step':>11} {'factor':>7} {'horizon':>8}"]
+    for curve in (*study.cells, *study.radii, *study.forget_biases, *study.variants):
         fit = curve.fit
         horizon = f"> {study.T - 1}" if fit.horizon is None else str(fit.horizon)
-        lines.append(f"{curve.label:<14} {curve.what:<10} {fit.slope:11.4f} {fit.factor_per_step:7.3f} "
+        lines.append(f"{curve.label:<16} {curve.what:<10} {fit.slope:11.4f} {fit.factor_per_step:7.3f} "
                      f"{horizon:>8}")
     return lines
 

@@ -21,7 +21,7 @@ from bpttlab.reports.cli.verify import format_table, results_json, skip_note
 from bpttlab.reports.decay.job import write_decay
 from bpttlab.reports.report import Step, write_report
 from bpttlab.reports.sheets.pdflatex import INSTALL_TEX, pdflatex_available
-from bpttlab.reports.sheets.writer import LANGUAGES, SHEETS, write_sheets
+from bpttlab.reports.sheets.writer import LANGUAGES, all_sheets, write_sheets
 
 __all__ = ["Step", "build_parser", "run"]
 
@@ -66,7 +66,7 @@ def _verify(out: Path, step: Step) -> None:
 def _sheets(out: Path, step: Step, pdf: bool, decay_figures: Path) -> None:
     if not pdf:
         step.notes.append(f"PDFs not compiled: {INSTALL_TEX}")
-    jobs = [(s, lang, notation) for s in SHEETS for lang in LANGUAGES for notation in NOTATIONS]
+    jobs = [(s, lang, notation) for s in all_sheets() for lang in LANGUAGES for notation in NOTATIONS]
     with _bar(len(jobs), "sheets") as bar:
         for sheet, lang, notation in jobs:
             for written in write_sheets(out / "sheets", (sheet,), (lang,), (notation,), pdf=pdf,

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT
 from bpttlab.numeric.verify import CHECKS, INSTALL_TORCH, Comparison, skipped_checks, verify_gradients
+from bpttlab.reports.cli.arguments import CELL_HELP, cell_argument
 
 __all__ = ["build_parser", "format_table", "main", "results_json", "run", "skip_note"]
 
@@ -56,7 +57,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         prog="verify_gradients",
         description="Check the engine's gradients against finite differences and PyTorch.",
         epilog="example: verify_gradients --cells lstm gru_torch --heads softmax --json")
-    parser.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
+    parser.add_argument("--cells", nargs="+", type=cell_argument, default=list(CELLS), help=CELL_HELP)
     parser.add_argument("--heads", nargs="+", choices=list(HEADS), default=list(HEADS))
     parser.add_argument("--loss-at", nargs="+", choices=list(LOSS_AT), default=list(LOSS_AT))
     for size, default in (("T", 4), ("N", 3), ("D", 3), ("H", 4), ("K", 3)):

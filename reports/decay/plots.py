@@ -17,6 +17,7 @@ touching the global backend; the PDFs carry no creation date.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -24,15 +25,17 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from bpttlab.derivations import CELLS
 from bpttlab.numeric.decay.norms import log10_bound
 from bpttlab.numeric.decay.study import Curve, DecayStudy
 from bpttlab.reports.atomic import atomic_path
 
-__all__ = ["DPI", "FIGURES", "LANGUAGES", "OKABE_ITO", "PIXELS", "WORDS", "decay_figures", "save_figure"]
+__all__ = ["DPI", "FIGURES", "LANGUAGES", "OKABE_ITO", "PIXELS", "WORDS", "cell_labels", "decay_figures",
+           "save_figure"]
 
 #: Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, orange, sky blue, black.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-FIGURES = ("cells", "radii", "forget_bias")
+FIGURES = ("cells", "radii", "forget_bias", "variants")
 LANGUAGES = ("en", "id")
 SIZE_INCHES, DPI = (10.0, 5.625), 128
 PIXELS = (int(SIZE_INCHES[0] * DPI), int(SIZE_INCHES[1] * DPI))  # (1280, 720): a 16:9 slide
@@ -43,11 +46,14 @@ WORDS = {
         "step": "step $k$",
         "dL/dh_k": r"$\|\partial L/\partial h_k\|$",
         "dh_T/dh_k": r"$\|\partial h_T/\partial h_k\|_2$",
-        "cells": "RNN, LSTM and GRU on the same input sequence",
+        "cells": "{cells} on the same input sequence",
+        "and": "and",
         "radii": r"RNN: spectral radius $\rho$ of $W_{hh}$, bound $\lambda_1^{T-k}$ dashed",
         "forget_bias": "LSTM: forget-gate bias $b_f$",
+        "variants": "Every other registered cell beside the LSTM, at initialisation",
         "per_step": "×{factor} per step",
         "sizes": "T = {T}, H = {H}, median and min–max over {seeds} seeds",
+        "sizes_median": "T = {T}, H = {H}, median over {seeds} seeds; a gap is a gradient of exactly 0",
         "cell_state": r"LSTM, cell $\|\partial L/\partial c_k\|$",
         "bound": r"bound $\lambda_1^{T-k}$",
     },
@@ -56,19 +62,40 @@ WORDS = {
         "step": "langkah $k$",
         "dL/dh_k": r"$\|\partial L/\partial h_k\|$",
         "dh_T/dh_k": r"$\|\partial h_T/\partial h_k\|_2$",
-        "cells": "RNN, LSTM dan GRU pada barisan masukan yang sama",
+        "cells": "{cells} pada barisan masukan yang sama",
+        "and": "dan",
         "radii": r"RNN: jari-jari spektral $\rho$ dari $W_{hh}$, batas $\lambda_1^{T-k}$ putus-putus",
         "forget_bias": "LSTM: bias gerbang lupa $b_f$",
+        "variants": "Semua sel terdaftar lainnya di samping LSTM, pada inisialisasi",
         "per_step": "×{factor} per langkah",
         "sizes": "T = {T}, H = {H}, median dan min–maks atas {seeds} seed",
+        "sizes_median": "T = {T}, H = {H}, median atas {seeds} seed; celah berarti gradien tepat 0",
         "cell_state": r"LSTM, sel $\|\partial L/\partial c_k\|$",
         "bound": r"batas $\lambda_1^{T-k}$",
     },
 }
 _LIMIT = 300.0  # decades either side of 1 that are drawn: float64 ends near 10^±308
-_CELL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "gru_torch": "GRU (PyTorch)"}
 _STYLE = {"font.size": 15, "axes.titlesize": 16, "axes.labelsize": 16, "legend.fontsize": 13,
           "lines.linewidth": 2.4, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def cell_labels(names: Iterable[str]) -> dict[str, str]:
+    """The legend label of each cell, from the registry: its title up to any parenthesis ("GRU" for
+    "GRU (course, reset before the product)"), the whole title where two cells would share a label,
+    the name itself for a cell that is not registered (read from a ``.cell`` path). A ``$`` is
+    escaped, so that a title is never read as mathtext.
+
+    >>> cell_labels(["rnn", "gru", "mgu"])
+    {'rnn': 'Elman RNN', 'gru': 'GRU', 'mgu': 'Minimal gated unit'}
+    >>> cell_labels(["gru", "gru_torch"])["gru_torch"]
+    'GRU (PyTorch, reset after the product)'
+    """
+    names = list(dict.fromkeys(names))
+    titles = {name: CELLS[name].title if name in CELLS else name for name in names}
+    short = {name: title.split(" (")[0].strip() or title for name, title in titles.items()}
+    shared = {label for label in short.values() if list(short.values()).count(label) > 1}
+    labels = {name: titles[name] if short[name] in shared else short[name] for name in names}
+    return {name: label.replace("$", r"\$") for name, label in labels.items()}
 
 
 def _words(lang: str) -> dict[str, str]:
@@ -101,7 +128,8 @@ def _draw(axes: Axes, curve: Curve, colour: str, name: str, words: dict[str, str
     axes.plot(curve.steps, median, style, color=colour, label=_label(curve, name, words))
 
 
-def _axes(figure: Figure, study: DecayStudy, what: str, title: str, words: dict[str, str]) -> Axes:
+def _axes(figure: Figure, study: DecayStudy, what: str, title: str, words: dict[str, str],
+          sizes: str | None = "sizes") -> Axes:
     axes = figure.add_subplot()
     axes.set_yscale("log")
     axes.set_autoscaley_on(False)  # the y limits come from the bands (_limit), never from what is drawn
@@ -109,8 +137,9 @@ def _axes(figure: Figure, study: DecayStudy, what: str, title: str, words: dict[
     axes.set_xlabel(words["step"])
     axes.set_ylabel(words[what])
     axes.set_title(title, loc="left")
-    figure.text(0.99, 0.01, words["sizes"].format(T=study.T, H=study.H, seeds=len(study.seeds)),
-                ha="right", va="bottom", fontsize=11, color="#555555")
+    if sizes is not None:  # the sizes in small print at the bottom right
+        figure.text(0.99, 0.01, words[sizes].format(T=study.T, H=study.H, seeds=len(study.seeds)),
+                    ha="right", va="bottom", fontsize=11, color="#555555")
     axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
     return axes
 
@@ -135,12 +164,15 @@ def _figure() -> Figure:
 
 def _cells(study: DecayStudy, words: dict[str, str]) -> Figure:
     figure = _figure()
-    axes = _axes(figure, study, "dL/dh_k", words["cells"], words)
+    labels = cell_labels(curve.cell for curve in study.cells)
+    named = list(labels.values())
+    listed = named[0] if len(named) < 2 else f"{', '.join(named[:-1])} {words['and']} {named[-1]}"
+    axes = _axes(figure, study, "dL/dh_k", words["cells"].format(cells=listed), words)
     colours = {}
     for curve in study.cells:
         if curve.what == "dL/dh_k":
             colours[curve.cell] = OKABE_ITO[len(colours) % len(OKABE_ITO)]
-            name = _CELL_NAMES[curve.cell]
+            name = labels[curve.cell]
             if "forget_bias" in curve.setting:
                 name += f" ($b_f$ = {_number(curve.setting['forget_bias'], words)})"
             _draw(axes, curve, colours[curve.cell], name, words)
@@ -175,12 +207,40 @@ def _forget_bias(study: DecayStudy, words: dict[str, str]) -> Figure:
     return _legend(figure, axes)
 
 
+def _variants(study: DecayStudy, words: dict[str, str]) -> Figure:
+    """‖∂L/∂h_k‖ of each cell of the variants experiment: the LSTM reference black and dashed, the
+    others in the Okabe–Ito colours, solid then dotted once the colours are used up; medians only."""
+    figure = _figure()
+    axes = _axes(figure, study, "dL/dh_k", words["variants"], words, sizes=None)
+    curves = [c for c in study.variants if c.what == "dL/dh_k"]
+    labels = cell_labels([*CELLS, *(curve.cell for curve in curves)])  # unambiguous among all cells
+    reference, *others = curves
+    for i, curve in enumerate(others):
+        colour, style = OKABE_ITO[i % (len(OKABE_ITO) - 1)], "-" if i < len(OKABE_ITO) - 1 else ":"
+        axes.plot(curve.steps, _drawable(curve.median), style, color=colour, linewidth=2.0,
+                  label=_label(curve, labels[curve.cell], words))
+    name = labels[reference.cell]
+    if "forget_bias" in reference.setting:
+        name += f" ($b_f$ = {_number(reference.setting['forget_bias'], words)})"
+    axes.plot(reference.steps, _drawable(reference.median), "--", color=OKABE_ITO[-1], linewidth=2.4,
+              label=_label(reference, name, words))
+    _limit(axes, tuple(curves))
+    sizes = words["sizes_median"].format(T=study.T, H=study.H, seeds=len(study.seeds))
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9.5, title=sizes,
+                title_fontsize=9.5, alignment="left")
+    return figure
+
+
 def decay_figures(study: DecayStudy, lang: str = "en") -> dict[str, Figure]:
-    """The three figures, keyed by :data:`FIGURES`, labelled in ``lang``."""
+    """The figures, keyed by :data:`FIGURES` (``variants`` only where the study has that experiment),
+    labelled in ``lang``."""
     words = _words(lang)
     with matplotlib.rc_context(_STYLE):
-        return {"cells": _cells(study, words), "radii": _radii(study, words),
-                "forget_bias": _forget_bias(study, words)}
+        figures = {"cells": _cells(study, words), "radii": _radii(study, words),
+                   "forget_bias": _forget_bias(study, words)}
+        if study.variants:
+            figures["variants"] = _variants(study, words)
+        return figures
 
 
 def save_figure(figure: Figure, stem: str | Path) -> list[Path]:

@@ -5,6 +5,16 @@ Everything mathematical on a sheet comes from :func:`derivations.derive` through
 shows (the forward step, one step of BPTT, the step Jacobians, the chain rule at T = 3, the path that
 keeps gradients alive). The prose and the page layout are in ``reports/sheets/templates``.
 
+The templates have prose of their own for the course's four cells (:data:`CURATED`, recognised by
+their equations). Every other cell, shipped variant or a user's, gets :class:`Facts` and symbol-table
+roles read from its equations alone, which the templates turn into neutral prose: which values are
+states, which are gates (σ outputs), which parameters are weight matrices, which vectors are biases
+(``b_…`` added as they are, :func:`is_bias`) and which are parameter vectors (a peephole ``p_i``,
+IndRNN's ``u``).
+
+>>> cell_sheet("indrnn", "course").facts.vectors, cell_sheet("lstm", "course").facts is None
+(('u',), True)
+
 >>> sheet = cell_sheet("rnn", "course")
 >>> sheet.gradients[0].param, sheet.gradients[0].per_step
 ('W_{xh}', '\\\\delta a_t x_t^{\\\\top}')
@@ -12,6 +22,8 @@ keeps gradients alive). The prose and the page layout are in ``reports/sheets/te
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -19,7 +31,12 @@ from functools import partial
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from bpttlab.derivations import Derivation, carry, delta, derive
+from bpttlab.derivations import Cell, Derivation, Elementwise, carry, delta, derive, resolve_cell
+from bpttlab.derivations.cells.gru import gru, gru_torch
+from bpttlab.derivations.cells.lstm import lstm
+from bpttlab.derivations.cells.rnn import rnn
+from bpttlab.derivations.printing.escape import escape_text
+from bpttlab.derivations.printing.latex_printer import FUNCTIONS as FUNCTION_LATEX
 from bpttlab.derivations.printing.latex_printer import aligned, concatenated_forms, equation, gates, latex
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.notations import parse_name
@@ -27,21 +44,41 @@ from bpttlab.derivations.printing.time_index import at_step
 from bpttlab.derivations.tidy import coefficient_and_matrix
 
 __all__ = [
+    "CURATED",
     "CellSheet",
     "Chain",
+    "Facts",
     "Gradient",
     "HeadSheet",
     "JacobianBlock",
     "Path",
     "SymbolRow",
     "cell_sheet",
+    "curated",
     "head_sheet",
+    "is_bias",
     "recurrences",
     "symbols",
 ]
 
 # Lines of a long sum are broken after about this many characters of LaTeX source.
 LINE_WIDTH = 110
+
+#: The cells the templates have prose of their own for (the course's four), recognised by their
+#: equations rather than their names: a custom cell that calls itself "rnn" gets the neutral prose.
+CURATED = {make.__name__: make() for make in (rnn, lstm, gru, gru_torch)}
+
+#: The values an element-wise function takes, and the bound on its derivative (None: unbounded).
+RANGES = {"sigmoid": "(0, 1)", "tanh": "(-1, 1)", "relu": r"[0, \infty)", "softplus": r"(0, \infty)",
+          "exp": r"(0, \infty)"}
+DERIVATIVE_BOUNDS = {"sigmoid": "0.25", "tanh": "1", "relu": "1", "softplus": "1", "exp": None}
+# More states than this and the chain rule names the blocks of the step Jacobian instead of listing them.
+LISTED_BLOCKS = 3
+
+
+def curated(cell: Cell) -> str | None:
+    """The key of the templates' own prose for ``cell`` (its name), or None for the neutral prose."""
+    return cell.name if CURATED.get(cell.name) == cell else None
 
 
 @dataclass(frozen=True)
@@ -50,6 +87,7 @@ class SymbolRow:
     space: str
     role: str  # a key of the templates' `roles` table
     gate: str  # a key of their `words` table after "gate_", or ""
+    args: tuple[tuple[str, str], ...] = ()  # {key} in the role's text → this math (neutral rows)
 
 
 @dataclass(frozen=True)
@@ -69,10 +107,11 @@ class JacobianBlock:
 class Chain:
     """The chain rule at T = 3: names at steps 1, 2, 3, j, j − 1, t, k, and the factors."""
 
-    coupled: bool  # two states (h, c): the product runs over block Jacobians
+    coupled: bool  # two states or more (h, c): the product runs over block Jacobians
     names: dict[str, str]
     steps: tuple[JacobianBlock, ...]
-    block_rows: tuple[tuple[str, ...], ...]
+    block_rows: tuple[tuple[str, ...], ...]  # empty when there are too many blocks to list
+    parts: int = 1  # the number of states
 
     def __getattr__(self, name: str) -> str:  # chain.h_3 in the templates
         try:
@@ -91,6 +130,22 @@ class Path:
     term: str
     term_j: str
     rest: bool  # the Jacobian has other terms too
+    identity: bool = False  # the term is the identity: the gradient passes unchanged
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the neutral prose says about a cell, read from its equations (all LaTeX math)."""
+
+    states: tuple[str, ...]
+    gates: tuple[str, ...]
+    functions: tuple[str, ...]
+    matrices: tuple[str, ...]
+    biases: tuple[str, ...]
+    vectors: tuple[str, ...]  # parameter vectors that are not biases (peepholes, IndRNN's u)
+    scales: tuple[str, ...]  # those of them that multiply a value entry by entry
+    bounded: tuple[tuple[str, str], ...]  # (f, the bound on |f'|, a decimal with a point)
+    unbounded: tuple[str, ...]  # the functions whose derivative has no bound (exp)
 
 
 @dataclass(frozen=True)
@@ -106,6 +161,12 @@ class CellSheet:
     chain: Chain
     bound: dict[str, str] | None
     path: Path | None
+    prose: str | None = None  # the templates' own prose for this cell (see curated), or neutral
+    title: str = ""  # escaped: a user's cell file may hold anything
+    bookmark: str = ""  # the title escaped for a PDF bookmark (the section's optional argument)
+    name_tex: str = ""  # the name, escaped
+    label: str = ""  # a \\label key made of safe characters
+    facts: Facts | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +187,96 @@ def _gate_letter(name: str) -> str:
     return labels[0][-1] if labels else "h"
 
 
+def _uses(c: Cell) -> dict[sp.MatrixSymbol, list[sp.MatrixSymbol]]:
+    """Each symbol → the left sides of the equations whose right side reads it."""
+    uses: dict[sp.MatrixSymbol, list[sp.MatrixSymbol]] = {}
+    for eq in c.equations:
+        for symbol in eq.rhs.atoms(sp.MatrixSymbol):
+            uses.setdefault(symbol, []).append(eq.lhs)
+    return uses
+
+
+def _operands(c: Cell) -> dict[sp.MatrixSymbol, list[sp.MatrixExpr]]:
+    """Each weight matrix → what it multiplies (``W_xf`` → [x_t])."""
+    operands: dict[sp.MatrixSymbol, list[sp.MatrixExpr]] = {}
+    for eq in c.equations:
+        for product in eq.rhs.atoms(sp.MatMul):
+            factors = [f for f in product.args if isinstance(f, sp.MatrixExpr)]
+            if len(factors) == 2 and isinstance(factors[0], sp.MatrixSymbol) and factors[0] in c.params:
+                operands.setdefault(factors[0], []).append(factors[1])
+    return operands
+
+
+def _additive(c: Cell) -> set[sp.MatrixSymbol]:
+    """The vectors that appear as a term of a sum on their own, as a bias does."""
+    added = set()
+    for eq in c.equations:
+        for total in (eq.rhs, *eq.rhs.atoms(sp.MatAdd)):
+            if isinstance(total, sp.MatAdd):
+                added |= {t for t in total.args if isinstance(t, sp.MatrixSymbol)}
+    return added
+
+
+def _scaling(c: Cell) -> set[sp.MatrixSymbol]:
+    """The vectors that are a factor of a Hadamard product (a peephole, IndRNN's u)."""
+    return {f for eq in c.equations for product in eq.rhs.atoms(sp.HadamardProduct)
+            for f in product.args if isinstance(f, sp.MatrixSymbol)}
+
+
+def is_bias(c: Cell, p: sp.MatrixSymbol) -> bool:
+    """A bias is a vector named ``b_…`` that is added as it is; other vectors (a peephole ``p_i``,
+    IndRNN's ``u``) are parameter vectors, never called biases."""
+    return p.shape[1] == 1 and p.name.startswith("b_") and p in _additive(c)
+
+
+def _neutral_symbols(d: Derivation, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
+    """The symbol table of a cell the templates have no prose for: every role read from the equations."""
+    c = d.cell
+    uses, operands = _uses(c), _operands(c)
+
+    def into(symbol: sp.MatrixSymbol) -> str:
+        return ", ".join(show(lhs) for lhs in dict.fromkeys(uses.get(symbol, [])))
+
+    definitions = {eq.lhs: eq.rhs for eq in c.equations}
+    rows = {c.x: ("input", ())}
+    for index, (new, prev) in enumerate(c.states):
+        kind = "hidden" if index == 0 else "state"
+        rows[prev] = (f"previous_{kind}", ())
+        rows[new] = (kind, ())
+        function = getattr(definitions[new], "name", None)  # a state that is a function's value
+        if function in RANGES:
+            rows[new] = (f"n_{kind}_{'gate' if function == 'sigmoid' else 'function'}",
+                         (("value", show(definitions[new])), ("range", RANGES[function])))
+    pre_activations = {eq.rhs.arg: eq.lhs for eq in c.equations
+                       if isinstance(eq.rhs, Elementwise) and isinstance(eq.rhs.arg, sp.MatrixSymbol)}
+    for eq in c.equations:
+        if eq.lhs in rows:
+            continue
+        function = eq.rhs.name if isinstance(eq.rhs, Elementwise) else None
+        if eq.lhs in pre_activations:
+            rows[eq.lhs] = ("n_pre_activation", (("of", show(pre_activations[eq.lhs])),))
+        elif function in RANGES:
+            rows[eq.lhs] = ("n_gate" if function == "sigmoid" else "n_function",
+                            (("value", show(eq.rhs)), ("range", RANGES[function])))
+        else:
+            rows[eq.lhs] = ("n_intermediate", (("into", into(eq.lhs)),))
+    for p in c.params:
+        if p.shape[1] != 1:
+            on = list(dict.fromkeys(operands.get(p, [])))
+            rows[p] = (("n_matrix_on", (("on", ", ".join(show(v) for v in on)), ("into", into(p))))
+                       if on else ("n_matrix", (("into", into(p)),)))
+        else:
+            rows[p] = ("n_bias" if is_bias(c, p) else "n_vector", (("into", into(p)),))
+    order = [c.x, *c.previous_states, *(eq.lhs for eq in c.equations), *c.params]
+    return tuple(SymbolRow(show(s), _space(s.shape), rows[s][0], "", rows[s][1])
+                 for s in dict.fromkeys(order))
+
+
 def symbols(d: Derivation, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
     """The symbol table of a cell: inputs, states, intermediates in order of evaluation, parameters."""
     c = d.cell
+    if curated(c) is None:
+        return _neutral_symbols(d, show)
     roles = {c.x: "input"}
     for (new, prev), kind in zip(c.states, ("hidden", "cell"), strict=False):
         roles[prev], roles[new] = f"previous_{kind}", kind
@@ -183,9 +331,11 @@ def _pieces(expr: sp.MatrixExpr, show: Callable[[sp.Basic], str], width: int) ->
 
 
 def broken(expr: sp.MatrixExpr, show: Callable[[sp.Basic], str], width: int = LINE_WIDTH) -> str:
-    """``show(expr)``, or for a long sum its terms over several ``align`` lines."""
+    """``show(expr)``, or for a long sum (or a product ending in one) its terms over several
+    ``align`` lines."""
     whole = show(expr)
-    if len(whole) <= width or not isinstance(expr, sp.MatAdd):
+    opens = isinstance(expr, sp.MatMul) and isinstance(expr.args[-1], sp.MatAdd)  # A (B + C)
+    if len(whole) <= width or not (isinstance(expr, sp.MatAdd) or opens):
         return whole
     lines: list[str] = []
     for piece in _pieces(expr, show, width):
@@ -199,46 +349,87 @@ def broken(expr: sp.MatrixExpr, show: Callable[[sp.Basic], str], width: int = LI
 def _chain(d: Derivation, show: Callable[[sp.Basic], str], notation: str) -> Chain:
     c = d.cell
     h, h_prev = c.states[0]
-    names = {f"{kind}_{step}": show(at_step(symbol, step))
+    step_at = partial(at_step, fixed=c.params)  # a parameter keeps its name, whatever it ends in
+    names = {f"{kind}_{step}": show(step_at(symbol, step))
              for kind, symbol in (("h", h), ("loss", d.head.loss if d.head else h))
              for step in (1, 2, 3)}
-    names |= {"h_t": show(h), "h_k": show(at_step(h, "k")), "h_j": show(at_step(h, "j")),
-              "h_j1": show(at_step(h_prev, "j"))}
+    names |= {"h_t": show(h), "h_k": show(step_at(h, "k")), "h_j": show(step_at(h, "j")),
+              "h_j1": show(step_at(h_prev, "j"))}
     coupled = len(c.states) > 1
     if not coupled:
         J = d.jacobian[(h.name, h_prev.name)]
-        steps = tuple(JacobianBlock(show(at_step(h, j)), show(at_step(h_prev, j)),
-                                    broken(at_step(J, j), show)) for j in (3, 2))
+        steps = tuple(JacobianBlock(show(step_at(h, j)), show(step_at(h_prev, j)),
+                                    broken(step_at(J, j), show)) for j in (3, 2))
         return Chain(False, names, steps, ())
     for step in (1, 2, 3, "j"):
-        names[f"s_{step}"] = ", ".join(show(at_step(new, step)) for new in c.new_states)
-    names["s_j1"] = ", ".join(show(at_step(prev, "j")) for prev in c.previous_states)
-    body = notation_of(notation).typeset(h.name).body  # h, or a bold h: the rows and columns of h
-    names["hh"] = f"{body}{body}"
-    rows = tuple(tuple(rf"\dfrac{{\partial {show(at_step(new, 'j'))}}}{{\partial {show(at_step(prev, 'j'))}}}"
-                       for prev in c.previous_states) for new in c.new_states)
-    return Chain(True, names, (), rows)
+        names[f"s_{step}"] = ", ".join(show(step_at(new, step)) for new in c.new_states)
+    names["s_j1"] = ", ".join(show(step_at(prev, "j")) for prev in c.previous_states)
+    typeset = notation_of(notation).typeset(h.name)  # h, or a bold h: the rows and columns of h
+    names["hh"] = f"{typeset.body}{typeset.body}" if len(typeset.body) == 1 or notation == "dlbook" else \
+        f"{typeset.body},{typeset.body}"
+    rows = ()
+    if len(c.states) <= LISTED_BLOCKS:
+        rows = tuple(tuple(rf"\dfrac{{\partial {show(step_at(new, 'j'))}}}"
+                           rf"{{\partial {show(step_at(prev, 'j'))}}}"
+                           for prev in c.previous_states) for new in c.new_states)
+    return Chain(True, names, (), rows, len(c.states))
 
 
 def _path(d: Derivation, show: Callable[[sp.Basic], str]) -> Path | None:
-    """The purely diagonal term of the last state's own step Jacobian, if it has one."""
+    """A diagonal term of a state's own step Jacobian that involves no weight matrix: a path along
+    which the gradient is only scaled entry by entry. The states are searched last first (the LSTM's
+    cell state before its hidden state), and a term without parameters comes before one with
+    (the LSTM's ``diag(f_t)`` before a peephole's term)."""
     c = d.cell
-    new, prev = c.states[-1]
-    J = d.jacobian[(new.name, prev.name)]
-    terms = list(J.args) if isinstance(J, sp.MatAdd) else [J]
-    diagonal = [t for t in terms if isinstance(t, DiagMatrix)]
-    if not diagonal:
-        return None
-    term = diagonal[0]
-    return Path(show(new), show(prev), show(at_step(new, "k")), show(term), show(at_step(term, "j")),
-                len(terms) > 1)
+    matrices = {p for p in c.params if p.shape[1] != 1}
+    for new, prev in reversed(c.states):
+        J = d.jacobian[(new.name, prev.name)]
+        terms = list(J.args) if isinstance(J, sp.MatAdd) else [J]
+        diagonal = [t for t in terms if isinstance(t, DiagMatrix | sp.Identity)
+                    and not (t.atoms(sp.MatrixSymbol) & matrices)]
+        if diagonal:
+            term = min(diagonal, key=lambda t: bool(t.atoms(sp.MatrixSymbol) & set(c.params)))
+            identity = isinstance(term, sp.Identity)
+            term_j = at_step(term, "j", fixed=c.params)
+            return Path(show(new), show(prev), show(at_step(new, "k", fixed=c.params)), show(term),
+                        show(term_j), len(terms) > 1, identity)
+    return None
 
 
-def cell_sheet(name: str, notation: str) -> CellSheet:
-    """Everything one cell's section shows, printed in ``notation`` ("course" or "dlbook")."""
-    d = derive(name, head=None)
-    show = partial(latex, notation=notation, gates=gates(d.cell))
+def _facts(d: Derivation, show: Callable[[sp.Basic], str]) -> Facts:
     c = d.cell
+    functions = []
+    for eq in c.equations:
+        functions += [node.name for node in sp.preorder_traversal(eq.rhs) if isinstance(node, Elementwise)]
+    functions = list(dict.fromkeys(functions))
+    vectors = [p for p in c.params if p.shape[1] == 1]
+    return Facts(
+        states=tuple(show(s) for s in c.new_states),
+        gates=tuple(show(sp.MatrixSymbol(g, *c.h.shape)) for g in gates(c)),
+        functions=tuple(FUNCTION_LATEX[f] for f in functions),
+        matrices=tuple(show(p) for p in c.params if p.shape[1] != 1),
+        biases=tuple(show(p) for p in vectors if is_bias(c, p)),
+        vectors=tuple(show(p) for p in vectors if not is_bias(c, p)),
+        scales=tuple(show(p) for p in vectors if not is_bias(c, p) and p in _scaling(c)),
+        bounded=tuple((FUNCTION_LATEX[f], DERIVATIVE_BOUNDS[f]) for f in functions
+                      if DERIVATIVE_BOUNDS.get(f)),
+        unbounded=tuple(FUNCTION_LATEX[f] for f in functions if not DERIVATIVE_BOUNDS.get(f)),
+    )
+
+
+def _label(c: Cell) -> str:
+    """``sec:`` and the name where that is safe in a ``\\label``, else a digest of it."""
+    if c.name.isascii() and c.name.isidentifier():
+        return c.name
+    return "cell-" + hashlib.sha1(c.name.encode("utf-8")).hexdigest()[:12]
+
+
+def cell_sheet(cell: str | os.PathLike | Cell, notation: str) -> CellSheet:
+    """Everything one cell's section shows, printed in ``notation`` ("course" or "dlbook"); ``cell``
+    is a registered name, a ``.cell`` path or a :class:`~bpttlab.derivations.Cell`."""
+    c = resolve_cell(cell)
+    d = derive(c, head=None)
+    show = partial(latex, notation=notation, gates=gates(c))
     h, h_prev = c.states[0]
     sym = {"inputs": ", ".join(show(s) for s in c.inputs),
            "outputs": ", ".join(show(s) for s in c.new_states),
@@ -249,19 +440,23 @@ def cell_sheet(name: str, notation: str) -> CellSheet:
     state = {s.name: s for s in (*c.new_states, *c.previous_states)}
     jacobians = tuple(JacobianBlock(show(state[new]), show(state[prev]), broken(J, show))
                       for (new, prev), J in d.jacobian.items())
+    prose = curated(c)
     bound = None
-    if name == "rnn":
+    if prose == "rnn":  # Pascanu's bound, for the Elman RNN's diag(1 - h²) W_hh
         J = d.jacobian[(h.name, h_prev.name)]
         diagonal, weight = J.args[-2:]
         bound = {"diagonal": show(at_step(diagonal, "j")), "weight": show(weight)}
     return CellSheet(
-        name=name, sym=sym, symbols=symbols(d, show),
+        name=c.name, sym=sym, symbols=symbols(d, show),
         forward=aligned(c.equations, notation=notation, gates=gates(c)),
         concatenated=concatenated_forms(c, notation) if notation == "course" else "",
         step_backward=aligned(d.step_backward, notation=notation, gates=gates(c)),
         gradients=gradients, jacobians=jacobians,
-        chain=_chain(derive(name, "softmax", "last"), show, notation),
+        chain=_chain(derive(c, "softmax", "last"), show, notation),
         bound=bound, path=_path(d, show),
+        prose=prose, title=escape_text(c.title, "cell title"), name_tex=escape_text(c.name, "cell name"),
+        bookmark=escape_text(c.title, "cell title", bookmark=True),
+        label=_label(c), facts=None if prose else _facts(d, show),
     )
 
 

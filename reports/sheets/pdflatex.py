@@ -1,6 +1,7 @@
 """Compile a ``.tex`` file with pdflatex, read the log and the PDF's text.
 
-pdflatex runs non-interactively (``-interaction=nonstopmode -halt-on-error -file-line-error``), as
+pdflatex runs non-interactively and without shell escape (``-no-shell-escape
+-interaction=nonstopmode -halt-on-error -file-line-error``), as
 many times as asked (twice by default, so that references settle), in the directory of the ``.tex``
 so that relative paths in it (figures) resolve. Its output goes to a temporary directory beside the
 ``.tex``; only a complete PDF is renamed into place, so a failed run, a timeout or Ctrl-C leaves
@@ -40,7 +41,9 @@ __all__ = [
 INSTALL_TEX = ("install TeX Live with `sudo apt-get install texlive-latex-base texlive-latex-recommended "
                "poppler-utils` (or `make tex`)")
 
-PDFLATEX_OPTIONS = ("-interaction=nonstopmode", "-halt-on-error", "-file-line-error")
+# -no-shell-escape: a sheet holds text from users' cell files; \write18 must never run a command,
+# whatever texmf.cnf says (restricted shell escape is on by default in TeX Live).
+PDFLATEX_OPTIONS = ("-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error")
 
 # Lines of context kept after each error line of the log, and errors shown at most.
 CONTEXT_LINES = 6
