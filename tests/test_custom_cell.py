@@ -1,6 +1,7 @@
 """Cells written as equations: the parse into SymPy, the registry, and a clear ValueError naming the
 culprit (and its line) for every bad spec."""
 
+import json
 import re
 
 import pytest
@@ -9,6 +10,7 @@ import sympy as sp
 from bpttlab.derivations import CELLS, VARIANTS, custom_cell, derive, load_cell_file, prove, resolve_cell
 from bpttlab.derivations.cells import LIBRARY, parse_cell_file, register, registry
 from bpttlab.derivations.printing import text
+from bpttlab.reports.cli import main
 
 MGU = """
     f_t = sigmoid(W_xf @ x_t + W_hf @ h_prev + b_f)
@@ -127,3 +129,23 @@ def test_a_square_written_as_a_product_is_derived_and_proven():
     jacobian = derive(cell, None).jacobian[("h_t", "h_{t-1}")]
     assert text(jacobian) == "3 diag(1 - h_t²) W_hh diag(h_{t-1} ⊙ h_{t-1})"
     assert prove(cell, "softmax", kind=("step", "bptt")).passed
+
+
+def test_the_command_line_takes_a_cell_file(tmp_path, capsys):
+    path = tmp_path / "mine.cell"
+    path.write_text("name: mine\ntitle: Mine\nstates: h_t <- h_prev\nparams: u\n"
+                    "h_t = tanh(W_xh @ x_t + u * h_prev + b_h)\n")
+    assert main(["derive", str(path), "--head", "linear"]) == 0
+    assert "δa_{h,t} = δh_t ⊙ (1 - h_t²)" in capsys.readouterr().out
+    assert main(["verify", "--cells", str(path), "--heads", "linear", "--loss-at", "last", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["cell"], r["check"], r["status"]) for r in rows] == [
+        ("mine", "finite differences", "passed"), ("mine", "torch autograd", "passed")]
+    assert main(["prove", "--cells", str(path), "--head", "sigmoid"]) == 0
+    assert "mine × sigmoid × loss at every: PROVEN" in capsys.readouterr().out
+    bad = tmp_path / "bad.cell"
+    bad.write_text("name: bad\nstates: h_t <- h_prev\nh_t = tanh(W_xh @ x_t + h_prv)\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["derive", str(bad)])
+    assert exit_.value.code == 2
+    assert f"{bad}:3: unknown name 'h_prv'" in capsys.readouterr().err.strip().splitlines()[-1]
