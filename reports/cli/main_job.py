@@ -64,8 +64,9 @@ def _verify(out: Path, step: Step) -> None:
 
 
 def _sheets(out: Path, step: Step, pdf: bool, decay_figures: Path) -> None:
-    if not pdf:
-        step.notes.append(f"PDFs not compiled: {INSTALL_TEX}")
+    if not pdf:  # asked for with --no-pdf, or no pdflatex here
+        step.notes.append("PDFs not compiled (--no-pdf)" if pdflatex_available()
+                          else f"PDFs not compiled: {INSTALL_TEX}")
     jobs = [(s, lang, notation) for s in all_sheets() for lang in LANGUAGES for notation in NOTATIONS]
     with _bar(len(jobs), "sheets") as bar:
         for sheet, lang, notation in jobs:
