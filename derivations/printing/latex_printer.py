@@ -39,6 +39,7 @@ from sympy.printing.latex import LatexPrinter
 
 from bpttlab.derivations import Cell, Elementwise, LogSoftmax, Softmax
 from bpttlab.derivations.printing.notations import GATE_LETTERS, NOTATIONS, Name, notation, parse_name
+from bpttlab.derivations.printing.sums import signed_sum
 from bpttlab.derivations.tidy import coefficient_and_matrix
 
 __all__ = [
@@ -112,24 +113,8 @@ class SheetPrinter(LatexPrinter):
         return f"{self._print(coefficient)} {body}"
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
-        terms = []
-        for term in expr.args:
-            coefficient, body = coefficient_and_matrix(term)
-            negative = coefficient.could_extract_minus_sign()
-            magnitude = -coefficient if negative else coefficient
-            if isinstance(body, sp.OneMatrix):  # the ones vector in a sum is the scalar 1 broadcast
-                printed = self._print(magnitude)
-            else:
-                printed = self._scaled(magnitude, self._scaled_body(body))
-            terms.append((negative, printed))
-        ordered = [t for t in terms if not t[0]] + [t for t in terms if t[0]]
-        text = ""
-        for negative, printed in ordered:
-            if not text:
-                text = f"-{printed}" if negative else printed
-            else:
-                text += f" - {printed}" if negative else f" + {printed}"
-        return text
+        return signed_sum(expr, lambda magnitude, body: self._print(magnitude) if body is None
+                          else self._scaled(magnitude, self._scaled_body(body)))
 
     def _factor(self, expr: sp.MatrixExpr) -> str:
         """``expr`` as one factor of a matrix product: sums and Hadamard products in parentheses."""

@@ -27,6 +27,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.printing.sums import signed_sum
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 from bpttlab.derivations.tidy import coefficient_and_matrix
 
@@ -67,20 +68,8 @@ class TextPrinter(StrPrinter):
         return "1" if expr.rows == 1 else "I"
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
-        terms = []
-        for term in expr.args:
-            coefficient, body = coefficient_and_matrix(term)
-            negative = coefficient.could_extract_minus_sign()
-            magnitude = -coefficient if negative else coefficient
-            if isinstance(body, sp.OneMatrix):  # the ones vector in a sum is the scalar 1 broadcast
-                printed = self._print(magnitude)
-            else:
-                printed = self._scaled(magnitude, body)
-            terms.append((negative, printed))
-        ordered = [t for t in terms if not t[0]] + [t for t in terms if t[0]]
-        first_negative, first = ordered[0]
-        line = f"-{first}" if first_negative else first
-        return line + "".join(f" - {p}" if negative else f" + {p}" for negative, p in ordered[1:])
+        return signed_sum(expr, lambda magnitude, body: self._print(magnitude) if body is None
+                          else self._scaled(magnitude, body))
 
     def _scaled(self, coefficient: sp.Expr, body: sp.MatrixExpr) -> str:
         printed = self._product(body)
