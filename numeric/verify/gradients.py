@@ -1,13 +1,17 @@
 """``verify_gradients``: are the engine's gradients right?
 
-For every cell × head × loss placement, on a seeded random float64 problem, the engine's loss and
-gradients are compared with
+For every registered cell (or the cells given: names, ``.cell`` paths, :class:`Cell` objects) ×
+head × loss placement, on a seeded random float64 problem, the engine's loss and gradients are
+compared with
 
 1. central finite differences of the engine's own loss, on every entry of every parameter, of
-   ``xs`` and of ``h0`` (and ``c0``);
-2. PyTorch autograd through an independent PyTorch implementation of the same equations;
-3. PyTorch's own ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (the last against ``gru_torch``) with our
-   parameters copied into theirs: hidden states, loss and gradients.
+   ``xs`` and of every initial state;
+2. PyTorch autograd through an independent PyTorch implementation of the same equations: written
+   by hand for the built-in cells, the cell's own equation text evaluated on torch tensors for a cell
+   written as equations;
+3. PyTorch's own ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` for the cells that name one
+   (``Cell.torch_module``; the GRU against ``gru_torch``) with our parameters copied into theirs:
+   hidden states, loss and gradients.
 
 Errors: ``max abs`` is max |a − b| over every compared entry; ``max rel`` is that divided by the
 largest |b| of the same quantity (a norm-wise relative error, so entries near 0 do not blow it up),
