@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.symbols import D, H
 
 __all__ = ["Cell", "by_kind"]
 
@@ -81,10 +83,11 @@ class Cell:
         return (self.x, *self.previous_states)
 
 
-def by_kind(params: list[sp.MatrixSymbol]) -> tuple[sp.MatrixSymbol, ...]:
-    """Input weights ``W_x*`` first, then recurrent weights ``W_h*``, then biases; stable within each."""
+def by_kind(params: Iterable[sp.MatrixSymbol]) -> tuple[sp.MatrixSymbol, ...]:
+    """Input weights (H×D) first, then recurrent weights (H×H), then vectors; stable within each.
+    Read from the shapes, so a cell written as equations is ordered the same way as a built-in one."""
 
     def kind(p: sp.MatrixSymbol) -> int:
-        return 0 if p.name.startswith("W_x") else 1 if p.name.startswith("W_h") else 2
+        return 0 if p.shape[1] == D else 1 if p.shape[1] == H else 2
 
     return tuple(sorted(params, key=kind))

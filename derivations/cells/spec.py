@@ -35,7 +35,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from bpttlab.derivations.cells.record import Cell
+from bpttlab.derivations.cells.record import Cell, by_kind
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.symbols import D, H, matrix, ones, vector
 
@@ -263,13 +263,6 @@ def _check_names(lines: tuple[Line, ...], states: Mapping[str, str], params: tup
             raise ValueError(f"params: {name!r} must be a name for a vector parameter (not W_…)")
 
 
-def _order(params: Iterable[sp.MatrixSymbol]) -> tuple[sp.MatrixSymbol, ...]:
-    """Input weights (H×D) first, then recurrent weights (H×H), then vectors; as first used within each."""
-    def kind(p: sp.MatrixSymbol) -> int:
-        return 0 if p.shape[1] == D else 1 if p.shape[1] == H else 2
-    return tuple(sorted(params, key=kind))
-
-
 def custom_cell(name: str, equations: str, states: Mapping[str, str], params: Iterable[str] = (),
                 title: str | None = None, *, where: str | None = None, first_line: int = 1) -> Cell:
     """A :class:`Cell` from equations in NumPy's syntax (see the module docstring).
@@ -320,7 +313,7 @@ def custom_cell(name: str, equations: str, states: Mapping[str, str], params: It
         title=title or name,
         x=translate.names[INPUT],
         states=new_states,
-        params=_order(translate.params.values()),
+        params=by_kind(translate.params.values()),
         equations=tuple(result),
         named_deltas=tuple(dict.fromkeys(named)),
         initial=tuple(states.values()),
