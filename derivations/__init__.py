@@ -22,7 +22,9 @@ from bpttlab.derivations.derivation import CELLS, HEADS, LOSS_AT, Derivation, ca
 from bpttlab.derivations.elementwise import FUNCTIONS, Elementwise
 from bpttlab.derivations.equations import Equations
 from bpttlab.derivations.heads import Head, head
-from bpttlab.derivations.proof import STEP_SIZES, Check, Proof, bptt_sizes, prove
+from bpttlab.derivations.opaque import Opaque
+from bpttlab.derivations.polynomial import Polynomial
+from bpttlab.derivations.proof import STEP_SIZES, Check, Proof, bptt_sizes, bptt_steps, prove
 from bpttlab.derivations.scalar import relu, sigmoid, softplus, step
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 from bpttlab.derivations.symbols import DIMENSIONS, D, H, K, delta
@@ -45,9 +47,12 @@ __all__ = [
     "Head",
     "K",
     "LogSoftmax",
+    "Opaque",
+    "Polynomial",
     "Proof",
     "Softmax",
     "bptt_sizes",
+    "bptt_steps",
     "carry",
     "cell",
     "custom_cell",

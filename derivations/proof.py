@@ -1,17 +1,20 @@
 """Proofs that the derived backward equations are exact, by SymPy's own element-wise ``diff``.
 
 At concrete small sizes every matrix becomes a matrix of scalar symbols. The *truth* is
-``sympy.diff`` of the explicit forward computation; the *claim* is the derived backward equations
+differentiation of the explicit forward computation; the *claim* is the derived backward equations
 evaluated on the same symbols. Each entry of ``claim − truth`` must be exactly 0 in SymPy's
-polynomial ring (or field of fractions), with function applications held opaque: no numbers are
-sampled.
+polynomial ring (or field of fractions), or in the polynomials of :mod:`.polynomial`, with function
+applications held opaque: no numbers are sampled.
 
 - ``step``: one cell step, with the incoming gradients δh_t (and the carried δc_t) as free symbols:
   Λ = δh_t·h_t (+ δc_t^{(t+1)}·c_t), and every named delta, δ of the previous states, δx_t and each
-  parameter gradient equals ∂Λ/∂(that). The head likewise against ∂ℓ_t/∂(s_t, W_hy, b_y, h_t).
-  The step Jacobians ∂s_t/∂s'_{t-1} against ``Matrix.jacobian``.
-- ``bptt``: the loss unrolled over T steps and differentiated with respect to every parameter entry,
-  every x_t, h_0 (and c_0), against the recurrence run backwards from t = T.
+  parameter gradient equals ∂Λ/∂(that) by ``sympy.diff``. The head likewise against
+  ∂ℓ_t/∂(s_t, W_hy, b_y, h_t). The step Jacobians ∂s_t/∂s'_{t-1} against ``Matrix.jacobian``.
+  At H = D = K = 2 (:data:`STEP_SIZES`).
+- ``bptt``: the loss unrolled over T steps (:func:`bptt_steps`) at H = D = K = 2 (:func:`bptt_sizes`),
+  differentiated with respect to every parameter entry, every x_t, h_0 (and c_0) by forward mode
+  over the explicit forward computation, its stored values held opaque (:mod:`.opaque`), against
+  the derived recurrence run backwards from t = T (:func:`_prove_bptt`).
 """
 
 from __future__ import annotations
@@ -27,29 +30,41 @@ from sympy.polys.fields import field
 from sympy.polys.rings import ring
 
 from bpttlab.derivations.derivation import LOSS_AT, Derivation, carry, derive
-from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.explicit import explicit, symbol_matrix
+from bpttlab.derivations.opaque import Opaque
+from bpttlab.derivations.polynomial import Polynomial, TooLarge
 from bpttlab.derivations.symbols import D, H, K, delta
 
-__all__ = ["STEP_SIZES", "Check", "Proof", "bptt_sizes", "prove"]
+__all__ = ["STEP_SIZES", "Check", "Proof", "bptt_sizes", "bptt_steps", "prove"]
 
 STEP_SIZES = {D: 2, H: 2, K: 2}
 
 
 def bptt_sizes(d: Derivation) -> dict:
-    """Sizes for the unrolled T = 3 proof, chosen from the cell: small enough for ``diff`` of the
-    whole sequence to stay fast. A cell with one element-wise function a step (the RNN) is proven at
-    H = D = 2; a cell with more (every gated cell) at H = D = 1, where one GRU check at H = 2 took
-    94 s. Softmax needs K = 2; the other heads use K = 1 at H = 1.
+    """Sizes for the unrolled T = 3 proof: H = D = K = 2 for every cell and head. At H = 2 a
+    Hadamard product and a matrix product differ and a missing transpose shows (at H = 1 neither
+    does); the stored values held opaque (:mod:`.opaque`) keep the proof of a gated cell to seconds.
+    ``d`` is the derivation to be proven (every one is proven at the same sizes).
 
     >>> from bpttlab.derivations import derive
     >>> bptt_sizes(derive("rnn", "linear")), bptt_sizes(derive("mgu", "softmax"))
-    ({D: 2, H: 2, K: 2}, {D: 1, H: 1, K: 2})
+    ({D: 2, H: 2, K: 2}, {D: 2, H: 2, K: 2})
     """
-    functions = sum(len(eq.rhs.atoms(Elementwise)) for eq in d.cell.equations)
-    n = 2 if functions <= 1 else 1
-    softmax = d.head is not None and d.head.name == "softmax"
-    return {D: n, H: n, K: 2 if softmax or n == 2 else 1}
+    return {D: 2, H: 2, K: 2}
+
+
+def bptt_steps(d: Derivation) -> int:
+    """Steps T of the unrolled proof: 3 for a cell with at most two states (every built-in cell and
+    all but one variant), 2 beyond. Expanded in full, the unrolled polynomials grow with the width of
+    the step Jacobian to the power T: lstm_fgr (five states: h, c and the three gates) needs more
+    than 8 GB at T = 3 and 0.4 s at T = 2. With the step proofs (every step rule at H = D = 2, for
+    any incoming gradient), T = 2 already checks every carried gradient crossing a step boundary.
+
+    >>> from bpttlab.derivations import derive
+    >>> bptt_steps(derive("lstm")), bptt_steps(derive("lstm_fgr"))
+    (3, 2)
+    """
+    return 3 if len(d.cell.states) <= 2 else 2
 
 
 @dataclass(frozen=True)
@@ -263,63 +278,170 @@ def _prove_head_step(d: Derivation) -> list[Check]:
     return checks
 
 
-def _prove_bptt(d: Derivation, steps: int) -> list[Check]:
-    c, hd, sizes = d.cell, d.head, bptt_sizes(d)
+def _logits_only(d: Derivation) -> bool:
+    """True if the head's loss reaches the cell and the parameters only through the logits s_t:
+    no equation after the logits' reads anything but the logits, the target and its own results."""
+    hd = d.head
+    position = next(i for i, eq in enumerate(hd.equations) if eq.lhs == hd.logits)
+    allowed = {hd.logits, hd.target}
+    for eq in hd.equations[position + 1:]:
+        if not eq.rhs.atoms(sp.MatrixSymbol) <= allowed:
+            return False
+        allowed.add(eq.lhs)
+    return True
+
+
+def _prove_bptt(d: Derivation, steps: int, sizes: dict | None = None) -> list[Check]:
+    """The unrolled proof: every gradient of the ``steps``-step loss L, the derived recurrence run
+    backwards (the claim) against forward-mode differentiation of the explicit forward computation
+    (the truth), both exact polynomials over the generators of :class:`~.opaque.Opaque`.
+
+    The truth never sees a derived equation. Each stored value of the explicit forward pass (a
+    pre-activation, a cell state, a logit; see :mod:`.opaque`) and each function application is a
+    generator whose local partial derivatives are ``sympy.diff`` of its own definition. Tangents
+    are pushed forwards through them from every value that reads a parameter, an input or an
+    initial state directly, and ∂L/∂(each) is the sum over its readers (:meth:`.Opaque.gradient`):
+    the chain rule, summed over every path. The claim runs the derived head and step equations
+    from t = T down to 1 on the same stored values, with the incoming δh_t (and carried δc_t) as
+    free seeds that are then replaced by the polynomials the previous backward step produced.
+
+    The head enters in two exact stages, which keeps the polynomials small. (1) At each step with a
+    loss, the derived δs_t equals ∂ℓ_t/∂s_t (forward mode through the head's own generators, s_t
+    held independent). (2) With free symbols Γ_t in place of δs_t, the derived recurrence equals the
+    forward-mode gradient of Σ_t Γ_tᵀ s_t. Both sides of (2) are polynomials in the Γ_t, so (2)
+    still holds with Γ_t := the derived δs_t, which (1) equals ∂ℓ_t/∂s_t; and since ℓ_t reaches
+    every parameter and state only through s_t (checked from the head's equations), the chain rule
+    makes Σ_t (∂ℓ_t/∂s_t)ᵀ ṡ_t the tangent of L. So (1) and (2) prove claim = ∂L/∂(each) exactly.
+
+    The seconds of the first ∂L/∂ check include running the claim and the truth, which all the
+    checks after it share; theirs are the comparisons alone.
+    """
+    c, hd, sizes = d.cell, d.head, sizes or bptt_sizes(d)
+    if hd is not None and not _logits_only(d):
+        raise ValueError(f"head {hd.name!r}: the loss must depend on the cell only through {hd.logits}")
+    g = Opaque()
     params = {p.name: symbol_matrix(p.name, *(int(n.xreplace(sizes)) for n in p.shape)) for p in
               (*c.params, *(hd.params if hd else ()))}
     initial = {prev.name: symbol_matrix(prev.name.replace("{t-1}", "0"), int(sizes[H]), 1)
                for prev in c.previous_states}
-    states, envs, loss = dict(initial), [], sp.S.Zero
+    with_loss = [t for t in range(1, steps + 1) if hd is not None and (d.loss_at == "every" or t == steps)]
+    states, envs = dict(initial), []
     for t in range(1, steps + 1):
         env = {**params, **states, c.x.name: symbol_matrix(f"x_{t}", int(sizes[D]), 1)}
         equations = c.equations
-        if hd is not None:
+        if t in with_loss:
             env[hd.target.name] = _target(d, sizes, f"y_{t}")
             equations += hd.equations
-        env = _run(equations, sizes, env)
+        for eq in equations:  # the explicit forward pass, each stored value held opaque
+            value = explicit(eq.rhs, sizes, env)
+            name = eq.lhs.name.replace("_t", f"_{t}")
+            own = hd is not None and eq.lhs == hd.logits  # stage (1) differentiates by the logits
+            env[eq.lhs.name] = sp.ImmutableMatrix(*value.shape, lambda i, j, v=value, n=name, o=own:
+                                                  g.node(v[i, j], f"{n}[{i},{j}]", o))
         envs.append(env)
-        if hd is not None and (d.loss_at == "every" or t == steps):
-            loss += env[hd.loss.name][0, 0]
         states = {prev.name: env[new.name] for new, prev in c.states}
-    if hd is None:  # a bare cell: the loss is a fixed linear read-out of h_T
-        weights = symbol_matrix("v", int(sizes[H]), 1)
-        loss = _inner(weights, envs[-1][c.h.name])
 
-    totals: dict[str, sp.ImmutableMatrix] = {}
-    carried = {carry(new).name: sp.zeros(int(sizes[H]), 1) for new in c.new_states}
+    totals: dict[str, list[Polynomial]] = {}  # the claim: each gradient summed over the steps
+
+    def polynomials(matrix: sp.ImmutableMatrix, seeds: dict | None = None) -> list[Polynomial]:
+        values = {g.index[s]: v for s, v in (seeds or {}).items()}
+        return [g.polynomial(e).substitute(values) if values else g.polynomial(e) for e in matrix]
+
+    def zeros(n: int) -> list[Polynomial]:
+        return [Polynomial() for _ in range(n)]
+
+    def add(name: str, gradient: list[Polynomial]) -> None:
+        totals[name] = [a + b for a, b in zip(totals.get(name, zeros(len(gradient))), gradient, strict=True)]
+
+    checks: list[Check] = []
+    gammas, surrogate = {}, []  # stage (1): δs_t against ∂ℓ_t/∂s_t; Γ_t stands for it after
+    if with_loss:
+        started = time.perf_counter()
+        logits = [s for t in with_loss for s in envs[t - 1][hd.logits.name]]
+        partial = g.tangents([envs[t - 1][hd.loss.name][0, 0] for t in with_loss], logits)
+        for t, truth in zip(with_loss, partial, strict=True):
+            env = dict(envs[t - 1])
+            _run(_until(d.head_backward, delta(hd.logits)), sizes, env)
+            claim = polynomials(env[delta(hd.logits).name])
+            s_t = env[hd.logits.name]
+            pairs = [(a, truth.get(g.index[s], Polynomial())) for a, s in zip(claim, s_t, strict=True)]
+            logit = hd.logits.name.replace("_t", f"_{t}")
+            checks.append(_verdict(f"BPTT ∂ℓ_{t}/∂{logit}", pairs, g, started))
+            gammas[t] = symbol_matrix(f"Γ_{t}", *s_t.shape)
+            surrogate.append(_inner(gammas[t], s_t))
+            started = time.perf_counter()
+    else:
+        surrogate.append(_inner(symbol_matrix("v", int(sizes[H]), 1), envs[-1][c.h.name]))
+
+    started = time.perf_counter()  # the first check below is timed with the claim and the truth
+    carried = {carry(new).name: zeros(int(sizes[H])) for new in c.new_states}
+    cell_gradients = {"δ" + p.name for p in c.params}
     for t in range(steps, 0, -1):
-        env = {**envs[t - 1], **carried}
-        if hd is not None and (d.loss_at == "every" or t == steps):
-            _run(d.head_backward, sizes, env)
-            into_h = _head_into_h(d, env)
-        else:
-            into_h = sp.zeros(int(sizes[H]), 1)
-            if hd is None and t == steps:
-                into_h = symbol_matrix("v", int(sizes[H]), 1)
-        env[delta(c.h).name] = into_h + carried[carry(c.h).name]
+        env = dict(envs[t - 1])
+        into_h = zeros(int(sizes[H]))
+        if t in gammas:  # the head's equations, δs_t := Γ_t
+            for eq in d.head_backward:
+                if eq.lhs == delta(hd.logits):
+                    env[eq.lhs.name] = gammas[t]
+                else:
+                    _run((eq,), sizes, env)
+            into_h = polynomials(_head_into_h(d, env))
+            for name in params:
+                if "δ" + name in env and "δ" + name not in cell_gradients:
+                    add(name, polynomials(env["δ" + name]))
+        elif hd is None and t == steps:
+            into_h = polynomials(symbol_matrix("v", int(sizes[H]), 1))
+        seeds = {}  # δh_t and the carried δs_t as free symbols, replaced after the step
+        incoming = {delta(c.h).name: [a + b for a, b in zip(into_h, carried[carry(c.h).name], strict=True)]}
+        incoming.update({carry(new).name: carried[carry(new).name] for new in c.new_states[1:]})
+        for name, value in incoming.items():
+            env[name] = symbol_matrix(f"{name}@{t}", int(sizes[H]), 1)
+            seeds.update(zip(map(g.leaf, env[name]), value, strict=True))
         _run(d.step_backward, sizes, env)
-        for name, value in params.items():
-            gradient = env.get("δ" + name)  # head parameters have none at steps without a loss
-            if gradient is not None:
-                totals[name] = totals.get(name, sp.zeros(*value.shape)) + gradient
-        totals[f"x_{t}"] = env[delta(c.x).name]
-        carried = {carry(new).name: env[delta(prev).name] for new, prev in c.states}
+        for name in params:
+            if "δ" + name in cell_gradients:
+                add(name, polynomials(env["δ" + name], seeds))
+        totals[f"x_{t}"] = polynomials(env[delta(c.x).name], seeds)
+        carried = {carry(new).name: polynomials(env[delta(prev).name], seeds) for new, prev in c.states}
 
-    checks = []
+    # stage (2): the truth, by forward mode
+    leaves = [*(s for m in params.values() for s in m), *(s for e in envs for s in e[c.x.name]),
+              *(s for m in initial.values() for s in m)]
+    truth = g.gradient(sp.Add(*surrogate), leaves)
+
+    def compare(what: str, claim: list[Polynomial], wrt: sp.ImmutableMatrix) -> Check:
+        pairs = [(a, truth.get(g.index[s], Polynomial())) for a, s in zip(claim, wrt, strict=True)]
+        return _verdict(what, pairs, g, started)
+
     for name, value in params.items():
+        checks.append(compare(f"BPTT ∂L/∂{name}", totals.get(name, zeros(len(value))), value))
         started = time.perf_counter()
-        claim = totals.get(name, sp.zeros(*value.shape))
-        checks.append(_compare(f"BPTT ∂L/∂{name}", claim, _gradient(loss, value), started))
     for t in range(1, steps + 1):
+        checks.append(compare(f"BPTT ∂L/∂x_{t}", totals[f"x_{t}"], envs[t - 1][c.x.name]))
         started = time.perf_counter()
-        x = envs[t - 1][c.x.name]
-        checks.append(_compare(f"BPTT ∂L/∂x_{t}", totals[f"x_{t}"], _gradient(loss, x), started))
     for new, prev in c.states:
-        started = time.perf_counter()
         name = prev.name.replace("{t-1}", "0")
-        claim = carried[carry(new).name]
-        checks.append(_compare(f"BPTT ∂L/∂{name}", claim, _gradient(loss, initial[prev.name]), started))
+        checks.append(compare(f"BPTT ∂L/∂{name}", carried[carry(new).name], initial[prev.name]))
+        started = time.perf_counter()
     return checks
+
+
+def _until(equations: tuple[sp.Eq, ...], lhs: sp.MatrixSymbol) -> tuple[sp.Eq, ...]:
+    """The equations up to and including the one defining ``lhs``."""
+    position = next(i for i, eq in enumerate(equations) if eq.lhs == lhs)
+    return tuple(equations[:position + 1])
+
+
+def _verdict(what: str, pairs: list[tuple[Polynomial, Polynomial]], g: Opaque, started: float) -> Check:
+    """Each claim polynomial against its truth: equal term by term (both are kept without zero
+    coefficients, so equal dictionaries are equal polynomials); else the first residual."""
+    for claim, truth in pairs:
+        if claim.terms != truth.terms:
+            residual = claim - truth
+            text = str(residual.as_expr(g.name)) if len(residual) < 40 else f"{len(residual)} terms"
+            return Check(what, len(pairs), False, time.perf_counter() - started,
+                         text if len(text) < 200 else text[:200] + " …")
+    return Check(what, len(pairs), True, time.perf_counter() - started)
 
 
 def prove(
@@ -327,13 +449,16 @@ def prove(
     head: str | None = "softmax",
     loss_at: str = "every",
     kind: tuple[str, ...] = ("step", "bptt"),
-    steps: int = 3,
+    steps: int | None = None,
     derivation: Derivation | None = None,
+    sizes: dict | None = None,
 ) -> Proof:
     """Prove the derivation of ``cell`` × ``head`` × ``loss_at`` exact.
 
-    ``kind`` chooses the per-step proofs, the unrolled ``steps``-step BPTT proof, or both.
+    ``kind`` chooses the per-step proofs, the unrolled ``steps``-step BPTT proof (by default
+    :func:`bptt_steps`), or both.
     ``derivation`` proves a given (for instance deliberately altered) derivation instead.
+    ``sizes`` ({D: …, H: …, K: …}) overrides the unrolled proof's sizes (:func:`bptt_sizes`).
 
     >>> print(prove("rnn", head="linear", kind=("step",)).passed)
     True
@@ -343,6 +468,11 @@ def prove(
         raise ValueError(f"unknown proof kind {sorted(unknown)}; valid: step, bptt")
     if loss_at not in LOSS_AT:
         raise ValueError(f"unknown loss placement {loss_at!r}; valid: {', '.join(LOSS_AT)}")
+    if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if sizes is not None and (not isinstance(sizes, dict) or set(sizes) != {D, H, K} or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes.values())):
+        raise ValueError(f"sizes must map D, H and K to positive integers, got {sizes!r}")
     d = derivation if derivation is not None else derive(cell, head, loss_at)
     checks: list[Check] = []
     if "step" in kind:
@@ -350,6 +480,11 @@ def prove(
         if d.head is not None:
             checks += _prove_head_step(d)
     if "bptt" in kind:
-        checks += _prove_bptt(d, steps)
+        steps = bptt_steps(d) if steps is None else steps
+        try:
+            checks += _prove_bptt(d, steps, sizes)
+        except TooLarge as error:
+            raise ValueError(f"steps={steps}: the unrolled proof of {d.cell.name} is too large to expand "
+                             f"({error}); prove it over fewer steps (bptt_steps: {bptt_steps(d)})") from None
     return Proof(f"{d.cell.name} × {d.head.name if d.head else 'no head'} × loss at {d.loss_at}",
                  tuple(checks))

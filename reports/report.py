@@ -89,6 +89,17 @@ def render_report(out: Path, steps: Sequence[Step]) -> str:
         lines += ["", "## Gradient decay", "",
                   f"![gradient norms against the step]({_relative(figure, out)})", ""]
         lines.append(" · ".join(_link(p, out) for p in by_name["decay"].written))
+    if "learn" in by_name and by_name["learn"].data.get("verdicts"):
+        learn = by_name["learn"]
+        config = learn.data["config"]
+        lines += ["", "## What each cell learns (adding problem)", "",
+                  f"Solved: MSE below 10 % of the 0.167 baseline within {config.budget} Adam steps "
+                  f"({len(config.seeds)} seed(s), H = {config.H}), beside the decay horizon at "
+                  f"initialisation.",
+                  "", f"![fraction solved against T]({_relative(Path(learn.data['figure']), out)})", "",
+                  *learn.data["verdicts"], ""]
+        lines.append(" · ".join(_link(p, out) for p in learn.written if p.suffix in (".csv", ".json", ".md")))
+        lines += [f"- {note}" for note in learn.notes]
     if "verify" in by_name and by_name["verify"].data.get("results"):
         lines += ["", "## Gradient verification", "", *_verification_table(by_name["verify"].data["results"])]
         lines += [f"- {note}" for note in by_name["verify"].notes]

@@ -10,8 +10,9 @@ import sys
 
 import numpy as np
 
+from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.reports.benchmarks import engine as engine_benchmark
-from bpttlab.reports.sheets.writer import all_sheets
+from bpttlab.reports.sheets.writer import LANGUAGES
 
 BLOCK_TORCH = """
 import sys
@@ -21,8 +22,27 @@ raise SystemExit(main(sys.argv[1:]))
 """
 
 
-def bpttlab_without_torch(*args, cwd=None):
-    return subprocess.run([sys.executable, "-c", BLOCK_TORCH, *args], capture_output=True, text=True,
+#: The main job on three cells (two with a torch.nn twin, one without), the RNN's sheets, a small decay
+#: study: every kind of step and of skipped check, at a fraction of the full job's time.
+SMALL_JOB_WITHOUT_TORCH = """
+import functools, sys
+sys.modules["torch"] = None
+from bpttlab.derivations import CELLS
+from bpttlab.reports.cli import main, main_job
+cells = ("rnn", "lstm", "gru")
+main_job.CELLS = {name: CELLS[name] for name in cells}
+main_job.verify_gradients = functools.partial(main_job.verify_gradients, cells=cells)
+main_job.all_sheets = lambda: cells[:1]
+main_job.write_decay = functools.partial(main_job.write_decay, T=12, H=4, seeds=(0, 1))
+main_job.quick_config = functools.partial(main_job.quick_config, cells=cells[:1])  # learning: the RNN
+raise SystemExit(main(sys.argv[1:]))
+"""
+SMALL_JOB_CELLS = ("rnn", "lstm", "gru")
+SMALL_JOB_SHEETS = ("rnn",)
+
+
+def bpttlab_without_torch(*args, cwd=None, script=BLOCK_TORCH):
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
                           cwd=cwd, timeout=600)
 
 
@@ -33,7 +53,7 @@ def test_torch_is_really_blocked():
 
 
 def test_the_main_job_runs_and_names_what_it_skipped(tmp_path):
-    result = bpttlab_without_torch("all", "--out", str(tmp_path), "--no-pdf")
+    result = bpttlab_without_torch("all", "--out", str(tmp_path), "--no-pdf", script=SMALL_JOB_WITHOUT_TORCH)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stdout + result.stderr
     notes = [line for line in result.stdout.splitlines() if line.startswith("PyTorch is not installed")]
@@ -49,8 +69,11 @@ def test_the_main_job_runs_and_names_what_it_skipped(tmp_path):
     assert statuses == {("finite differences", "passed"), ("torch autograd", "skipped"),
                         ("torch nn module", "skipped")}
     assert all(r["max_rel"] is None and r["passed"] is False for r in rows if r["status"] == "skipped")
+    assert {r["cell"] for r in rows} == set(SMALL_JOB_CELLS)
     assert (tmp_path / "decay" / "cells.en.png").stat().st_size > 10_000
-    assert len(list((tmp_path / "sheets").glob("*.tex"))) == len(all_sheets()) * 4  # 2 languages, 2 notations
+    written = sorted(p.name for p in (tmp_path / "sheets").glob("*.tex"))
+    assert written == sorted(f"{s}.{lang}.{n}.tex" for s in SMALL_JOB_SHEETS for lang in LANGUAGES
+                             for n in NOTATIONS)
 
 
 def test_verify_json_marks_the_torch_checks_skipped():
@@ -82,8 +105,10 @@ def test_asking_for_a_torch_check_exits_2_with_one_line():
 
 def test_the_benchmark_leaves_the_torch_columns_empty(monkeypatch):
     monkeypatch.setattr(engine_benchmark, "torch_available", lambda: False)
-    rows = engine_benchmark.run_benchmark(("lstm",), ("tiny",), repeats=1, dtypes=(np.float64,))
-    assert [(r.cell, r.torch) for r in rows] == [("lstm", None)]
-    line = engine_benchmark.format_rows(rows).splitlines()[-1].split()
-    assert line[:3] == ["lstm", "float64", "tiny"] and line[4] == "—" and line[6] == "—"
-    assert float(line[3]) > 0 and float(line[5]) > 0  # ours and the GEMM floor still measured
+    rows = engine_benchmark.run_benchmark(("lstm",), ("tiny",), repeats=1, dtypes=(np.float64,),
+                                          heads=("linear",))
+    assert [(r.cell, r.torch, r.torch_params) for r in rows] == [("lstm", None, None)]
+    line = engine_benchmark.format_rows(rows).splitlines()[-2].split()
+    assert line[:4] == ["lstm", "linear", "float64", "tiny"]
+    assert line[5:7] == ["—", "—"] and line[8:10] == ["—", "—"]
+    assert min(float(line[4]), float(line[7]), float(line[10])) > 0  # ours and the GEMM floor still measured

@@ -23,9 +23,16 @@ escaped by :mod:`.escape`: ``W_{if}``, ``p_i``, ``\\mathit{my\\_state}_t`` in th
 ``course`` (the course's sheet, seed 003): plain italic, subscripts, ``C_t`` for the LSTM cell state,
 ``\\tilde{C}_t`` for its candidate (our ``g_t``), ``\\tilde{h}_t`` for the GRU candidate (our ``n_t``),
 and the parameters of those two named after them (``W_{xC}``, ``b_{\\tilde{h}}``).
-``dlbook`` (Goodfellow, Bengio & Courville, ch. 10): bold vectors and matrices, the time step as a
-superscript, ``U``/``W``/``V`` for the input, recurrent and output weights, ``b``/``c`` for the biases,
-``\\bm{U}^{f}``, ``\\bm{W}^{f}``, ``\\bm{b}^{f}`` for a gate's, ``L^{(t)}`` for a step's loss.
+``dlbook`` (Goodfellow, Bengio & Courville, ch. 10), symbol for symbol: bold vectors and matrices, the
+time step as a superscript, τ for the length (``h_T`` is ``\\bm{h}^{(\\tau)}``), ``U``/``W``/``V`` for the
+input, recurrent and output weights, ``b``/``c`` for the biases, ``\\bm{o}^{(t)}`` for the output
+pre-activation (our ``s_t``), ``L^{(t)}`` for a step's loss; the LSTM's state ``\\bm{s}^{(t)}``, input
+gate ``\\bm{g}^{(t)}`` and output gate ``\\bm{q}^{(t)}`` (our ``c_t``, ``i_t``, ``o_t``; their weights
+``\\bm{U}^{g}``, ``\\bm{U}^{o}``), the GRU's update gate ``\\bm{u}^{(t)}`` (our ``z_t``); a gate's
+``\\bm{U}^{f}``, ``\\bm{W}^{f}``, ``\\bm{b}^{f}``. What the book leaves unnamed: the candidates
+``\\tilde{\\bm{s}}^{(t)}``, ``\\tilde{\\bm{h}}^{(t)}`` with weights ``\\bm{U}^{s}``, ``\\bm{U}^{h}``
+(so that no two symbols print alike), the GRU's ``r ⊙ h`` ``\\bm{v}^{(t)}``. A parameter's term of one step
+``δW_xh^{(t)}`` is ``\\delta \\bm{U}^{(t)}``; :meth:`Notation.element` writes one entry, never bold.
 
 >>> course, dlbook = notation("course"), notation("dlbook")
 >>> [course.latex(n) for n in ("W_hy", "h_{t-1}", "δa_{f,t}", "g_t", "δh_t^{(t+1)}")]
@@ -253,6 +260,18 @@ class Notation:
         """The LaTeX of the symbol called ``name``, with ``superscript`` appended to its own."""
         return self.typeset(name).latex(superscript)
 
+    def element(self, name: str, index: str) -> str:
+        """The entry ``index`` of the vector called ``name``, a scalar: never bold (the book's
+        ``\\hat{y}^{(t)}_{k}`` for an entry of ``\\hat{\\bm{y}}^{(t)}``)."""
+        typeset = self.typeset(name)
+        body = re.sub(r"\\bm\{([^{}]*)\}", r"\1", typeset.body)
+        sub = ",".join(part for part in (typeset.sub, index) if part)
+        return replace(typeset, body=body, sub=sub).latex()
+
+    def time(self, index: Index) -> str:
+        """A time index as this notation writes it."""
+        return str(index)
+
     def has_superscript(self, name: str) -> bool:
         """Whether the symbol already carries a superscript (then a power needs parentheses)."""
         return bool(self.typeset(name).sup)
@@ -337,7 +356,8 @@ class CourseNotation(Notation):
 
     def _parameter(self, name: Name) -> Typeset:
         source, destination = _parameter_parts(name)
-        return Typeset(name.base, source + self.LETTERS.get(destination, destination))
+        sup = "" if name.carry is None else f"({name.carry})"
+        return Typeset(name.base, source + self.LETTERS.get(destination, destination), sup)
 
     def plain(self, name: Name) -> Typeset:
         sup = "" if name.carry is None else f"({name.carry})"
@@ -363,19 +383,40 @@ class BookNotation(Notation):
         ("b", "", "h"): "b", ("b", "", "y"): "c",
     }
     SCALARS: ClassVar[dict[str, str]] = {"ℓ": "L", "L": "L"}
+    # The book's letters (eqs. 10.8, 10.40-10.46): the output pre-activation o, the LSTM's state s,
+    # input gate g and output gate q, the GRU's update gate u; the candidates, which the book writes
+    # inside its equations, as a tilde over the state they feed. The GRU's product r ⊙ h, our u, is v.
+    BASES: ClassVar[dict[str, str]] = {"s": "o", "c": "s", "i": "g", "o": "q", "z": "u", "u": "v",
+                                       "g": r"\tilde{s}", "n": r"\tilde{h}"}
+    # A gate's letter as a label (a_{f,t}) and as the superscript of its parameters: U^{g} for the
+    # input gate and U^{o} for the output gate (the book's), U^{u} for the update gate. The book
+    # writes the candidates' parameters as plain U, W, b, which are the Elman RNN's; here they carry
+    # the letter of the state they feed (U^{s}, U^{h}) so that no two symbols print alike.
+    LABELS: ClassVar[dict[str, str]] = {"i": "g", "o": "q", "z": "u", "g": r"\tilde{s}", "n": r"\tilde{h}"}
+    PARAMETER_LABELS: ClassVar[dict[str, str]] = {"i": "g", "z": "u", "g": "s", "n": "h"}
+
+    def time(self, index: Index) -> str:
+        """A time index in the book's letters: the length T is τ."""
+        text = str(index)
+        return text.replace("T", r"\tau", 1) if index.letter == "T" else text
 
     def _parameter(self, name: Name) -> Typeset:
         source, destination = _parameter_parts(name)
         key = (name.base, source, destination)
+        step = "" if name.carry is None else f"({self.time(name.carry)})"
         if key in self.RNN:
-            return Typeset(rf"\bm{{{self.RNN[key]}}}")
+            return Typeset(rf"\bm{{{self.RNN[key]}}}", "", step)
         if name.base == "W" and source == "":
             raise ValueError("the book has no concatenated weights; print them in the course notation")
         if destination not in GATE_LETTERS:
             raise ValueError(f"no weight from {source!r} to {destination!r} in the book's RNN")
-        if name.base == "b":  # b^{f}, and b^{hn} for the GRU candidate's recurrent bias
-            return Typeset(r"\bm{b}", "", source + destination)
-        return Typeset(rf"\bm{{{'U' if source == 'x' else 'W'}}}", "", destination)
+        letter = self.PARAMETER_LABELS.get(destination, destination)
+        if name.base == "b":  # b^{f}, and b^{h} for the GRU candidate's recurrent bias
+            label = letter if source == "" else source + letter
+        else:
+            label = letter
+        sup = ",".join(part for part in (label, step) if part)
+        return Typeset(rf"\bm{{{'U' if source == 'x' else 'W' if name.base == 'W' else 'b'}}}", "", sup)
 
     def plain(self, name: Name) -> Typeset:
         """Bold, with labels as subscripts and the time as a superscript: ``\\bm{p}_i``, ``\\bm{W}_{if}``,
@@ -383,8 +424,12 @@ class BookNotation(Notation):
         labels = ",".join(math_text(label) for label in name.labels)
         if name.time is not None:
             sup = f"({name.time})" if name.carry is None else rf"({name.time} \leftarrow {name.carry})"
+        elif name.carry is None:
+            sup = ""
+        elif name.carry == Index("t"):  # step t's term of a parameter's gradient, δp^{(t)}
+            sup = "(t)"
         else:
-            sup = "" if name.carry is None else rf"(\cdot \leftarrow {name.carry})"
+            sup = rf"(\cdot \leftarrow {name.carry})"
         return Typeset(rf"\bm{{{_word(name.base)}}}", labels, sup)
 
     def _value(self, name: Name) -> Typeset:
@@ -394,13 +439,17 @@ class BookNotation(Notation):
         elif name.base == "ŷ":
             body = r"\hat{\bm{y}}"
         else:
-            body = rf"\bm{{{name.base}}}"
+            # The book's letters are for values of a step; a vector without a time index is a
+            # parameter (IndRNN's u) and keeps its own.
+            letter = self.BASES.get(name.base, name.base) if name.time is not None else name.base
+            body = rf"\tilde{{\bm{{{letter[-2]}}}}}" if letter.startswith(r"\tilde") else rf"\bm{{{letter}}}"
         sup = ""
         if name.time is not None:
-            sup = f"({name.time})" if name.carry is None else rf"({name.time} \leftarrow {name.carry})"
+            time = self.time(name.time)
+            sup = f"({time})" if name.carry is None else rf"({time} \leftarrow {self.time(name.carry)})"
         elif name.carry is not None:
             raise ValueError("a carried gradient needs the step it reaches")
-        return Typeset(body, ",".join(name.labels), sup)
+        return Typeset(body, ",".join(self.LABELS.get(label, label) for label in name.labels), sup)
 
 
 @cache

@@ -158,7 +158,10 @@ def log10_bound(T: int, steps: np.ndarray, largest_singular_value: float) -> np.
     >>> log10_bound(3, np.arange(1, 4), 0.1).tolist()
     [-2.0, -1.0, -0.0]
     """
-    return (T - np.asarray(steps)) * np.log10(largest_singular_value)
+    lam = largest_singular_value
+    if not (isinstance(lam, (int, float, np.floating)) and np.isfinite(lam) and lam > 0):
+        raise ValueError(f"largest_singular_value must be a positive number, got {largest_singular_value!r}")
+    return (T - np.asarray(steps)) * np.log10(lam)
 
 
 def bound_margin(norms: JacobianNorms, largest_singular_value: float) -> float:

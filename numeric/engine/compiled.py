@@ -42,8 +42,22 @@ class Compiled:
             expression = eq.rhs.xreplace(values)
             values[eq.lhs] = expression
             expressions.append(expression)
-        self.function = sp.lambdify(arguments, expressions, modules=[NAMESPACE, "numpy"],
-                                    printer=EnginePrinter, cse=True, dummify=False)
+        # An output that is one of the inputs, unchanged, is passed through: cse of several bare matrix
+        # symbols with symbolic shapes fails ("Invalid comparison of non-real in0").
+        position = {a: i for i, a in enumerate(arguments)}
+        computed = [e for e in expressions if e not in position]
+        function = sp.lambdify(arguments, computed, modules=[NAMESPACE, "numpy"],
+                               printer=EnginePrinter, cse=True, dummify=False) if computed else None
+        if len(computed) == len(expressions):
+            self.function = function
+        else:
+            plan = [(True, position[e]) if e in position else (False, None) for e in expressions]
+
+            def passing_through(*inputs: np.ndarray) -> list[np.ndarray]:
+                results = iter(function(*inputs) if function is not None else ())
+                return [inputs[i] if given else next(results) for given, i in plan]
+
+            self.function = passing_through
 
     def __call__(self, env: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Evaluate with the inputs taken from ``env``; store and return the outputs."""

@@ -2,19 +2,23 @@
 
 Every formula comes from :func:`derivations.derive` through :class:`.Compiled` (``sympy.lambdify``);
 this module only moves arrays. Inside, a batch is columns: x_t is (D, N), h_t is (H, N), and a
-value kept for every step is (rows, T, N), so that all steps side by side are a free view. The time
-loop runs the forward step and the *recurrent* part of the backward step (the named deltas and δ of
-the previous states). The rest — δx_t and the parameter gradients — is evaluated once on arrays
-holding all T·N columns side by side: for an outer product δa_t x_tᵀ that is exactly Σ_t Σ_n, so
-the sums over time and batch become a single matrix product.
+value kept for every step is (T, rows, N), so that each step's block is contiguous. The time loop
+runs the forward step and the *recurrent* part of the backward step (the named deltas and δ of the
+previous states), with the step's matrix products stacked (:mod:`.stacking`). The rest — δx_t and the
+parameter gradients — is evaluated once on arrays holding all T·N columns side by side, (rows, T·N):
+for an outer product δa_t x_tᵀ that is exactly Σ_t Σ_n, so the sums over time and batch become a
+single matrix product.
 
 The loss is the sum over steps (or the last step) and the mean over the batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
+from itertools import pairwise
+from operator import itemgetter
 
 import numpy as np
 import sympy as sp
@@ -22,6 +26,8 @@ import sympy as sp
 import bpttlab.derivations.symbols as dimensions
 from bpttlab.derivations import Cell, Derivation, carry, delta, derive
 from bpttlab.numeric.engine.compiled import Compiled
+from bpttlab.numeric.engine.printer import UFUNCS
+from bpttlab.numeric.engine.stacking import stack
 from bpttlab.numeric.engine.validate import (
     as_array,
     as_float_array,
@@ -51,9 +57,9 @@ class ForwardResult:
 
 
 def _columns(buffer: np.ndarray) -> np.ndarray:
-    """(rows, T, N) → (rows, T·N): all steps side by side, a view."""
-    rows, steps, batch = buffer.shape
-    return buffer.reshape(rows, steps * batch)
+    """(T, rows, N) → (rows, T·N): all steps side by side (a copy)."""
+    steps, rows, batch = buffer.shape
+    return buffer.transpose(1, 0, 2).reshape(rows, steps * batch)
 
 
 class Engine:
@@ -63,26 +69,25 @@ class Engine:
         d = self.derivation = derivation
         self.cell, self.head = d.cell, d.head
         self.loss_at = d.loss_at
-        # The input projections W_x· x_t do not depend on the recurrence: they are taken out of the
-        # step (each product replaced by a symbol of its own) and computed for every t at once, as
-        # one stacked GEMM, before the loop.
-        x = d.cell.x
-        hoisted = {m: sp.MatrixSymbol(f"{m.args[0].name}·{x.name}", *m.shape)
-                   for eq in d.cell.equations for m in eq.rhs.atoms(sp.MatMul)
-                   if len(m.args) == 2 and m.args[1] == x and isinstance(m.args[0], sp.MatrixSymbol)}
-        self._projections = tuple((m.args[0].name, symbol.name) for m, symbol in hoisted.items())
-        self._forward = Compiled([sp.Eq(eq.lhs, eq.rhs.xreplace(hoisted), evaluate=False)
-                                  for eq in d.cell.equations])
+        # The step's matrix products stacked (see .stacking): the input projections for every step at
+        # once before the loop, one recurrent product per previous state a step, forward and back.
+        layout = self._layout = stack(d)
+        self._rest = Compiled(layout.forward) if layout.forward else None
+        self._step_deltas = Compiled(layout.backward_deltas)
+        self._step_states = Compiled(layout.backward_states)
         # Names the time loop uses, computed once: (new state, previous state, δ of the previous
         # state, the carry into the new state).
         self._links = tuple((new.name, prev.name, delta(prev).name, carry(new).name)
                             for new, prev in d.cell.states)
         self._delta_h = delta(d.cell.h).name
-        previous = {delta(prev).name for prev in d.cell.previous_states}
-        recurrent = [eq for eq in d.step_backward if eq.lhs.name in previous or
-                     eq.lhs in {delta(s) for s in d.cell.named_deltas}]
-        self._recurrent = Compiled(recurrent)
-        self._leaves = Compiled([eq for eq in d.step_backward if eq not in recurrent])
+        self._x, self._h = d.cell.x.name, d.cell.h.name
+        # H and K are the row counts most parameters with H (K) rows agree on, so the odd one out is blamed.
+        rows = {str(size): [n for n, (r, _) in d.params.items() if r == size]
+                for size in (dimensions.H, dimensions.K)}
+        self._rows_by_size = {k: v for k, v in rows.items() if v}
+        recurrent = {eq.lhs.name for eq in (*layout.backward_deltas, *layout.backward_states)}
+        self._leaf_equations = tuple(eq for eq in d.step_backward if eq.lhs.name not in recurrent)
+        self._leaves: dict[tuple[str, ...], Compiled] = {}
         if self.head is not None:
             self._head_forward = Compiled(self.head.equations)
             first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
@@ -162,9 +167,7 @@ class Engine:
         if T == 0 or N == 0 or D == 0:
             raise ValueError(f"xs must have T, N, D ≥ 1, got shape {array.shape}")
         # H and K are the row counts most parameters with H (K) rows agree on, so the odd one out is blamed.
-        rows = {str(size): [n for n, (r, _) in self.derivation.params.items() if r == size]
-                for size in (dimensions.H, dimensions.K)}
-        sizes = infer_sizes(params, tuple(self.derivation.params), {k: v for k, v in rows.items() if v})
+        sizes = infer_sizes(params, tuple(self.derivation.params), self._rows_by_size)
         H, K = sizes["H"], sizes.get("K")
         params = check_params(params, self.param_shapes(D, H, K), dtype)
         env = {name: (p[:, None] if p.ndim == 1 else p) for name, p in params.items()}
@@ -177,26 +180,78 @@ class Engine:
         return env, xs, states, (T, N, D, H, K), dtype
 
     def _run_forward(self, env: dict, xs: np.ndarray, states: dict, sizes: tuple) -> dict[str, np.ndarray]:
+        """Every value of the step for every t, by name, each (T, rows, N) (the gates' are row blocks
+        of one buffer per group)."""
         T, N, D = sizes[:3]
-        x_columns = np.ascontiguousarray(xs.transpose(2, 0, 1))  # (D, T, N)
-        weights = [env[w] for w, _ in self._projections]
-        stacked = np.concatenate(weights) if weights else np.zeros((0, D), x_columns.dtype)
-        projected = (stacked @ x_columns.reshape(D, T * N)).reshape(-1, T, N)
-        ends = np.cumsum([w.shape[0] for w in weights])
-        projections = {name: projected[end - w.shape[0]:end]
-                       for (_, name), w, end in zip(self._projections, weights, ends, strict=True)}
-        stored: dict[str, np.ndarray] = {}  # name → (rows, T, N)
+        layout, dtype = self._layout, xs.dtype
+        x_steps = np.ascontiguousarray(xs.transpose(0, 2, 1))  # (T, D, N)
+        # Every input projection for every step: one product, then laid out step by step with the
+        # gates' biases added in the same pass.
+        weights = [env[p.weight] for p in layout.projections]
+        stacked = np.concatenate(weights) if weights else np.zeros((0, D), dtype)
+        by_row = (stacked @ xs.reshape(T * N, D).T).reshape(-1, T, N)
+        biases = np.zeros((stacked.shape[0], 1), dtype)
+        rows: dict[str, tuple[int, int]] = {}
+        start = 0
+        for p, w in zip(layout.projections, weights, strict=True):
+            rows[p.symbol] = (start, start + w.shape[0])
+            if p.bias is not None:
+                biases[start:start + w.shape[0]] = env[p.bias]
+            start += w.shape[0]
+        projected = np.add(by_row.transpose(1, 0, 2), biases, out=np.empty((T, stacked.shape[0], N), dtype))
+        stored: dict[str, np.ndarray] = {}  # name → (T, rows, N)
+        step = dict(env)  # what the remaining equations read: constants, then this step's values
+        loop = []  # per group: weights, state, product, gate rows, projection, pre-activations, outputs, runs
+        for group in layout.groups:
+            heights = [env[w].shape[0] for w in group.weights]
+            offsets = np.cumsum([0, *heights])
+            product = np.empty((int(offsets[-1]), N), dtype)
+            gate_rows = int(offsets[len(group.gates)])
+            pre = np.empty((T, gate_rows, N), dtype)
+            with_function = [g for g in group.gates if g.function is not None]
+            out = np.empty((T, int(offsets[len(with_function)]), N), dtype)
+            runs: list[tuple[str, int, int]] = []
+            for i, gate in enumerate(group.gates):
+                stored[gate.pre] = pre[:, offsets[i]:offsets[i + 1]]
+                if gate.function is not None:
+                    stored[gate.output] = out[:, offsets[i]:offsets[i + 1]]
+                    if runs and runs[-1][0] == gate.function:
+                        runs[-1] = (gate.function, runs[-1][1], int(offsets[i + 1]))
+                    else:
+                        runs.append((gate.function, int(offsets[i]), int(offsets[i + 1])))
+            for i, symbol in enumerate(group.symbols[len(group.gates):], start=len(group.gates)):
+                step[symbol] = product[offsets[i]:offsets[i + 1]]  # read in place by the rest
+            first = rows[group.gates[0].projection.symbol][0] if group.gates else 0
+            loop.append((np.concatenate([env[w] for w in group.weights]), group.state, product, gate_rows,
+                         projected[:, first:first + gate_rows], pre, out, tuple(runs)))
+        unfused = [(symbol, projected[:, a:b]) for symbol, (a, b) in rows.items()
+                   if self._rest is not None and symbol in self._rest.inputs]
+        rest = self._rest
+        reads = [name for name in stored if rest is not None and name in rest.inputs]
+        read_rest = _reader(rest.inputs) if rest is not None else None
+        new_states = [(new, prev) for new, prev, *_ in self._links]
+        x_name = self._x
         for t in range(T):
-            env.update(states)
-            env[self.cell.x.name] = x_columns[:, t]
-            for name, values in projections.items():
-                env[name] = values[:, t]
-            for name, value in self._forward(env).items():
-                if name not in stored:
-                    stored[name] = np.empty((value.shape[0], T, value.shape[1]), dtype=value.dtype)
-                stored[name][:, t] = value
-            states = {prev.name: env[new.name] for new, prev in self.cell.states}
-        stored[self.cell.x.name] = x_columns
+            step.update(states)
+            step[x_name] = x_steps[t]
+            for weights_h, state, product, gate_rows, projection, pre, out, runs in loop:
+                np.matmul(weights_h, states[state], out=product)
+                if gate_rows:
+                    np.add(product[:gate_rows], projection[t], out=pre[t])
+                for function, a, b in runs:
+                    UFUNCS[function](pre[t, a:b], out=out[t, a:b])
+            for name, values in unfused:
+                step[name] = values[t]
+            for name in reads:
+                step[name] = stored[name][t]
+            if rest is not None:
+                results = rest.function(*read_rest(step))
+                for name, value in zip(rest.outputs, results, strict=True):
+                    if name not in stored:
+                        stored[name] = np.empty((T, *value.shape), dtype)
+                    stored[name][t] = value
+            states = {prev: stored[new][t] for new, prev in new_states}
+        stored[x_name] = x_steps
         return stored
 
     def forward(self, params: dict, xs: object, h0: object = None, c0: object = None, *,
@@ -208,15 +263,16 @@ class Engine:
         T, N, K = sizes[0], sizes[1], sizes[4]
         y = None
         if self.head is not None:
-            h = stored[self.cell.h.name]
-            env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[:, -1]
+            h = stored[self._h]
+            env[self._h] = _columns(h) if self.loss_at == "every" else h[-1]
             env[self.head.target.name] = np.zeros((K, env[self.cell.h.name].shape[1]), xs.dtype)
             y_columns = self._head_forward(env)[self.head.prediction.name]
             y = y_columns.T.reshape(T, N, K) if self.loss_at == "every" else y_columns.T
-        states = {new.name: stored[new.name].transpose(1, 2, 0) for new in self.cell.new_states}
+        states = {new.name: stored[new.name].transpose(0, 2, 1) for new in self.cell.new_states}
         check_finite_results("the forward pass", {**states, "y": y})
         second = self.cell.new_states[1].name if len(self.cell.states) > 1 else None
-        return ForwardResult(h=states[self.cell.h.name], c=states.get(second), y=y, stored=stored,
+        return ForwardResult(h=states[self.cell.h.name], c=states.get(second), y=y,
+                             stored={name: buffer.transpose(1, 0, 2) for name, buffer in stored.items()},
                              states=states)
 
     # ----------------------------------------------------------------- loss and gradients
@@ -239,8 +295,8 @@ class Engine:
         env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0, initial)
         initial = dict(states)
         stored = self._run_forward(env, xs, states, sizes)
-        h = stored[self.cell.h.name]
-        env[self.cell.h.name] = _columns(h) if self.loss_at == "every" else h[:, -1]
+        h = stored[self._h]
+        env[self._h] = _columns(h) if self.loss_at == "every" else h[-1]
         env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
         loss = float(self._head_forward(env)[self.head.loss.name].sum()) / sizes[1]
         check_finite_results("the loss", {"loss": loss})
@@ -252,35 +308,98 @@ class Engine:
         return self._forward_and_loss(params, xs, targets, h0, c0, initial)[0]
 
     def loss_and_grads(self, params: dict, xs: object, targets: object, h0: object = None,
-                       c0: object = None, *, initial: dict | None = None
-                       ) -> tuple[float, dict[str, np.ndarray]]:
+                       c0: object = None, *, initial: dict | None = None,
+                       wrt: Iterable[str] | str | None = None,
+                       truncate: int | tuple[int, int] | None = None) -> tuple[float, dict[str, np.ndarray]]:
         """The loss and its gradient with respect to every parameter, ``xs`` and every initial state,
-        the latter under the cell's names for them (``h0``, ``c0`` for the built-in cells)."""
+        the latter under the cell's names for them (``h0``, ``c0`` for the built-in cells).
+
+        ``wrt`` names the gradients wanted (parameter names, ``"xs"``, initial states); the others are
+        not computed (``xs``'s is a product as large as the input projections). ``truncate`` is
+        truncated BPTT: ``(k1, k2)`` sends the losses of every k1 steps back k2 steps (k2 ≥ k1), ``k`` is
+        ``(k, k)``; the recurrence is cut, nothing else changes, and k2 ≥ T is full BPTT exactly.
+
+        >>> import numpy as np
+        >>> engine = build_engine("rnn", head="linear")
+        >>> params = engine.init_params(D=2, H=3, K=1, seed=0)
+        >>> xs, ys = np.ones((6, 1, 2)), np.zeros((6, 1, 1))
+        >>> full = engine.loss_and_grads(params, xs, ys)[1]["W_hh"]
+        >>> cut = engine.loss_and_grads(params, xs, ys, wrt=["W_hh"], truncate=6)[1]
+        >>> list(cut), bool(np.array_equal(cut["W_hh"], full))
+        (['W_hh'], True)
+        """
+        wanted = self._wanted(wrt)
         loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
                                                                           initial)
         T, N, D, H, K = sizes
+        windows = _windows(truncate, T)
         head_grads, into_h = self._head_backward(env, sizes, dtype)
-        deltas, carried = self._through_time(env, stored, initial, into_h, sizes, dtype)
+        deltas, carried = self._through_time(env, stored, initial, into_h, sizes, dtype, windows)
 
-        # Everything else at once, on all T·N columns.
-        columns = {name: _columns(buffer) for name, buffer in {**stored, **deltas}.items()}
-        for new, prev in self.cell.states:
-            shifted = np.concatenate([initial[prev.name][:, None], stored[new.name][:, :-1]], axis=1)
-            columns[prev.name] = _columns(shifted)
-        leaves = self._leaves({**env, **columns})
+        # Everything else at once, on all T·N columns: each value the leaves read, as (rows, T·N).
+        leaves = self._leaves_for(tuple(name for name in self._leaf_names if name in wanted))
+        values = {}
+        if leaves is not None:
+            previous = {prev: new for new, prev, *_ in self._links}
+            columns = {}
+            for name in leaves.inputs:
+                if name in previous:  # the state before each step: initial, then steps 1..T−1
+                    shifted = np.empty((initial[name].shape[0], T, N), dtype)
+                    shifted[:, 0] = initial[name]
+                    shifted[:, 1:] = stored[previous[name]][:-1].transpose(1, 0, 2)
+                    columns[name] = shifted.reshape(-1, T * N)
+                elif name in deltas or name in stored:
+                    columns[name] = _columns(deltas[name] if name in deltas else stored[name])
+            values = leaves({**env, **columns})
 
         grads: dict[str, np.ndarray] = {}
         for name, shape in self.param_shapes(D, H, K).items():
-            gradient = head_grads.get("δ" + name, leaves.get("δ" + name))
+            if name not in wanted:
+                continue
+            gradient = head_grads.get("δ" + name, values.get("δ" + name))
             if len(shape) == 1:
                 gradient = gradient.sum(axis=1)
             grads[name] = np.asarray(gradient, dtype=dtype)
-        dx = leaves[delta(self.cell.x).name].reshape(D, T, N)
-        grads["xs"] = np.ascontiguousarray(dx.transpose(1, 2, 0))
+        if "xs" in wanted:
+            dx = values[delta(self.cell.x).name].reshape(D, T, N)
+            grads["xs"] = np.ascontiguousarray(dx.transpose(1, 2, 0))
         for (*_, carried_name), label in zip(self._links, self.cell.initial, strict=True):
-            grads[label] = carried[carried_name].T.copy()  # δs_0: what step 1 sent back
+            if label in wanted:
+                grads[label] = carried[carried_name].T.copy()  # δs_0: what step 1 sent back
         check_finite_results("the backward pass", grads)
         return loss, grads
+
+    def _wanted(self, wrt: object) -> frozenset[str]:
+        """The gradient names ``wrt`` asks for (all when None), checked against what there is."""
+        valid = (*self.derivation.params, "xs", *self.cell.initial)
+        if wrt is None:
+            return frozenset(valid)
+        names = [wrt] if isinstance(wrt, str) else wrt
+        try:
+            names = list(names)
+        except TypeError:
+            raise ValueError(f"wrt must be gradient names ({', '.join(valid)}), got {wrt!r}") from None
+        unknown = [n for n in names if not isinstance(n, str) or n not in valid]
+        if unknown or not names:
+            raise ValueError(f"wrt: {'no names given' if not names else f'unknown name {unknown[0]!r}'}; "
+                             f"{self.cell.name}'s gradients are {', '.join(valid)}")
+        return frozenset(names)
+
+    @cached_property
+    def _leaf_names(self) -> tuple[str, ...]:
+        """Each leaf equation's gradient name: a parameter, or ``xs`` for δx_t."""
+        x = delta(self.cell.x).name
+        return tuple("xs" if eq.lhs.name == x else eq.lhs.name[1:] for eq in self._leaf_equations)
+
+    def _leaves_for(self, names: tuple[str, ...]) -> Compiled | None:
+        """The leaf equations of ``names`` as one lambdified function (cached per set of names)."""
+        if not names:
+            return None
+        if names not in self._leaves:
+            chosen = set(names)
+            self._leaves[names] = Compiled([eq for eq, name in zip(self._leaf_equations, self._leaf_names,
+                                                                   strict=True) if name in chosen])
+        return self._leaves[names]
 
     def state_grads(self, params: dict, xs: object, targets: object, h0: object = None,
                     c0: object = None, *, initial: dict | None = None
@@ -299,46 +418,133 @@ class Engine:
         loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
                                                                           initial)
         _, into_h = self._head_backward(env, sizes, dtype)
-        deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype)
-        states = {new.name.split("_")[0]: np.ascontiguousarray(deltas[delta(new).name].transpose(1, 2, 0))
+        deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype, [(sizes[0], 0, 0)])
+        states = {new.name.split("_")[0]: np.ascontiguousarray(deltas[delta(new).name].transpose(0, 2, 1))
                   for new in self.cell.new_states}
         check_finite_results("the backward pass", states)
         return loss, states
 
     def _head_backward(self, env: dict, sizes: tuple, dtype: np.dtype) -> tuple[dict, np.ndarray]:
         """Head backward, on the same columns: δ of the logits, head gradients, and δh from the head
-        for every step, (H, T, N) (zero but at the last step for a loss at the last step)."""
+        for every step, (T, H, N) (zero but at the last step for a loss at the last step)."""
         T, N, _, H, _ = sizes
         for name, value in self._logits_delta(env).items():
             env[name] = value / N  # the mean over the batch
         head_grads = self._head_grads(env)
         from_head = self._into_h(env)["from head"]
-        into_h = np.zeros((H, T, N), dtype)
+        into_h = np.zeros((T, H, N), dtype)
         if self.loss_at == "every":
-            into_h[:] = from_head.reshape(H, T, N)
+            into_h[:] = from_head.reshape(H, T, N).transpose(1, 0, 2)
         else:
-            into_h[:, -1] = from_head
+            into_h[-1] = from_head
         return head_grads, into_h
 
     def _through_time(self, env: dict, stored: dict, initial: dict, into_h: np.ndarray, sizes: tuple,
-                      dtype: np.dtype) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Back through time, only what the recurrence needs. Returns the named deltas and δh_t, each
-        (rows, T, N), and the carries δs_0 that step 1 sends back."""
+                      dtype: np.dtype, windows: list[tuple[int, int, int]]
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Back through time, only what the recurrence needs, over each window (end, start, first):
+        from step end−1 back to step start, with the head's δh from step first on (one window over
+        everything is full BPTT). Returns the named deltas and δh_t, each (T, rows, N), summed over the
+        windows, and the carries δs_0 that step 1 sends back (from the windows that reach it)."""
         T, N, _, H, _ = sizes
-        carried = {carried_name: np.zeros((H, N), dtype) for *_, carried_name in self._links}
+        overlap = any(later[1] < earlier[0] for earlier, later in pairwise(windows))
+        make = np.zeros if overlap else np.empty
+        deltas: dict[str, np.ndarray] = {self._delta_h: make((T, H, N), dtype)}
+        stacks = []  # per group: (weightsᵀ, symbol, its δu, their buffer, a step's δu side by side, outs)
+        for group in self._layout.groups:
+            if group.deltas is None:
+                continue
+            heights = np.cumsum([0, *(env[w].shape[0] for w in group.weights)])
+            # The δu sit side by side in the named deltas' buffer, unless another group has them already
+            # (or windows overlap): then a step's δu are put side by side for the product.
+            owned = not overlap and not any(name in deltas for name in group.deltas)
+            block = make((T, int(heights[-1]), N), dtype) if owned else None
+            if owned:
+                for name, a, b in zip(group.deltas, heights[:-1], heights[1:], strict=True):
+                    deltas[name] = block[:, a:b]
+            rows = initial[group.state].shape[0]
+            stacks.append((np.concatenate([env[w] for w in group.weights]).T, group.back_symbol, group.deltas,
+                           block, None if owned else np.empty((int(heights[-1]), N), dtype),
+                           (np.empty((rows, N), dtype), np.empty((rows, N), dtype))))
+        first_step, states_step = self._step_deltas, self._step_states
+        reads = sorted({name for name in (*first_step.inputs, *states_step.inputs) if name in stored})
+        read_first, read_states = _reader(first_step.inputs), _reader(states_step.inputs)
+        links = [(new, prev, carried_name) for new, prev, _, carried_name in self._links]
         h_carry = self._links[0][3]
-        deltas: dict[str, np.ndarray] = {self._delta_h: np.empty((H, T, N), dtype)}
-        for t in range(T - 1, -1, -1):
-            step = {**env, **{name: buffer[:, t] for name, buffer in stored.items()}, **carried}
-            for new, prev, *_ in self._links:
-                step[prev] = stored[new][:, t - 1] if t else initial[prev]
-            step[self._delta_h] = deltas[self._delta_h][:, t] = into_h[:, t] + carried[h_carry]
-            for name, value in self._recurrent(step).items():
-                if name not in deltas:
-                    deltas[name] = np.empty((value.shape[0], T, value.shape[1]), dtype)
-                deltas[name][:, t] = value
-            carried = {carried_name: step[prev_delta] for _, _, prev_delta, carried_name in self._links}
-        return deltas, carried
+        back = [(prev_delta, carried_name) for _, _, prev_delta, carried_name in self._links]
+        step = dict(env)
+        reached: dict[str, np.ndarray] = {name: np.zeros(initial[prev].shape, dtype)
+                                          for _, prev, _, name in self._links}
+        for end, start, first in windows:
+            carried = {name: np.zeros(initial[prev].shape, dtype) for _, prev, name in links}
+            for t in range(end - 1, start - 1, -1):
+                for name in reads:
+                    step[name] = stored[name][t]
+                for new, prev, _ in links:
+                    step[prev] = stored[new][t - 1] if t else initial[prev]
+                step.update(carried)
+                total = into_h[t] + carried[h_carry] if t >= first else carried[h_carry]
+                step[self._delta_h] = total
+                if overlap:
+                    deltas[self._delta_h][t] += total
+                else:
+                    deltas[self._delta_h][t] = total
+                results = first_step.function(*read_first(step))
+                for name, value in zip(first_step.outputs, results, strict=True):
+                    step[name] = value
+                    if name not in deltas:
+                        deltas[name] = make((T, *value.shape), dtype)
+                    if overlap:
+                        deltas[name][t] += value
+                    else:
+                        deltas[name][t] = value
+                for weights_t, symbol, names, block, window_block, outs in stacks:
+                    if window_block is None:
+                        source = block[t]
+                    else:
+                        source = np.concatenate([step[name] for name in names], out=window_block)
+                    step[symbol] = np.matmul(weights_t, source, out=outs[t % 2])
+                results = states_step.function(*read_states(step))
+                by_name = dict(zip(states_step.outputs, results, strict=True))
+                carried = {carried_name: by_name[prev_delta] for prev_delta, carried_name in back}
+            if start == 0:
+                for name, value in carried.items():
+                    reached[name] = reached[name] + value
+        return deltas, reached
+
+
+def _reader(names: tuple[str, ...]) -> Callable[[dict], tuple]:
+    """A function giving ``names``' values from a dict, as a tuple (operator.itemgetter, in C)."""
+    if len(names) == 1:
+        return lambda values: (values[names[0]],)
+    return itemgetter(*names) if names else (lambda values: ())
+
+
+def _windows(truncate: object, T: int) -> list[tuple[int, int, int]]:
+    """The backward windows (end, start, first loss step) of truncated BPTT(k1, k2) over T steps:
+    every k1 steps the losses of those k1 steps go back k2 steps. Windows with the same start are
+    one (so k2 ≥ T is the single window of full BPTT).
+
+    >>> _windows(None, 6), _windows(2, 6), _windows((2, 4), 6), _windows((2, 9), 6)
+    ([(6, 0, 0)], [(2, 0, 0), (4, 2, 2), (6, 4, 4)], [(4, 0, 0), (6, 2, 4)], [(6, 0, 0)])
+    """
+    if truncate is None:
+        return [(T, 0, 0)]
+    pair = (truncate, truncate) if isinstance(truncate, (int, np.integer)) else truncate
+    if (not isinstance(pair, tuple) or len(pair) != 2
+            or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in pair)
+            or pair[1] < pair[0]):
+        raise ValueError(f"truncate must be a positive integer k or a pair (k1, k2) of positive integers "
+                         f"with k2 ≥ k1, got {truncate!r}")
+    k1, k2 = (int(k) for k in pair)
+    windows: list[tuple[int, int, int]] = []
+    for end in [*range(k1, T, k1), T]:
+        start = max(end - k2, 0)
+        if windows and windows[-1][1] == start:
+            windows[-1] = (end, start, windows[-1][2])
+        else:
+            windows.append((end, start, windows[-1][0] if windows else 0))
+    return windows
 
 
 def build_engine(cell: str | Cell, head: str | None = None, loss_at: str = "every") -> Engine:

@@ -49,7 +49,7 @@ def as_array(name: str, value: object) -> np.ndarray:
 
 
 def _is_real(array: np.ndarray) -> bool:
-    return bool(np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer))
+    return array.dtype.kind in "fiu"  # floats, signed and unsigned integers (not bool, not complex)
 
 
 def as_float_array(name: str, value: object, shape: tuple[int | None, ...], dtype: np.dtype) -> np.ndarray:
@@ -58,10 +58,10 @@ def as_float_array(name: str, value: object, shape: tuple[int | None, ...], dtyp
     array = as_array(name, value)
     if not _is_real(array):
         raise ValueError(f"{name} must be a float array (or integers), got dtype {array.dtype}")
-    expected = "(" + ", ".join("?" if n is None else str(n) for n in shape) + ")"
     mismatch = array.ndim != len(shape) or any(
         n is not None and n != m for n, m in zip(shape, array.shape, strict=True))
     if mismatch:
+        expected = "(" + ", ".join("?" if n is None else str(n) for n in shape) + ")"
         raise ValueError(f"{name} has shape {array.shape}, expected {expected}")
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or Inf")
@@ -177,7 +177,7 @@ def check_finite_results(what: str, results: Mapping[str, object]) -> None:
     """Raise if any of ``results`` (name → array or number; ``None`` is skipped) holds NaN or Inf:
     every input was finite, so the computation overflowed."""
     bad = [name for name, value in results.items()
-           if value is not None and not np.all(np.isfinite(value))]
+           if value is not None and not np.isfinite(value).all()]
     if bad:
         raise ValueError(f"{what} overflowed: {', '.join(bad)} holds NaN or Inf although every input is "
                          f"finite; the inputs or parameters are too large in magnitude")

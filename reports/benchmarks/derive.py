@@ -62,6 +62,8 @@ def format_variant_timings(timings: dict[str, tuple[float, float, float]]) -> st
     lines = [f"{'cell (as a .cell file)':<24} {'parse s':>8} {'derive s':>9} {'engine s':>9}"]
     lines.append("-" * len(lines[0]))
     lines += [f"{name:<24} {p:8.3f} {d:9.2f} {e:9.2f}" for name, (p, d, e) in timings.items()]
+    if not timings:
+        return "\n".join([*lines, "(no variants registered)"])
     worst = [max(t[i] for t in timings.values()) for i in range(3)]
     lines.append(f"{'slowest':<24} {worst[0]:8.3f} {worst[1]:9.2f} {worst[2]:9.2f}")
     return "\n".join(lines)

@@ -1,10 +1,12 @@
-"""Forward + backward (loss and every gradient) timed against PyTorch and against a GEMM floor.
+"""Forward + backward (loss and gradients) timed against PyTorch and against a GEMM floor.
 
-For each cell, dtype and size: the median time of ``engine.loss_and_grads`` (linear head, K = 8,
-squared error summed over every step); of the same computation with PyTorch's ``nn`` module and
-autograd on the CPU, with the same thread count, in the same run; and of just the matrix products
-BPTT needs at those shapes (the floor: input projections for all steps at once, one recurrent
-product per step forward and back, and the weight gradients as products over all T·N columns).
+For each cell, head, dtype and size: the median time of ``engine.loss_and_grads`` with every gradient
+(``xs`` included) and with the parameters' only (``wrt``); of the same computations with PyTorch's
+``nn`` module and autograd on the CPU (``xs`` requiring grad or not), with the same thread count, in the
+same run; and of just the matrix products BPTT needs at those shapes (the floor: input projections for
+all steps at once, one recurrent product per step forward and back, and the weight gradients and δx as
+products over all T·N columns). Heads: linear (K = 8, squared error) and softmax (K = 16, cross-entropy),
+the loss summed over every step and averaged over the batch.
 """
 
 from __future__ import annotations
@@ -23,28 +25,45 @@ from bpttlab.derivations.symbols import H as H_SYMBOL
 from bpttlab.numeric.engine.core import build_engine
 from bpttlab.numeric.verify.optional import torch_available
 
-__all__ = ["SIZES", "BenchRow", "median_seconds", "run_benchmark"]
+__all__ = ["HEADS", "SIZES", "BenchRow", "blas_kernel", "median_seconds", "run_benchmark"]
 
 SIZES = {
     "tiny": {"T": 20, "N": 1, "D": 8, "H": 16},
     "mid": {"T": 50, "N": 32, "D": 64, "H": 128},
     "large": {"T": 100, "N": 64, "D": 256, "H": 512},
 }
-K = 8
+#: The heads timed, with their number of outputs K.
+HEADS = {"linear": 8, "softmax": 16}
+
+
+def blas_kernel() -> str:
+    """Which BLAS NumPy runs, with which kernel and threads (threadpoolctl), in one line."""
+    from threadpoolctl import threadpool_info
+
+    found = [f"{i.get('internal_api', '?')} {i.get('version', '')} kernel {i.get('architecture', '?')}, "
+             f"{i.get('num_threads', '?')} threads" for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(found) or "no BLAS found by threadpoolctl"
 
 
 @dataclass(frozen=True)
 class BenchRow:
     cell: str
+    head: str
     dtype: str
     size: str
     ours: float
+    ours_params: float
     torch: float | None
+    torch_params: float | None
     floor: float
 
     @property
     def vs_torch(self) -> float | None:
         return None if self.torch is None else self.ours / self.torch
+
+    @property
+    def vs_torch_params(self) -> float | None:
+        return None if self.torch_params is None else self.ours_params / self.torch_params
 
     @property
     def vs_floor(self) -> float:
@@ -88,7 +107,8 @@ def _gemm_floor(cell: Cell, T: int, N: int, D: int, H: int, dtype: type, repeats
     return median_seconds(products, repeats)
 
 
-def _torch_time(cell: Cell, T: int, N: int, D: int, H: int, dtype: type, repeats: int) -> float | None:
+def _torch_time(cell: Cell, head_name: str, T: int, N: int, D: int, H: int, dtype: type, repeats: int,
+                input_grad: bool) -> float | None:
     """PyTorch's ``nn`` module and autograd doing the same, or None without PyTorch or an equivalent."""
     if not torch_available() or cell.torch_module is None:
         return None
@@ -97,53 +117,77 @@ def _torch_time(cell: Cell, T: int, N: int, D: int, H: int, dtype: type, repeats
     module_class = getattr(torch.nn, cell.torch_module)
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
     torch.manual_seed(0)
+    K = HEADS[head_name]
     module = module_class(D, H).to(torch_dtype)
     head = torch.nn.Linear(H, K).to(torch_dtype)
-    xs = torch.randn(T, N, D, dtype=torch_dtype, requires_grad=True)
-    targets = torch.randn(T, N, K, dtype=torch_dtype)
+    xs = torch.randn(T, N, D, dtype=torch_dtype, requires_grad=input_grad)
+    if head_name == "softmax":
+        targets = torch.randint(0, K, (T * N,))
+
+        def loss_of(out: torch.Tensor) -> torch.Tensor:
+            logits = head(out).reshape(T * N, K)
+            return torch.nn.functional.cross_entropy(logits, targets, reduction="sum") / N
+    else:
+        targets = torch.randn(T, N, K, dtype=torch_dtype)
+
+        def loss_of(out: torch.Tensor) -> torch.Tensor:
+            return 0.5 * ((head(out) - targets) ** 2).sum() / N
 
     def step() -> None:
         module.zero_grad()
         head.zero_grad()
         xs.grad = None
-        out = module(xs)[0]
-        loss = 0.5 * ((head(out) - targets) ** 2).sum() / N
-        loss.backward()
+        loss_of(module(xs)[0]).backward()
 
     return median_seconds(step, repeats)
 
 
 def run_benchmark(cells: tuple[str | Cell, ...] = BUILT_IN,
                   sizes: tuple[str, ...] = ("tiny", "mid", "large"), repeats: int = 5,
-                  dtypes: tuple[type, ...] = (np.float32, np.float64)) -> list[BenchRow]:
-    """Time every cell × dtype × size; PyTorch (where installed) and the floor in the same run."""
+                  dtypes: tuple[type, ...] = (np.float32, np.float64),
+                  heads: tuple[str, ...] = tuple(HEADS)) -> list[BenchRow]:
+    """Time every cell × head × dtype × size; PyTorch (where installed) and the floor in the same run."""
     rows = []
     for cell in map(resolve_cell, cells):
-        engine = build_engine(cell, "linear", "every")
-        for dtype in dtypes:
-            for size in sizes:
-                T, N, D, H = (SIZES[size][k] for k in "TNDH")
-                rng = np.random.default_rng(0)
-                params = engine.init_params(D, H, K, seed=0, dtype=dtype)
-                xs = rng.normal(size=(T, N, D)).astype(dtype)
-                targets = rng.normal(size=(T, N, K)).astype(dtype)
-                def ours_step(engine=engine, params=params, xs=xs, targets=targets) -> None:
-                    engine.loss_and_grads(params, xs, targets)
+        for head in heads:
+            engine, K = build_engine(cell, head, "every"), HEADS[head]
+            for dtype in dtypes:
+                for size in sizes:
+                    T, N, D, H = (SIZES[size][k] for k in "TNDH")
+                    rng = np.random.default_rng(0)
+                    params = engine.init_params(D, H, K, seed=0, dtype=dtype)
+                    xs = rng.normal(size=(T, N, D)).astype(dtype)
+                    targets = (rng.integers(0, K, size=(T, N)) if head == "softmax"
+                               else rng.normal(size=(T, N, K)).astype(dtype))
 
-                ours = median_seconds(ours_step, repeats)
-                rows.append(BenchRow(cell.name, np.dtype(dtype).name, size, ours,
-                                     _torch_time(cell, T, N, D, H, dtype, repeats),
-                                     _gemm_floor(cell, T, N, D, H, dtype, repeats)))
+                    def ours(wrt: list[str] | None, engine=engine, params=params, xs=xs, targets=targets
+                             ) -> Callable[[], object]:
+                        return lambda: engine.loss_and_grads(params, xs, targets, wrt=wrt)
+
+                    rows.append(BenchRow(
+                        cell.name, head, np.dtype(dtype).name, size,
+                        median_seconds(ours(None), repeats), median_seconds(ours(list(params)), repeats),
+                        _torch_time(cell, head, T, N, D, H, dtype, repeats, input_grad=True),
+                        _torch_time(cell, head, T, N, D, H, dtype, repeats, input_grad=False),
+                        _gemm_floor(cell, T, N, D, H, dtype, repeats)))
     return rows
 
 
 def format_rows(rows: list[BenchRow]) -> str:
-    header = f"{'cell':<10} {'dtype':<8} {'size':<6} {'ours ms':>9} {'torch ms':>9} {'floor ms':>9} " \
-             f"{'÷torch':>7} {'÷floor':>7}"
+    """The table in ms: every gradient (``xs`` included), then the parameters' only (θ: ``wrt``)."""
+    header = (f"{'cell':<10} {'head':<8} {'dtype':<8} {'size':<6} {'ours':>8} {'torch':>8} {'÷torch':>7} "
+              f"{'ours(θ)':>8} {'torch(θ)':>8} {'÷torch(θ)':>9} {'floor':>8} {'÷floor':>7}")
     lines = [header, "-" * len(header)]
+
+    def ms(value: float | None) -> str:
+        return "—" if value is None else f"{1e3 * value:.2f}"
+
+    def ratio(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
     for r in rows:
-        torch_ms = "—" if r.torch is None else f"{1e3 * r.torch:9.2f}"
-        ratio = "—" if r.vs_torch is None else f"{r.vs_torch:7.2f}"
-        lines.append(f"{r.cell:<10} {r.dtype:<8} {r.size:<6} {1e3 * r.ours:9.2f} {torch_ms:>9} "
-                     f"{1e3 * r.floor:9.2f} {ratio:>7} {r.vs_floor:7.2f}")
+        lines.append(f"{r.cell:<10} {r.head:<8} {r.dtype:<8} {r.size:<6} {ms(r.ours):>8} {ms(r.torch):>8} "
+                     f"{ratio(r.vs_torch):>7} {ms(r.ours_params):>8} {ms(r.torch_params):>8} "
+                     f"{ratio(r.vs_torch_params):>9} {ms(r.floor):>8} {r.vs_floor:7.2f}")
+    lines.append("ms, medians; (θ): the parameters' gradients only (wrt=…), the others include ∂L/∂xs")
     return "\n".join(lines)

@@ -1,5 +1,5 @@
-"""The ``bpttlab`` command line: ``derive``, ``prove``, ``verify``, ``sheet``, ``decay``, ``bench``
-and ``all``.
+"""The ``bpttlab`` command line: ``derive``, ``prove``, ``verify``, ``sheet``, ``decay``, ``learn``,
+``bench`` and ``all``.
 
 Misuse exits with status 2 and a one-line message (argparse's behaviour, and the same for bad values
 found later); a failed proof or check, or an output that cannot be written, exits with status 1 and
@@ -19,6 +19,7 @@ from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.derivations.printing import NOTATIONS, equation_lines, gates, latex, text
 from bpttlab.numeric.verify import INSTALL_TORCH, torch_available
 from bpttlab.reports.cli import decay as decay_command
+from bpttlab.reports.cli import learn as learn_command
 from bpttlab.reports.cli import main_job, verify
 from bpttlab.reports.cli import sheet as sheet_command
 from bpttlab.reports.cli.arguments import CELL_HELP, cell_argument
@@ -45,11 +46,16 @@ def _prove(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from bpttlab.reports.benchmarks.decay import decay_benchmark, format_decay_rows
     from bpttlab.reports.benchmarks.derive import bench_derive, bench_variants, format_variant_timings
-    from bpttlab.reports.benchmarks.engine import format_rows, run_benchmark
+    from bpttlab.reports.benchmarks.engine import blas_kernel, format_rows, run_benchmark
     from bpttlab.reports.benchmarks.sheets import format_sheet_timings, time_sheets
 
+    print(f"NumPy's BLAS: {blas_kernel()}")
     if not torch_available():
         print(f"PyTorch is not installed, so its columns stay empty (to measure it: {INSTALL_TORCH})")
+    else:
+        import torch
+
+        print(f"PyTorch {torch.__version__}: {torch.get_num_threads()} threads")
     print(f"derive, the built-in cells' 24 combinations, cold: {bench_derive():.2f} s")
     print(format_variant_timings(bench_variants()))
     print()
@@ -96,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
          "bpttlab sheet --cell lstm --lang id --out build/sheets", sheet_command),
         ("decay", "plot how gradients vanish or explode across time steps",
          "bpttlab decay --T 100 --out build/decay --lang id", decay_command),
+        ("learn", "train every cell on the adding problem against T, beside its decay horizon",
+         "bpttlab learn --quick --out build/learn", learn_command),
         ("all", "proofs, verification, sheets, decay plots and REPORT.md",
          "bpttlab all --out build/", main_job),
     )

@@ -1,6 +1,7 @@
 """``bpttlab all``: the main job. Proofs for every cell and head, ``verify_gradients`` over
-everything, the equation sheets (English and Indonesian), the decay plots, and ``REPORT.md`` linking
-all of it — each step timed, a summary at the end, exit status 1 if any proof or check failed.
+everything, the equation sheets (English and Indonesian), the decay plots, the quick learning study,
+and ``REPORT.md`` linking all of it — each step timed, a summary at the end, exit status 1 if any
+proof or check failed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from bpttlab.numeric.verify import skipped_checks, verify_gradients
 from bpttlab.reports.atomic import write_text
 from bpttlab.reports.cli.verify import format_table, results_json, skip_note
 from bpttlab.reports.decay.job import write_decay
+from bpttlab.reports.learn.job import write_learn
+from bpttlab.reports.learn.study import quick_config
+from bpttlab.reports.learn.threads import one_thread
 from bpttlab.reports.report import Step, write_report
 from bpttlab.reports.sheets.pdflatex import INSTALL_TEX, pdflatex_available
 from bpttlab.reports.sheets.writer import LANGUAGES, all_sheets, write_sheets
@@ -63,7 +67,7 @@ def _verify(out: Path, step: Step) -> None:
     step.data["results"] = results
 
 
-def _sheets(out: Path, step: Step, pdf: bool, decay_figures: Path) -> None:
+def _sheets(out: Path, step: Step, pdf: bool, decay_figures: Path, learn_figures: Path | None = None) -> None:
     if not pdf:  # asked for with --no-pdf, or no pdflatex here
         step.notes.append("PDFs not compiled (--no-pdf)" if pdflatex_available()
                           else f"PDFs not compiled: {INSTALL_TEX}")
@@ -71,9 +75,28 @@ def _sheets(out: Path, step: Step, pdf: bool, decay_figures: Path) -> None:
     with _bar(len(jobs), "sheets") as bar:
         for sheet, lang, notation in jobs:
             for written in write_sheets(out / "sheets", (sheet,), (lang,), (notation,), pdf=pdf,
-                                        decay_figures=decay_figures):
+                                        decay_figures=decay_figures, learn_figures=learn_figures):
                 step.written += [written.tex] + ([written.pdf] if written.pdf else [])
             bar.update()
+
+
+def _learn(out: Path, step: Step) -> None:
+    """The quick learning study (``bpttlab learn --quick``); passed when the hello model learned
+    "ello"."""
+    with _bar(1, "learn") as bar:
+        def progress(done: int, total: int, label: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        with one_thread():
+            result = write_learn(out / "learn", quick_config(), progress=progress)
+    step.passed = result.hello.predicted == "ello"
+    step.written += result.written
+    step.data["figure"] = result.headline
+    step.data["verdicts"] = result.verdicts["en"]
+    step.data["config"] = result.study.config
+    if not step.passed:
+        step.notes.append(f"the hello model predicted {result.hello.predicted!r}, not 'ello'")
 
 
 def _decay(out: Path, step: Step) -> None:
@@ -96,12 +119,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pdf = pdflatex_available() if args.pdf is None else args.pdf
-    steps = [Step("proofs"), Step("verify"), Step("decay"), Step("sheets")]
+    steps = [Step("proofs"), Step("verify"), Step("decay"), Step("learn"), Step("sheets")]
     work: list[Callable[[Step], None]] = [
         lambda s: _proofs(out, s),
         lambda s: _verify(out, s),
         lambda s: _decay(out, s),
-        lambda s: _sheets(out, s, pdf, out / "decay"),
+        lambda s: _learn(out, s),
+        lambda s: _sheets(out, s, pdf, out / "decay", out / "learn"),
     ]
     for step, do in zip(steps, work, strict=True):
         print(f"{step.name} ...", flush=True)

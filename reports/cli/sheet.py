@@ -59,7 +59,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                              "default course")
     parser.add_argument("--out", default="build/sheets", help="output directory (default: build/sheets)")
     parser.add_argument("--decay-figures", metavar="DIR",
-                        help="include the figure of a `bpttlab decay --out DIR` run in the decay section")
+                        help="include the figures of a `bpttlab decay --out DIR` run: each cell's decay "
+                             "section, and on the course sheet the clipping and truncation measurements")
     parser.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=None,
                         help="compile with pdflatex (default: when pdflatex is installed)")
 

@@ -1,5 +1,6 @@
-"""Run the gradient-decay study and write everything it produces into one folder: the three figures
-(PNG and PDF, per language), ``decay.csv`` and ``decay.json``. Used by ``bpttlab decay`` and by
+"""Run the gradient-decay study and write everything it produces into one folder: the figures (PNG and
+PDF, per language), ``decay.csv`` and ``decay.json``, and the clipping and truncation measurements
+(``clip``, ``trunc``: JSON and figures). Used by ``bpttlab decay`` and by
 ``bpttlab all``; every file is written atomically.
 """
 
@@ -10,10 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bpttlab.numeric.decay.clipping import clipping_demo
 from bpttlab.numeric.decay.study import CELLS, FORGET_BIASES, RADII, SEEDS, DecayStudy, decay_study
+from bpttlab.numeric.decay.truncation import truncation_study
 from bpttlab.reports.atomic import write_text
 from bpttlab.reports.decay.data import decay_csv, decay_json
 from bpttlab.reports.decay.plots import LANGUAGES, decay_figures, save_figure
+from bpttlab.reports.decay.remedies import write_remedies
 
 __all__ = ["DecayResult", "write_decay"]
 
@@ -37,7 +41,9 @@ def write_decay(out: str | os.PathLike, *, T: int = 100, H: int = 32, seeds: Seq
                 radii: Sequence[float] = RADII, forget_biases: Sequence[float] = FORGET_BIASES,
                 cells: Sequence[str] = CELLS, langs: Sequence[str] = LANGUAGES) -> DecayResult:
     """Create ``out`` if needed, run :func:`numeric.decay_study.decay_study` and write
-    ``decay.csv``, ``decay.json`` and ``{figure}.{lang}.png``/``.pdf`` for each language in ``langs``."""
+    ``decay.csv``, ``decay.json`` and ``{figure}.{lang}.png``/``.pdf`` for each language in ``langs``;
+    then the gradient-clipping demonstration and the truncated-BPTT study (at ``T``, ``H``, ``seeds``):
+    ``clip.json``, ``trunc.json`` and the figures ``clip.{lang}``, ``trunc.{lang}``."""
     langs = tuple(dict.fromkeys(langs)) if not isinstance(langs, str) else ()
     if not langs or any(lang not in LANGUAGES for lang in langs):
         raise ValueError(f"langs must be a non-empty sequence of {', '.join(LANGUAGES)}, got {langs!r}")
@@ -51,6 +57,18 @@ def write_decay(out: str | os.PathLike, *, T: int = 100, H: int = 32, seeds: Seq
     for lang in langs:
         for name, figure in decay_figures(study, lang).items():
             result.written += save_figure(figure, out / f"{name}.{lang}")
+    demo = clipping_demo()
+    truncation = truncation_study(T=T, H=H, seeds=seeds)
+    result.written += write_remedies(out, demo, truncation, langs)
+    plain, clipped = demo.plain, demo.clipped
+    result.notes.append(f"clipping (rho = {demo.radius:g}, {len(plain.losses)} SGD updates): largest ||g|| "
+                        f"{plain.grad_norms.max():.4g} without, final loss/T {plain.losses[-1]:.4g} without "
+                        f"and {clipped.losses[-1]:.4g} clipped at {demo.threshold:g}")
+    k2 = min(10, T - 1)
+    errors = ", ".join(f"{curve.cell} (k1 = {'k2' if curve.k1 == 'k2' else curve.k1}) "
+                       f"{curve.median[curve.k2s.tolist().index(k2)]:.2g}"
+                       for curve in truncation.curves if k2 in curve.k2s)
+    result.notes.append(f"truncated BPTT, median relative error of the gradient at k2 = {k2}: {errors}")
     result.headline = out / f"cells.{langs[0]}.png"
     failed = [c for c in study.bound_checks if not c.passed]
     checked = len(study.bound_checks)

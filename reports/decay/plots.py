@@ -5,6 +5,10 @@
    bound λ₁^{T−k} dashed in its colour (λ₁ the largest over the seeds, so it bounds every seed);
 3. ``forget_bias``: ‖∂L/∂h_k‖ of the LSTM for each forget-gate bias.
 
+:func:`cell_figure` draws one cell's curves alone (from a study's ``decay.json``, :func:`curves_of`),
+with the states named in a sheet's notation (``h_k``, ``C_k``; the book's ``h^{(k)}``, ``s^{(k)}``
+and τ): the figure of that cell's section of an equation sheet.
+
 Every curve is the median over the seeds with the min–max band shaded; the legend gives the fitted
 factor per step. Colours are the Okabe–Ito palette (safe for colour-blind readers), lines and type
 are sized for a slide, and all words come from one small table per language (``en``, ``id``). The
@@ -26,12 +30,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bpttlab.derivations import CELLS
+from bpttlab.derivations.printing.notations import notation as notation_of
+from bpttlab.derivations.printing.time_index import shift_name
 from bpttlab.numeric.decay.norms import log10_bound
 from bpttlab.numeric.decay.study import Curve, DecayStudy
 from bpttlab.reports.atomic import atomic_path
 
-__all__ = ["DPI", "FIGURES", "LANGUAGES", "OKABE_ITO", "PIXELS", "WORDS", "cell_labels", "decay_figures",
-           "save_figure"]
+__all__ = ["DPI", "FIGURES", "LANGUAGES", "OKABE_ITO", "PIXELS", "WORDS", "cell_figure", "cell_labels",
+           "curves_of", "decay_figures", "save_figure"]
 
 #: Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, orange, sky blue, black.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -56,6 +62,7 @@ WORDS = {
         "sizes_median": "T = {T}, H = {H}, median over {seeds} seeds; a gap is a gradient of exactly 0",
         "cell_state": r"LSTM, cell $\|\partial L/\partial c_k\|$",
         "bound": r"bound $\lambda_1^{T-k}$",
+        "one_cell": "The loss at the last step, back to step $k$",
     },
     "id": {
         "decimal": ",",
@@ -68,10 +75,11 @@ WORDS = {
         "forget_bias": "LSTM: bias gerbang lupa $b_f$",
         "variants": "Semua sel terdaftar lainnya di samping LSTM, pada inisialisasi",
         "per_step": "×{factor} per langkah",
-        "sizes": "T = {T}, H = {H}, median dan min–maks atas {seeds} seed",
-        "sizes_median": "T = {T}, H = {H}, median atas {seeds} seed; celah berarti gradien tepat 0",
+        "sizes": "T = {T}, H = {H}, median serta rentang min–maks dari {seeds} seed",
+        "sizes_median": "T = {T}, H = {H}, median dari {seeds} seed; celah berarti gradien tepat 0",
         "cell_state": r"LSTM, sel $\|\partial L/\partial c_k\|$",
         "bound": r"batas $\lambda_1^{T-k}$",
+        "one_cell": "Kerugian di langkah terakhir, mundur ke langkah $k$",
     },
 }
 _LIMIT = 300.0  # decades either side of 1 that are drawn: float64 ends near 10^±308
@@ -243,11 +251,70 @@ def decay_figures(study: DecayStudy, lang: str = "en") -> dict[str, Figure]:
         return figures
 
 
-def save_figure(figure: Figure, stem: str | Path) -> list[Path]:
-    """Write ``stem``.png and ``stem``.pdf atomically (the PDF without a creation date); their paths."""
-    written = []
+def curves_of(data: dict, cell: str) -> tuple[Curve, ...]:
+    """The curves of one cell in a study's ``decay.json`` (as :func:`reports.decay.data.decay_json`
+    writes it): ‖∂L/∂ of each state‖ from the cells experiment, else from the variants one; ()
+    when the study did not run that cell. A ``null`` there is a norm of exactly 0 (log10 −inf)."""
+    found: dict[str, Curve] = {}
+    for experiment in ("cells", "variants"):
+        for entry in data["figures"].get(experiment, ()):
+            quantity = entry["quantity"]
+            if entry["cell"] != cell or not quantity.startswith("dL/d") or quantity in found:
+                continue
+            seeds = tuple(int(seed) for seed in entry["by_seed_log10"])
+            by_seed = entry["by_seed_log10"]
+            rows = np.array([[-np.inf if v is None else v for v in by_seed[str(seed)]] for seed in seeds],
+                            dtype=float)
+            found[entry["quantity"]] = Curve(entry["label"], cell, entry["quantity"], entry["setting"],
+                                             np.array(entry["k"]), seeds, rows)
+    return tuple(found.values())
+
+
+def _mathtext(latex: str) -> str:
+    """A sheet symbol for matplotlib's mathtext, which has \\mathbf but not \\bm."""
+    return latex.replace(r"\bm{", r"\mathbf{")
+
+
+def cell_figure(curves: tuple[Curve, ...], T: int, H: int, lang: str = "en",
+                notation: str = "course") -> Figure:
+    """‖∂L/∂s_k‖ of one cell's states against k (:func:`curves_of`), named in the sheet's
+    ``notation`` (``h_k``, ``C_k``; ``h^{(k)}``, ``s^{(k)}``): the figure of that cell's section,
+    whose caption names the cell."""
+    if not curves:
+        raise ValueError("curves must hold at least one curve of the cell (curves_of found none)")
+    words = _words(lang)
+    written = notation_of(notation)
     with matplotlib.rc_context(_STYLE):
-        for suffix, metadata in ((".png", {"Software": None}), (".pdf", {"CreationDate": None})):
+        figure = _figure()
+        axes = figure.add_subplot()
+        axes.set_yscale("log")
+        axes.set_autoscaley_on(False)
+        axes.set_xlim(1, T)
+        axes.set_xlabel(words["step"])
+        axes.set_title(words["one_cell"], loc="left")
+        axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
+        styles = ("-", ":", "--", "-.")
+        for i, curve in enumerate(curves):
+            state = curve.what.removeprefix("dL/d").removesuffix("_k")
+            symbol = _mathtext(written.latex(shift_name(f"{state}_t", "k")))
+            name = rf"$\|\partial L / \partial {symbol}\|$"
+            _draw(axes, curve, OKABE_ITO[i % len(OKABE_ITO)], name, words, styles[i % len(styles)])
+        axes.set_ylabel(r"$\|\partial L / \partial \cdot\|$")
+        _limit(axes, curves)
+        sizes = words["sizes"].format(T=T, H=H, seeds=len(curves[0].seeds))
+        if notation == "dlbook":  # the book's length is τ
+            sizes = sizes.replace("T = ", r"$\tau$ = ", 1)
+        figure.text(0.99, 0.01, sizes, ha="right", va="bottom", fontsize=11, color="#555555")
+        return _legend(figure, axes)
+
+
+def save_figure(figure: Figure, stem: str | Path, formats: tuple[str, ...] = (".png", ".pdf")) -> list[Path]:
+    """Write ``stem``.png and ``stem``.pdf (or the ``formats`` given) atomically, the PDF without a
+    creation date; their paths."""
+    written = []
+    metadata_of = {".png": {"Software": None}, ".pdf": {"CreationDate": None}}
+    with matplotlib.rc_context(_STYLE):
+        for suffix, metadata in ((suffix, metadata_of[suffix]) for suffix in formats):
             path = Path(stem).with_name(Path(stem).name + suffix)
             with atomic_path(path) as temporary:
                 figure.savefig(temporary, format=suffix[1:], dpi=DPI, metadata=metadata)

@@ -24,27 +24,31 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from bpttlab.derivations import Cell, Derivation, Elementwise, carry, delta, derive, resolve_cell
+from bpttlab.derivations import HEADS, Cell, Derivation, Elementwise, carry, delta, derive, resolve_cell
 from bpttlab.derivations.cells.gru import gru, gru_torch
 from bpttlab.derivations.cells.lstm import lstm
 from bpttlab.derivations.cells.rnn import rnn
+from bpttlab.derivations.explicit import explicit
 from bpttlab.derivations.printing.escape import escape_text
 from bpttlab.derivations.printing.latex_printer import FUNCTIONS as FUNCTION_LATEX
 from bpttlab.derivations.printing.latex_printer import aligned, concatenated_forms, equation, gates, latex
 from bpttlab.derivations.printing.notations import notation as notation_of
-from bpttlab.derivations.printing.notations import parse_name
+from bpttlab.derivations.printing.notations import parse_index, parse_name
 from bpttlab.derivations.printing.time_index import at_step
-from bpttlab.derivations.tidy import coefficient_and_matrix
+from bpttlab.derivations.symbols import H
+from bpttlab.derivations.tidy import coefficient_and_matrix, tidy
 
 __all__ = [
     "CURATED",
+    "Carried",
     "CellSheet",
     "Chain",
     "Facts",
@@ -52,12 +56,18 @@ __all__ = [
     "HeadSheet",
     "JacobianBlock",
     "Path",
+    "Recurrence",
     "SymbolRow",
     "cell_sheet",
+    "combined",
     "curated",
+    "forward_order",
     "head_sheet",
     "is_bias",
     "recurrences",
+    "step_groups",
+    "step_terms",
+    "survival",
     "symbols",
 ]
 
@@ -131,6 +141,22 @@ class Path:
     term_j: str
     rest: bool  # the Jacobian has other terms too
     identity: bool = False  # the term is the identity: the gradient passes unchanged
+    gate: str = ""  # the one gate the term is made of (f_t, z_t), or "" (see survival)
+    survives: str = ""  # the gate's value ("0" or "1") at which every entry of the term is one
+    fades: str = ""  # the value at which every entry is zero
+    entry: str = ""  # one entry of the term's diagonal (f_t, 1 - z_t)
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A state the step carries: ``state`` C_t, ``total`` δC_t, ``received`` δC_t^{(t+1)} (what step
+    t+1 sends back), ``sent`` δC_{t-1}^{(t)} (what step t sends back), ``end`` δC_T^{(T+1)} (zero)."""
+
+    state: str
+    total: str
+    received: str
+    sent: str
+    end: str
 
 
 @dataclass(frozen=True)
@@ -167,6 +193,13 @@ class CellSheet:
     name_tex: str = ""  # the name, escaped
     label: str = ""  # a \\label key made of safe characters
     facts: Facts | None = None
+    carried: tuple[Carried, ...] = ()  # one per state, in the cell's order
+    # The backward step as separate displays, so that a page may break between them but never inside
+    # one: the values' deltas, what the step sends back (and δx_t), the parameters' terms in two columns.
+    step_groups: tuple[str, ...] = ()
+    parameter_term: str = ""  # step t's term of the first parameter's gradient, δW^{(t)}
+    names: dict[str, str] | None = None  # every symbol of the cell by its derivation name, as LaTeX
+    forget: tuple[str, str] | None = None  # (bias, gate) of the forget gate (Cell.forget_gate_bias)
 
 
 @dataclass(frozen=True)
@@ -322,7 +355,11 @@ def _pieces(expr: sp.MatrixExpr, show: Callable[[sp.Basic], str], width: int) ->
         factors = term.args if isinstance(term, sp.MatMul) else ()
         if len(show(term)) > width and factors and isinstance(factors[-1], sp.MatAdd):
             inner = _pieces(factors[-1], show, width)
-            inner[0] = rf"{head}{show(sp.MatMul(*factors[:-1]))} \bigl( {inner[0]}"
+            opening = rf"{head}{show(sp.MatMul(*factors[:-1]))} \bigl("
+            if len(opening) > width * 0.8:  # a long factor before the parenthesis: a line of its own
+                inner.insert(0, opening)
+            else:
+                inner[0] = f"{opening} {inner[0]}"
             inner[-1] += r" \bigr)"
             pieces += inner
         else:
@@ -359,14 +396,19 @@ def _chain(d: Derivation, show: Callable[[sp.Basic], str], notation: str) -> Cha
     if not coupled:
         J = d.jacobian[(h.name, h_prev.name)]
         steps = tuple(JacobianBlock(show(step_at(h, j)), show(step_at(h_prev, j)),
-                                    broken(step_at(J, j), show)) for j in (3, 2))
+                                    broken(step_at(combined(J), j), show)) for j in (3, 2))
         return Chain(False, names, steps, ())
     for step in (1, 2, 3, "j"):
         names[f"s_{step}"] = ", ".join(show(step_at(new, step)) for new in c.new_states)
     names["s_j1"] = ", ".join(show(step_at(prev, "j")) for prev in c.previous_states)
-    typeset = notation_of(notation).typeset(h.name)  # h, or a bold h: the rows and columns of h
-    names["hh"] = f"{typeset.body}{typeset.body}" if len(typeset.body) == 1 or notation == "dlbook" else \
-        f"{typeset.body},{typeset.body}"
+    # The column form for ℓ_3 alone: what step 2 sends back to the state at step 1, from the head's
+    # δh_3 and what step 4 would send to the other states (nothing: δC_3^{(4)} = 0).
+    names["deltas_1"] = r" \\ ".join(show(step_at(carry(new), 1)) for new in c.new_states)
+    names["deltas_3"] = r" \\ ".join([show(delta(step_at(h, 3))),
+                                       *(show(step_at(carry(new), 3)) for new in c.new_states[1:])])
+    # The rows and columns of h: an index, so never bold (h, not the vector \bm{h}).
+    letter = re.sub(r"\\bm\{([^{}]*)\}", r"\1", notation_of(notation).typeset(h.name).body)
+    names["hh"] = f"{letter}{letter}" if len(letter) == 1 else f"{letter},{letter}"
     rows = ()
     if len(c.states) <= LISTED_BLOCKS:
         rows = tuple(tuple(rf"\dfrac{{\partial {show(step_at(new, 'j'))}}}"
@@ -391,9 +433,136 @@ def _path(d: Derivation, show: Callable[[sp.Basic], str]) -> Path | None:
             term = min(diagonal, key=lambda t: bool(t.atoms(sp.MatrixSymbol) & set(c.params)))
             identity = isinstance(term, sp.Identity)
             term_j = at_step(term, "j", fixed=c.params)
-            return Path(show(new), show(prev), show(at_step(new, "k", fixed=c.params)), show(term),
+            path = Path(show(new), show(prev), show(at_step(new, "k", fixed=c.params)), show(term),
                         show(term_j), len(terms) > 1, identity)
+            found = survival(term, gates(c))
+            if found is None:
+                return path
+            gate, survives, fades = found
+            gate_symbol = sp.MatrixSymbol(gate, *c.h.shape)
+            return replace(path, gate=show(gate_symbol), survives=survives, fades=fades,
+                           entry=show(term.args[0]) if isinstance(term, DiagMatrix) else "")
     return None
+
+
+def survival(term: sp.MatrixExpr, gate_names: tuple[str, ...]) -> tuple[str, str, str] | None:
+    """(gate, value where the direct path survives, value where it fades) of a diagonal term made of
+    one gate alone: ``diag(f_t)`` → ("f_t", "1", "0"), ``diag(1 - z_t)`` → ("z_t", "0", "1"). The
+    term is evaluated with the gate at 0 and at 1 (one unit); None when the term holds anything else
+    or is not one at either value, so that prose is only ever written from what the term says."""
+    if not isinstance(term, DiagMatrix):
+        return None
+    names = {symbol.name for symbol in term.atoms(sp.MatrixSymbol)}
+    if len(names) != 1 or not names <= set(gate_names):
+        return None
+    (gate,) = names
+    sizes = {size: 1 for size in term.free_symbols if isinstance(size, sp.Symbol)}
+    sizes |= {H: 1}
+    value = {v: explicit(term, sizes, {gate: sp.ImmutableMatrix([[v]])})[0, 0] for v in (0, 1)}
+    for survives, fades in ((1, 0), (0, 1)):
+        if sp.simplify(value[survives] - 1) == 0 and sp.simplify(value[fades]) == 0:
+            return gate, str(survives), str(fades)
+    return None
+
+
+def combined(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with the terms of every sum that end in the same matrix merged into one:
+    ``diag(a) W + diag(b) W`` → ``diag(a + b) W``, the vectors then tidied (the GRU's two
+    :math:`W_{hz}` terms become ``diag(z ⊙ (1 - z) ⊙ (h̃ - h_{t-1})) W_hz``). A rewrite for
+    printing, equal to ``expr`` term by term; it applies to any cell."""
+    if not isinstance(expr, sp.MatrixExpr) or not expr.args or isinstance(expr, sp.MatrixSymbol):
+        return expr
+    args = [combined(a) for a in expr.args]
+    if not isinstance(expr, sp.MatAdd):
+        return expr.func(*args) if args != list(expr.args) else expr
+    groups: dict[sp.MatrixExpr, list[sp.MatrixExpr]] = {}
+    rest = []
+    for term in args:
+        coefficient, body = coefficient_and_matrix(term)
+        factors = body.args if isinstance(body, sp.MatMul) else ()
+        if len(factors) == 2 and isinstance(factors[0], DiagMatrix):
+            groups.setdefault(factors[1], []).append(coefficient * factors[0].args[0])
+        else:
+            rest.append(term)
+    terms = []
+    for right, vectors in groups.items():
+        inside = vectors[0] if len(vectors) == 1 else tidy(sp.MatAdd(*vectors))
+        terms.append(sp.MatMul(DiagMatrix(inside), right))
+    return sp.MatAdd(*rest, *terms) if len(rest) + len(terms) > 1 else (rest + terms)[0]
+
+
+def forward_order(d: Derivation) -> tuple[sp.Eq, ...]:
+    """The lines of one backward step in the order of the forward pass where the dependencies allow:
+    the carried states' gradients first (δc_t), then the others by the position of their value in
+    the forward equations (the LSTM's δa_i, δa_f, δa_g, δa_o, as in its forward), then the rest as
+    derived. Each line still comes after every line it reads."""
+    c = d.cell
+    position = {eq.lhs.name: i for i, eq in enumerate(c.equations)}
+    states = {s.name for s in c.new_states}
+    defined = {eq.lhs for eq in d.step_backward}
+    lines = list(d.step_backward)
+
+    def key(index: int) -> tuple[int, int, int]:
+        name = parse_name(lines[index].lhs.name)
+        value = name.raw().removeprefix("δ") if name.delta else ""
+        return (0 if value in states else 1, position.get(value, len(position)), index)
+
+    order, done = [], set()
+    while len(order) < len(lines):
+        known = {lines[j].lhs for j in done}
+        ready = [i for i in range(len(lines)) if i not in done
+                 and all(s in known or s not in defined for s in lines[i].rhs.atoms(sp.MatrixSymbol))]
+        chosen = min(ready, key=key)
+        order.append(chosen)
+        done.add(chosen)
+    return tuple(lines[i] for i in order)
+
+
+def step_terms(d: Derivation) -> tuple[sp.Eq, ...]:
+    """One backward step (:func:`forward_order`) with each left side named for what it is: what the
+    step sends back to a previous state is ``δh_{t-1}^{(t)}`` (the sum of it and the head's term is
+    ``δh_{t-1}``), and a parameter's line is step t's term ``δW^{(t)}`` of the total ``δW``."""
+    c = d.cell
+    renamed = {delta(prev): at_step(carry(new), "t-1", fixed=c.params) for new, prev in c.states}
+    renamed |= {delta(p): sp.MatrixSymbol(f"δ{p.name}^{{(t)}}", *p.shape) for p in c.params}
+    return tuple(sp.Eq(renamed.get(eq.lhs, eq.lhs), eq.rhs, evaluate=False) for eq in forward_order(d))
+
+
+def _forget(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[str, str] | None:
+    """(b_f, f_t) as LaTeX: the cell's forget-gate bias and the gate it feeds, or None."""
+    bias = c.forget_gate_bias
+    if bias is None:
+        return None
+    defined = {eq.lhs: eq.rhs for eq in c.equations}
+    for gate, rhs in defined.items():
+        if isinstance(rhs, Elementwise) and rhs.name == "sigmoid" and \
+                bias in {s.name for s in defined.get(rhs.arg, sp.S.Zero).atoms(sp.MatrixSymbol)}:
+            return show(next(p for p in c.params if p.name == bias)), show(gate)
+    return None
+
+
+def step_groups(d: Derivation, notation: str) -> tuple[str, ...]:
+    """:func:`step_terms` as ``align*`` bodies: the deltas of the step's values; what it sends back
+    to the previous states and to the input; the parameters' terms, two to a line. Empty groups
+    are left out."""
+    c = d.cell
+    show = partial(latex, notation=notation, gates=gates(c))
+    params = {delta(p).name.removeprefix("δ") for p in c.params}
+    groups: dict[str, list[sp.Eq]] = {"values": [], "sent": [], "params": []}
+    for eq in step_terms(d):
+        name = parse_name(eq.lhs.name)
+        if name.is_parameter and name.raw().removeprefix("δ").split("^")[0] in params:
+            groups["params"].append(eq)
+        elif name.carry is not None or eq.lhs == delta(c.x):
+            groups["sent"].append(eq)
+        else:
+            groups["values"].append(eq)
+    bodies = [aligned(groups[k], notation=notation, gates=gates(c)) for k in ("values", "sent") if groups[k]]
+    pairs = [groups["params"][i:i + 2] for i in range(0, len(groups["params"]), 2)]
+    if pairs:
+        bodies.append(" \\\\\n".join(" & ".join(f"{show(eq.lhs)} &= {show(eq.rhs)}" for eq in pair)
+                                     for pair in pairs))
+    return tuple(bodies)
 
 
 def _facts(d: Derivation, show: Callable[[sp.Basic], str]) -> Facts:
@@ -434,11 +603,21 @@ def cell_sheet(cell: str | os.PathLike | Cell, notation: str) -> CellSheet:
     sym = {"inputs": ", ".join(show(s) for s in c.inputs),
            "outputs": ", ".join(show(s) for s in c.new_states),
            "delta_h": show(delta(h)),
-           "c_t": show(c.states[-1][0])}
+           "c_t": show(c.states[-1][0]),
+           "h_0": show(at_step(h, 0, fixed=c.params)),
+           "deltas": ", ".join(show(delta(new)) for new in c.new_states)}
+    # Every symbol of the cell by its derivation name, in the sheet's notation, for prose that
+    # names them (the GRUs' comparison): cell.names["W_hn"].
+    names = {symbol.name: show(symbol) for eq in c.equations
+             for symbol in (eq.lhs, *eq.rhs.atoms(sp.MatrixSymbol))}
+    carried = [Carried(show(new), show(delta(new)), show(carry(new)),
+                       show(at_step(carry(new), "t-1", fixed=c.params)),
+                       show(at_step(carry(new), "T", fixed=c.params)))
+               for new in c.new_states]
     gradients = tuple(Gradient(show(sp.MatrixSymbol(p, *d.params[p])), show(g))
                       for p, g in d.gradients.items())
     state = {s.name: s for s in (*c.new_states, *c.previous_states)}
-    jacobians = tuple(JacobianBlock(show(state[new]), show(state[prev]), broken(J, show))
+    jacobians = tuple(JacobianBlock(show(state[new]), show(state[prev]), broken(combined(J), show))
                       for (new, prev), J in d.jacobian.items())
     prose = curated(c)
     bound = None
@@ -450,7 +629,12 @@ def cell_sheet(cell: str | os.PathLike | Cell, notation: str) -> CellSheet:
         name=c.name, sym=sym, symbols=symbols(d, show),
         forward=aligned(c.equations, notation=notation, gates=gates(c)),
         concatenated=concatenated_forms(c, notation) if notation == "course" else "",
-        step_backward=aligned(d.step_backward, notation=notation, gates=gates(c)),
+        step_backward=aligned(step_terms(d), notation=notation, gates=gates(c)),
+        step_groups=step_groups(d, notation),
+        carried=tuple(carried),
+        names=names,
+        forget=_forget(c, show),
+        parameter_term=show(sp.MatrixSymbol(f"δ{c.params[0].name}^{{(t)}}", *c.params[0].shape)),
         gradients=gradients, jacobians=jacobians,
         chain=_chain(derive(c, "softmax", "last"), show, notation),
         bound=bound, path=_path(d, show),
@@ -467,10 +651,31 @@ def head_sheet(name: str, notation: str) -> HeadSheet:
                      aligned(d.head_backward, notation=notation))
 
 
-def recurrences(notation: str) -> dict[str, list[tuple[str, str]]]:
-    """How δh_t is assembled, for the loss at every step and at the last step only."""
-    return {at: [equation(eq, notation=notation) for eq in derive("rnn", "softmax", at).recurrence]
-            for at in ("every", "last")}
+@dataclass(frozen=True)
+class Recurrence:
+    """How δh_t is assembled for the heads ``heads`` (their names), whose lines are the same: the
+    (lhs, rhs) ``lines`` and the delta the head hands to the hidden state (``δs_t``, ``δŷ_t``)."""
+
+    heads: tuple[str, ...]
+    lines: tuple[tuple[str, str], ...]
+    head_delta: str
+
+
+def recurrences(notation: str) -> dict[str, tuple[Recurrence, ...]]:
+    """How δh_t is assembled, for the loss at every step and at the last step only, one entry per
+    distinct form: each head names the delta it hands over (δs_t for softmax and sigmoid, δŷ_t for
+    the linear head, which has no logits of its own)."""
+    out = {}
+    for at in ("every", "last"):
+        groups: dict[tuple, list[str]] = {}
+        deltas = {}
+        for name in HEADS:
+            d = derive("rnn", name, at)
+            lines = tuple(equation(eq, notation=notation) for eq in d.recurrence)
+            groups.setdefault(lines, []).append(name)
+            deltas[lines] = latex(delta(d.head.logits), notation=notation)
+        out[at] = tuple(Recurrence(tuple(heads), lines, deltas[lines]) for lines, heads in groups.items())
+    return out
 
 
 def common_symbols(notation: str) -> dict[str, str]:
@@ -478,5 +683,15 @@ def common_symbols(notation: str) -> dict[str, str]:
     d = derive("rnn", "softmax")
     show = partial(latex, notation=notation)
     h, loss = d.cell.h, d.head.loss
-    return {"loss_t": show(loss), "loss_T": show(at_step(loss, "T")), "h_t": show(h),
-            "h_k": show(at_step(h, "k")), "carry_h": show(carry(h))}
+    return {"loss_t": show(loss), "loss_T": show(at_step(loss, "T")), "loss_u": show(at_step(loss, "u")),
+            "h_t": show(h),
+            "h_k": show(at_step(h, "k")), "carry_h": show(carry(h)), "h_0": show(at_step(h, 0)),
+            "h_1": show(at_step(h, 1)), "h_T": show(at_step(h, "T")),
+            "T": notation_of(notation).time(parse_index("T")) if notation == "dlbook" else "T",
+            "delta_h": show(delta(h)), "sent_h": show(at_step(carry(h), "t-1")),
+            "end_h": show(at_step(carry(h), "T")), "W_hh": show(d.cell.params[1]),
+            "W_xh": show(d.cell.params[0]), "W_hy": show(d.head.params[0]),
+            "step_W": show(sp.MatrixSymbol(f"δ{d.cell.params[1].name}^{{(t)}}", *d.cell.params[1].shape)),
+            "delta_W": show(delta(d.cell.params[1])), "x_t": show(d.cell.x),
+            "h_j": show(at_step(h, "j")), "h_j1": show(at_step(d.cell.states[0][1], "j")),
+            "h_prev": show(d.cell.states[0][1]), "h_k1": show(at_step(d.cell.states[0][1], "k"))}

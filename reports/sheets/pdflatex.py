@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 INSTALL_TEX = ("install TeX Live with `sudo apt-get install texlive-latex-base texlive-latex-recommended "
-               "poppler-utils` (or `make tex`)")
+               "texlive-pictures poppler-utils` (or `make tex`)")
 
 # -no-shell-escape: a sheet holds text from users' cell files; \write18 must never run a command,
 # whatever texmf.cnf says (restricted shell escape is on by default in TeX Live).

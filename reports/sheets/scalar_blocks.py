@@ -26,6 +26,10 @@ keep them came after 0.4.4, in #208), so ``sigmoid_derivative`` would print as
 '\\\\sigma(x) = \\\\frac{1}{1 + \\\\exp \\\\mathopen{}\\\\left( -x \\\\mathclose{}\\\\right)}'
 >>> SCALAR_FUNCTIONS["sigmoid_derivative"](0.0)
 0.25
+>>> softplus(800.0), softplus(-800.0)
+(800.0, 0.0)
+>>> IMPORTS
+'import math'
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import latexify
 
 __all__ = [
     "FUNCTION_NAMES",
+    "IMPORTS",
     "LATEXIFY_OPTIONS",
     "SCALAR_FUNCTIONS",
     "Block",
@@ -59,6 +64,8 @@ __all__ = [
 # ----------------------------------------------------------------- the definitions a student runs
 # Each function is shown on the sheet as it is written here: keep the lines short (they are set in a
 # half-page column), without comments, docstrings or type hints (they would crowd the listing).
+# softplus is written the stable way, max(x, 0) + log(1 + e^{-|x|}): exp never sees a positive
+# argument, so it does not overflow for x > 709 as log(1 + e^x) would.
 
 def sigmoid(x):
     return 1 / (1 + math.exp(-x))
@@ -73,7 +80,8 @@ def tanh_derivative(x):
 
 
 def softplus(x):
-    return math.log(1 + math.exp(x))
+    tail = math.log(1 + math.exp(-abs(x)))
+    return max(x, 0) + tail
 
 
 def cross_entropy(p, k):
@@ -115,6 +123,9 @@ FUNCTION_NAMES: dict[str, str] = {
     "binary_cross_entropy": r"\ell_{\mathrm{BCE}}",
     "squared_error": r"\ell_{\mathrm{SE}}",
 }
+
+#: What the listings need before they run: printed above them on the sheet.
+IMPORTS = "import math"
 
 LATEXIFY_OPTIONS = {
     "use_signature": False,

@@ -23,16 +23,18 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
-from bpttlab.derivations.printing.notations import NOTATIONS
+from bpttlab.derivations import carry, delta, derive
+from bpttlab.derivations.printing.notations import NOTATIONS, parse_name
 from bpttlab.derivations.printing.notations import notation as symbol_notation
 from bpttlab.derivations.printing.time_index import shift_name
 from bpttlab.numeric import build_engine
 from bpttlab.numeric.engine.compiled import Compiled
+from bpttlab.reports.sheets.numbers import number
 
 __all__ = [
     "INPUTS",
@@ -51,6 +53,7 @@ VOCABULARY = ("h", "e", "l", "o")
 INPUTS = "hell"
 TARGETS = "ello"  # the next letter of "hello" at every step
 PARAMETERS = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
+LEARNING_RATE = 0.1  # the one step of gradient descent the example takes
 # The parameters (and their gradients) on the lines of an align*: the square-ish matrices first.
 PARAMETER_LINES = (("W_xh", "W_hh"), ("W_hy", "b_h", "b_y"))
 ROW_BREAK = r" \\ "  # between the rows of a matrix
@@ -83,6 +86,12 @@ class WorkedExample:
     predicted: str
     grads: dict[str, np.ndarray]
     symbols: dict[str, str]
+    x_part: np.ndarray = None  # (T, H): W_xh x_t of each step
+    h_part: np.ndarray = None  # (T, H): W_hh h_{t-1} of each step
+    backward: dict[str, np.ndarray] = None  # the last step backward: δs_T, δh_T, δa_T, δh_{T-1}^{(T)}
+    backward_names: dict[str, str] = None  # those deltas' names in the derivation, at step t
+    learning_rate: float = 0.1
+    updated_loss: float = 0.0  # L after one step of gradient descent with learning_rate
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -124,6 +133,10 @@ def _hello_example(seed: int, hidden: int) -> WorkedExample:
         head.target.name: np.eye(size)[targets[:, 0]].T,
     })
     y_hat = forward.y[:, 0]  # (T, K)
+    backward, names = _last_step_backward(params, states, y_hat, np.eye(size)[targets[:, 0]])
+    updated = {name: value - LEARNING_RATE * grads[name] for name, value in params.items()}
+    updated_loss, _ = engine.loss_and_grads(updated, xs, targets)
+    previous = np.concatenate([np.zeros((1, hidden)), states.T[:-1]])  # h_0 = 0, h_1, ..., h_{T-1}
     return WorkedExample(
         vocabulary=VOCABULARY, inputs=INPUTS, targets=TARGETS, seed=seed, hidden=hidden,
         params={name: _frozen(params[name]) for name in PARAMETERS},
@@ -137,14 +150,41 @@ def _hello_example(seed: int, hidden: int) -> WorkedExample:
         predicted="".join(VOCABULARY[k] for k in np.argmax(y_hat, axis=1)),
         grads={name: _frozen(grads[name]) for name in PARAMETERS},
         symbols={"x": cell.x.name, "a": pre_activation, "h": cell.h.name, "s": head.logits.name,
-                 "y_hat": head.prediction.name, "step_losses": head.loss.name},
+                 "y_hat": head.prediction.name, "step_losses": head.loss.name, "y": head.target.name},
+        x_part=_frozen(forward.stored[cell.x.name][:, :, 0].T @ params["W_xh"].T),
+        h_part=_frozen(previous @ params["W_hh"].T),
+        backward={name: _frozen(value) for name, value in backward.items()},
+        backward_names=names,
+        learning_rate=LEARNING_RATE,
+        updated_loss=float(updated_loss),
     )
 
 
+def _last_step_backward(params: dict, states: np.ndarray, y_hat: np.ndarray, one_hot: np.ndarray
+                        ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The last step of BPTT in numbers, from the derived equations (head backward, recurrence, one
+    step of the cell) evaluated at the example's stored values; nothing comes from step T + 1."""
+    d = derive("rnn", "softmax", "every")
+    head_lines = [eq for eq in d.head_backward if eq.lhs.name.startswith("δ") and
+                  not parse_name(eq.lhs.name).is_parameter]
+    step_lines = [eq for eq in d.step_backward if not parse_name(eq.lhs.name).is_parameter
+                  and eq.lhs != delta(d.cell.x)]
+    compiled = Compiled((*head_lines, *d.recurrence, *step_lines))
+    T = states.shape[1]
+    cell, head = d.cell, d.head
+    env = {"W_hy": params["W_hy"], "W_hh": params["W_hh"], cell.h.name: states[:, T - 1:T],
+           cell.states[0][1].name: states[:, T - 2:T - 1], head.prediction.name: y_hat[T - 1][:, None],
+           head.target.name: one_hot[T - 1][:, None], carry(cell.h).name: np.zeros((states.shape[0], 1))}
+    values = compiled({name: env[name] for name in compiled.inputs})
+    names = {"s": delta(head.logits).name, "h": delta(cell.h).name,
+             "a": next(eq.lhs.name for eq in step_lines if eq.lhs != delta(cell.states[0][1])),
+             "h_prev": delta(cell.states[0][1]).name}
+    return {key: np.asarray(values[name])[:, 0] for key, name in names.items()}, names
+
+
 # ----------------------------------------------------------------- LaTeX
-def _number(value: float, decimals: int) -> str:
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
+def _number(value: float, decimals: int, lang: str = "en") -> str:
+    return number(float(value), lang, decimals)
 
 
 def _check_decimals(decimals: int) -> None:
@@ -152,8 +192,9 @@ def _check_decimals(decimals: int) -> None:
         raise ValueError(f"decimals must be an integer from 0 to 15, got {decimals!r}")
 
 
-def matrix_latex(array: object, decimals: int = 3) -> str:
-    """``array`` as a ``pmatrix``, every entry with ``decimals`` places (a 1-D array is a column).
+def matrix_latex(array: object, decimals: int = 3, lang: str = "en") -> str:
+    """``array`` as a ``pmatrix``, every entry with ``decimals`` places (a 1-D array is a column),
+    in ``lang``'s decimal mark (:func:`.numbers.number`).
 
     A rounded zero prints without a sign, a negative number with ``-`` (a minus in math mode)."""
     _check_decimals(decimals)
@@ -164,7 +205,7 @@ def matrix_latex(array: object, decimals: int = 3) -> str:
         raise ValueError(f"array must be a non-empty 1-D or 2-D array, got shape {np.shape(array)}")
     if not np.isfinite(values).all():
         raise ValueError("array must hold finite numbers only")
-    rows = ROW_BREAK.join(" & ".join(_number(v, decimals) for v in row) for row in values.tolist())
+    rows = ROW_BREAK.join(" & ".join(_number(v, decimals, lang) for v in row) for row in values.tolist())
     return rf"\begin{{pmatrix}} {rows} \end{{pmatrix}}"
 
 
@@ -179,6 +220,8 @@ class StepLatex:
     predicted: str
     values: str
     loss: str
+    split: str = ""  # a_t = W_xh x_t + W_hh h_{t-1} + b_h, in symbols and in numbers
+    argmax: str = ""  # the predicted letter as math: argmax of ŷ_t
 
 
 @dataclass(frozen=True)
@@ -197,6 +240,14 @@ class WorkedLatex:
     steps: tuple[StepLatex, ...]
     loss: str
     gradients: str
+    backward: str = ""  # the last step backward: δs_T, δh_T, δa_T, δh_{T-1}^{(T)}, align* lines
+    last: int = 0  # T
+    zero_columns: tuple[str, ...] = ()  # letters whose column of δW_xh is zero: never an input
+    weight_x: str = ""  # W_xh as the sheet writes it (the matrix whose column is zero)
+    learning_rate: str = ""
+    updated_loss: str = ""
+    update: str = ""  # θ ← θ − η δθ, as math
+    correct: int = 0  # steps whose most probable letter is the target
 
 
 def _pairs(*pairs: tuple[str, str]) -> str:
@@ -204,7 +255,8 @@ def _pairs(*pairs: tuple[str, str]) -> str:
     return " & ".join(f"{lhs} &= {rhs}" for lhs, rhs in pairs)
 
 
-def example_latex(example: WorkedExample, decimals: int = 3, notation: str = "course") -> WorkedLatex:
+def example_latex(example: WorkedExample, decimals: int = 3, notation: str = "course",
+                  lang: str = "en") -> WorkedLatex:
     """The example's numbers as LaTeX fragments, every number rounded to ``decimals`` places (the
     template says so). Symbols are the derivation's names moved to each step and written in
     ``notation`` ("course" or "dlbook") by :mod:`.notations`, as everywhere on the sheet."""
@@ -217,41 +269,73 @@ def example_latex(example: WorkedExample, decimals: int = 3, notation: str = "co
     written = symbol_notation(notation)
 
     def matrix(array: np.ndarray) -> str:
-        return matrix_latex(array, decimals)
+        return matrix_latex(array, decimals, lang)
 
     def at(field: str, t: int) -> str:
         return written.latex(shift_name(example.symbols[field], t))
 
-    def entry(t: int, letter: str) -> str:  # the probability ŷ_t gives the letter
-        typeset = written.typeset(shift_name(example.symbols["y_hat"], t))
-        sub = ",".join(part for part in (typeset.sub, rf"\texttt{{{letter}}}") if part)
-        return replace(typeset, sub=sub).latex()
+    def entry(t: int, letter: str) -> str:  # the probability ŷ_t gives the letter: a scalar
+        return written.element(shift_name(example.symbols["y_hat"], t), rf"\texttt{{{letter}}}")
 
     letters = " & ".join(rf"\texttt{{{letter}}}" for letter in example.vocabulary)
-    vectors = " & ".join(matrix_latex(row, 0) for row in np.eye(len(example.vocabulary)))
+    vectors = " & ".join(matrix_latex(row, 0, lang) for row in np.eye(len(example.vocabulary)))
     one_hot = rf"$\begin{{array}}{{{'c' * len(example.vocabulary)}}} {letters} \\ {vectors} \end{{array}}$"
 
     params = LINE_BREAK.join(
         _pairs(*((written.latex(n), matrix(example.params[n])) for n in line)) for line in PARAMETER_LINES)
 
     steps = []
+    W_xh, W_hh, b_h = (written.latex(name) for name in ("W_xh", "W_hh", "b_h"))
     for t, (source, target) in enumerate(zip(example.inputs, example.targets, strict=True), start=1):
         row = t - 1
-        loss = _number(example.step_losses[row], decimals)
-        probability = _number(example.y_hat[row, example.vocabulary.index(target)], decimals)
+        loss = _number(example.step_losses[row], decimals, lang)
+        probability = _number(example.y_hat[row, example.vocabulary.index(target)], decimals, lang)
+        h_prev = written.latex(shift_name(example.symbols["h"], t - 1))
+        split = (rf"{at('a', t)} = {W_xh} {at('x', t)} + {W_hh} {h_prev} + {b_h} = "
+                 rf"{matrix(example.x_part[row])} + {matrix(example.h_part[row])} + "
+                 rf"{matrix(example.params['b_h'])} = {matrix(example.a[row])}")
         values = LINE_BREAK.join([
-            _pairs((at("x", t), matrix_latex(example.x[row], 0)), (at("a", t), matrix(example.a[row])),
-                   (at("h", t), rf"\tanh\bigl({at('a', t)}\bigr) = {matrix(example.h[row])}")),
-            _pairs((at("s", t), matrix(example.s[row])),
-                   (at("y_hat", t), rf"\operatorname{{softmax}}\bigl({at('s', t)}\bigr) = "
+            _pairs((at("x", t), matrix_latex(example.x[row], 0, lang)),
+                   (at("h", t), rf"\tanh\bigl({at('a', t)}\bigr) = {matrix(example.h[row])}"),
+                   (at("s", t), matrix(example.s[row]))),
+            _pairs((at("y_hat", t), rf"\operatorname{{softmax}}\bigl({at('s', t)}\bigr) = "
                                     rf"{matrix(example.y_hat[row])}"),
                    (at("step_losses", t), rf"-\log {entry(t, target)} = -\log {probability} = {loss}")),
         ])
-        steps.append(StepLatex(t, source, target, example.predicted[row], values, loss))
+        argmax = rf"\arg\max_k {written.element(shift_name(example.symbols['y_hat'], t), 'k')}"
+        steps.append(StepLatex(t, source, target, example.predicted[row], values, loss, split, argmax))
+
+    last = len(example.inputs)
+    names = {key: written.latex(shift_name(name, last)) for key, name in example.backward_names.items()}
+    names["h_prev"] = written.latex(shift_name(carry_name(example.symbols["h"]), last - 1))
+    W_hy_T, W_hh_T = written.latex("W_hy", r"\top"), written.latex("W_hh", r"\top")
+    h_last = shift_name(example.symbols["h"], last)
+    square = (f"({written.latex(h_last)})^{{2}}" if written.has_superscript(h_last)
+              else written.latex(h_last, "2"))
+    backward = LINE_BREAK.join([
+        _pairs((names["s"], rf"{at('y_hat', last)} - {at('y', last)} = {matrix(example.backward['s'])}"),
+               (names["h"], rf"{W_hy_T} {names['s']} = {matrix(example.backward['h'])}")),
+        _pairs((names["a"], rf"{names['h']} \odot (1 - {square}) = {matrix(example.backward['a'])}"),
+               (names["h_prev"], rf"{W_hh_T} {names['a']} = "
+                                 rf"{matrix(example.backward['h_prev'])}")),
+    ])
+    zero = tuple(letter for k, letter in enumerate(example.vocabulary)
+                 if not np.any(example.grads["W_xh"][:, k]))
+    parameter = r"\theta"
+    update = rf"{parameter} \leftarrow {parameter} - \eta\, \partial L / \partial {parameter}"
 
     gradients = LINE_BREAK.join(
         _pairs(*((written.latex(f"δ{n}"), matrix(example.grads[n])) for n in line))
         for line in PARAMETER_LINES)
     return WorkedLatex(seed=example.seed, hidden=example.hidden, decimals=decimals, notation=notation,
                        one_hot=one_hot, params=params, steps=tuple(steps),
-                       loss=_number(example.loss, decimals), gradients=gradients)
+                       loss=_number(example.loss, decimals, lang), gradients=gradients,
+                       backward=backward, last=last, zero_columns=zero, weight_x=W_xh,
+                       learning_rate=number(example.learning_rate, lang, 1),
+                       updated_loss=_number(example.updated_loss, decimals, lang), update=update,
+                       correct=sum(p == q for p, q in zip(example.predicted, example.targets, strict=True)))
+
+
+def carry_name(state: str) -> str:
+    """``δh_t^{(t+1)}``: the name of what step t + 1 sends back to ``state`` (``h_t``)."""
+    return f"δ{state}^{{(t+1)}}"

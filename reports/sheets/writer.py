@@ -28,7 +28,10 @@ from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.reports.atomic import write_text
 from bpttlab.reports.sheets.context import cell_sheet, common_symbols, head_sheet, recurrences
-from bpttlab.reports.sheets.scalar_blocks import scalar_blocks
+from bpttlab.reports.sheets.decay_figure import DecayFigure, cell_decay_figures
+from bpttlab.reports.sheets.numbers import DECIMAL_MARKS, number
+from bpttlab.reports.sheets.scalar_blocks import IMPORTS, scalar_blocks
+from bpttlab.reports.sheets.topics import topics
 from bpttlab.reports.sheets.worked_example import example_latex, hello_example
 
 __all__ = [
@@ -80,7 +83,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=False, undefined=jinja2.StrictUndefined,
     )
-    environment.filters.update(fill=_fill, listing=_listing, decimal=_decimal, bounds=_bounds)
+    environment.filters.update(fill=_fill, listing=_listing, decimal=_decimal, bounds=_bounds, number=number)
     return environment
 
 
@@ -126,9 +129,10 @@ def _bounds(bounded: Iterable[tuple[str, str]], mark: str) -> list[str]:
     return [f"{function}' \\le {_decimal(bound, mark)}" for function, bound in bounded]
 
 
-def _decimal(number: str, mark: str) -> str:
+def _decimal(text: str, mark: str) -> str:
     """A decimal number written with the language's mark, as math (``0{,}25`` in Indonesian)."""
-    return number.replace(".", "{,}" if mark == "," else mark)
+    lang = next(lang for lang, decimal in DECIMAL_MARKS.items() if decimal == mark)
+    return number(text, lang)
 
 
 def _version() -> str:
@@ -172,12 +176,18 @@ def _check(lang: str, notation: str) -> None:
 
 
 def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *, worked: bool | None = None,
-                 decay_figure: str | None = None) -> str:
+                 decay_figures: dict[str, DecayFigure] | None = None, learning: object = None,
+                 decay_folder: str | os.PathLike | None = None, relative_to: str | os.PathLike | None = None
+                 ) -> str:
     """The LaTeX source of one sheet. ``sheet`` is a registered cell's name, a ``.cell`` path, a
     :class:`~bpttlab.derivations.Cell`, ``"course"`` for the built-in cells or ``"variants"`` for
     the shipped variants; ``worked`` adds the "hello" example (default: on the course's RNN and the
-    combined sheet); ``decay_figure`` is a path, relative to the ``.tex``, of the gradient-decay plot
-    to include."""
+    combined sheet); ``decay_figures`` maps a cell's name to its gradient-decay figure
+    (:func:`.decay_figure.cell_decay_figures`), shown in that cell's section; ``learning`` the
+    learning study's section (:func:`bpttlab.reports.learn.sheet.learning_context`), before the
+    scalar definitions. The course sheet also shows the topics of :func:`.topics.topics`, with the
+    clipping and truncation numbers and figures of the ``bpttlab decay`` folder ``decay_folder``
+    (figure paths relative to ``relative_to``, the folder of the ``.tex``)."""
     name, cells = _cells_of(sheet)
     _check(lang, notation)
     sheets = [cell_sheet(c, notation) for c in cells]
@@ -194,9 +204,14 @@ def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *
         "heads": [head_sheet(h, notation) for h in HEADS],
         "recurrence": recurrences(notation),
         "cells": sheets,
-        "worked": example_latex(hello_example(), notation=notation) if worked and not compact else None,
+        "worked": (example_latex(hello_example(), notation=notation, lang=lang)
+                   if worked and not compact else None),
         "scalars": scalar_blocks(),
-        "decay_figure": decay_figure,
+        "imports": IMPORTS,
+        "decay_figures": decay_figures or {},
+        "learning": learning,
+        "combined": name == COMBINED,
+        "topics": topics(cells, notation, lang, decay_folder, relative_to) if name == COMBINED else None,
     }
     return _environment().get_template(f"sheet.{lang}.tex.j2").render(context)
 
@@ -204,10 +219,13 @@ def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *
 def write_sheets(out: str | os.PathLike, sheets: Iterable[Sheetlike] = SHEETS,
                  langs: Iterable[str] = LANGUAGES,
                  notations: Iterable[str] = ("course",), *, pdf: bool = True,
-                 decay_figures: str | os.PathLike | None = None) -> list[Sheet]:
+                 decay_figures: str | os.PathLike | None = None,
+                 learn_figures: str | os.PathLike | None = None) -> list[Sheet]:
     """Write every requested sheet into ``out`` (created if missing), compiling each to PDF if ``pdf``.
-    ``decay_figures`` is a folder written by ``bpttlab decay``: its ``cells.{lang}.pdf`` goes into
-    the decay section of the sheets in that language."""
+    ``decay_figures`` is a folder written by ``bpttlab decay``: from its ``decay.json`` each cell's
+    section gets a figure of that cell's curves (drawn into ``out``/figures, in the sheet's language
+    and notation). ``learn_figures`` is a folder written by ``bpttlab learn``: the course sheet gains
+    its section (figures copied into ``out``/figures)."""
     from bpttlab.reports.sheets.pdflatex import compile_pdf
 
     out = Path(out)
@@ -220,13 +238,16 @@ def write_sheets(out: str | os.PathLike, sheets: Iterable[Sheetlike] = SHEETS,
             for notation in notations:
                 name = sheet_name(sheet, lang, notation)
                 tex = out / f"{name}.tex"
-                figure = None
-                if decay_figures is not None:
-                    found = Path(decay_figures) / f"cells.{lang}.pdf"
-                    if not found.is_file():
-                        raise ValueError(f"no decay figure {found}; "
-                                         f"run `bpttlab decay --out {decay_figures}` first")
-                    figure = Path(os.path.relpath(found, out)).as_posix()
-                write_text(tex, render_sheet(sheet, lang, notation, decay_figure=figure))
+                figures = None
+                if decay_figures is not None and sheet != VARIANTS_SHEET:  # no decay section there
+                    cells = tuple(c.name for c in _cells_of(sheet)[1])
+                    figures = cell_decay_figures(decay_figures, out, cells, lang, notation)
+                learning = None
+                if learn_figures is not None and sheet == COMBINED:  # the course sheet only
+                    from bpttlab.reports.learn.sheet import learning_context  # it imports sheets.numbers
+
+                    learning = learning_context(learn_figures, out, lang)
+                write_text(tex, render_sheet(sheet, lang, notation, decay_figures=figures, learning=learning,
+                                             decay_folder=decay_figures, relative_to=out))
                 written.append(Sheet(name, tex, compile_pdf(tex) if pdf else None))
     return written

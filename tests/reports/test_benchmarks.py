@@ -1,0 +1,35 @@
+"""The benchmarks run at small sizes and measure both sides: ours, PyTorch's and the GEMM floor."""
+
+import numpy as np
+
+from bpttlab.reports.benchmarks.derive import bench_derive
+from bpttlab.reports.benchmarks.engine import format_rows, run_benchmark
+
+
+def test_cold_derive_runs_in_a_fresh_interpreter():
+    seconds = bench_derive(repeats=1)  # imports bpttlab.derivations in a subprocess
+    assert 0 < seconds < 60
+
+
+def test_engine_benchmark_measures_torch_beside_ours():
+    rows = run_benchmark(("rnn", "gru"), ("tiny",), repeats=1, dtypes=(np.float32,))
+    assert [(r.cell, r.head, r.dtype, r.size) for r in rows] == [
+        (cell, head, "float32", "tiny") for cell in ("rnn", "gru") for head in ("linear", "softmax")]
+    rnn, _, gru, _ = rows
+    assert min(rnn.ours, rnn.ours_params, rnn.torch, rnn.torch_params, rnn.floor) > 0
+    assert gru.torch is None and gru.torch_params is None  # PyTorch has no reset-before GRU
+    table = format_rows(rows).splitlines()
+    assert table[0].split() == ["cell", "head", "dtype", "size", "ours", "torch", "÷torch", "ours(θ)",
+                                "torch(θ)", "÷torch(θ)", "floor", "÷floor"] and len(table) == 7
+    assert table[2].split()[:4] == ["rnn", "linear", "float32", "tiny"]
+    assert float(table[2].split()[6]) == round(rnn.ours / rnn.torch, 2)
+
+
+def test_the_blas_kernel_is_named():
+    from threadpoolctl import threadpool_info
+
+    from bpttlab.reports.benchmarks.engine import blas_kernel
+
+    blas = next(i for i in threadpool_info() if i["user_api"] == "blas")
+    named = f"{blas['internal_api']} {blas['version']} kernel {blas['architecture']}, "
+    assert blas_kernel().startswith(named)

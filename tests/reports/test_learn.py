@@ -1,0 +1,203 @@
+"""``bpttlab learn``: the study's files, its verdicts, checkpoint and resume, the REPORT.md section and
+the course sheet's learning section."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bpttlab.derivations import CELLS
+from bpttlab.reports.cli.app import main
+from bpttlab.reports.learn.job import CHECKPOINT
+from bpttlab.reports.learn.plots import WORDS, _number
+from bpttlab.reports.learn.sheet import learning_context
+from bpttlab.reports.learn.study import (
+    Horizon,
+    LearnConfig,
+    Outcome,
+    Study,
+    quick_config,
+    run_study,
+    settings,
+    verdict,
+)
+from bpttlab.reports.report import Step, render_report
+from bpttlab.reports.sheets.writer import render_sheet
+
+SMALL = ["--cells", "rnn", "gru", "--T", "4", "6", "--budget", "20", "--H", "4"]
+FIGURES = ("success", "loss", "hello")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("learn")
+    assert main(["learn", "--quick", "--out", str(out), *SMALL]) == 0
+    return out
+
+
+def test_quick_covers_every_registered_cell_and_stays_small():
+    config = quick_config()
+    assert {s.cell for s in settings(config)} == set(CELLS)
+    assert config.lengths == (10, 20) and len(config.seeds) == 1 and config.budget <= 300
+
+
+def test_learn_quick_writes_figures_data_and_verdicts(quick_run):
+    for name in FIGURES:
+        for lang in ("en", "id"):
+            for suffix in (".png", ".pdf"):
+                path = quick_run / f"{name}.{lang}{suffix}"
+                assert path.stat().st_size > 1000, path
+    rows = list(csv.DictReader(io.StringIO((quick_run / "learn.csv").read_text())))
+    # rnn, gru and the exploding rnn plain and clipped (rnn is among the cells), T 4 and 6, one seed
+    assert len(rows) == 4 * 2 * 1
+    assert {r["setting"] for r in rows} == {"rnn", "gru", "rnn rho=3", "rnn rho=3 clipped"}
+    assert {r["status"] for r in rows} <= {"solved", "not solved", "diverged", "skipped"}
+    data = json.loads((quick_run / "learn.json").read_text())
+    assert set(data["verdicts"]) == {r["setting"] for r in rows}
+    assert data["hello"]["predicted"] == "ello" and data["hello"]["ello_from_step"] is not None
+    verdicts_en = (quick_run / "verdicts.md").read_text()
+    verdicts_id = (quick_run / "verdicts.id.md").read_text()
+    assert "horizon" in verdicts_en and "steps at init" in verdicts_en
+    assert "saat inisialisasi" in verdicts_id and "steps at init" not in verdicts_id
+    speed = json.loads((quick_run / "speed.json").read_text())
+    assert speed["rows"] and all(r["engine_steps_per_second"] > 0 for r in speed["rows"])
+    assert all(r["torch_steps_per_second"] > 0 for r in speed["rows"])  # torch is installed for the tests
+    assert (quick_run / CHECKPOINT).exists()
+    assert not [p for p in quick_run.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_resume_gives_the_same_bytes(quick_run, tmp_path):
+    copy = tmp_path / "again"
+    copy.mkdir()
+    (copy / CHECKPOINT).write_bytes((quick_run / CHECKPOINT).read_bytes())
+    assert main(["learn", "--quick", "--out", str(copy), "--resume", "--no-speed", *SMALL]) == 0
+    for name in ("learn.csv", "learn.json", "verdicts.md", "verdicts.id.md"):
+        assert (copy / name).read_bytes() == (quick_run / name).read_bytes(), name
+
+
+def test_resume_with_other_options_is_refused(quick_run, tmp_path, capsys):
+    copy = tmp_path / "other"
+    copy.mkdir()
+    (copy / CHECKPOINT).write_bytes((quick_run / CHECKPOINT).read_bytes())
+    with pytest.raises(SystemExit) as exit_:
+        main(["learn", "--quick", "--out", str(copy), "--resume", "--no-speed", *SMALL[:-2], "--H", "5"])
+    assert exit_.value.code == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_resume_without_checkpoint_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["learn", "--quick", "--out", str(tmp_path), "--resume"])
+    assert exit_.value.code == 2 and "no checkpoint" in capsys.readouterr().err
+
+
+TINY = LearnConfig(cells=("rnn", "gru"), lengths=(4, 6), seeds=(0, 1), H=4, budget=15, eval_every=5,
+                   eval_size=16, horizon_seeds=(0,))
+
+
+def test_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path):
+    whole = run_study(TINY)
+    path = tmp_path / CHECKPOINT
+
+    def stop(done: int, total: int, label: str) -> None:
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_study(TINY, checkpoint=path, progress=stop)
+    assert path.exists() and not [p for p in tmp_path.iterdir() if p.name != CHECKPOINT]
+    finished = run_study(TINY, checkpoint=path, resume=True)
+    assert finished.outcomes == whole.outcomes
+
+
+def test_two_processes_give_the_same_numbers():
+    assert run_study(TINY, jobs=2).outcomes == run_study(TINY).outcomes
+
+
+# ----------------------------------------------------------------- verdicts from made-up outcomes
+def _study(horizon: int | None, solved_at: dict[int, list[int | None]], factor: float = 0.56) -> Study:
+    config = LearnConfig(cells=("rnn",), lengths=(10, 20, 50, 100), seeds=(0, 1), budget=500, exploding=None)
+    outcomes = []
+    for T, results in solved_at.items():
+        for seed, step in enumerate(results):
+            status = "skipped" if step == "skip" else ("solved" if step else "not solved")
+            outcomes.append(Outcome("rnn", T, seed, status, step if status == "solved" else None))
+    return Study(config, settings(config), {"rnn": Horizon("rnn", horizon, factor, 100)}, tuple(outcomes))
+
+
+def test_verdict_consistent_with_the_horizon():
+    study = _study(22, {10: [100, 120], 20: [300, 250], 50: [None, None], 100: ["skip", "skip"]})
+    text, consistent = verdict(study, "rnn")
+    assert consistent
+    assert text == ("horizon 22 steps at init; solved T ≤ 20; not solved T = 50 within 500 steps; "
+                    "T = 100 not run (a shorter T failed); consistent with the horizon")
+
+
+def test_verdict_explains_a_disagreement_both_ways():
+    beyond, ok = verdict(_study(22, {10: [1, 1], 20: [1, 1], 50: [1, 1], 100: [None, 1]}), "rnn")
+    assert not ok and "solved beyond the horizon at 50" in beyond and "T = 100 by some seeds" in beyond
+    within, ok = verdict(_study(None, {10: [1, 1], 20: [None, None], 50: ["skip"] * 2, 100: ["skip"] * 2}),
+                         "rnn")
+    assert not ok and "horizon > 99" in within and "not solved within the horizon at 20" in within
+    failed_at_10 = {10: [None, None], 20: ["skip"] * 2, 50: ["skip"] * 2, 100: ["skip"] * 2}
+    exploding, _ = verdict(_study(None, failed_at_10, factor=1.17), "rnn", "id")  # ×1.17⁹⁹ ≈ 6·10⁶
+    assert "×1,17" in exploding and "meledak" in exploding
+    steady, _ = verdict(_study(None, failed_at_10, factor=1.01), "rnn")  # ×1.01⁹⁹ ≈ 2.7: not exploding
+    assert "exploding" not in steady and "500 steps were too few" in steady
+
+
+def test_indonesian_numbers_have_a_decimal_comma():
+    assert _number(0.1667, WORDS["id"]) == "0,167" and _number(0.1667, WORDS["en"]) == "0.167"
+
+
+# ----------------------------------------------------------------- REPORT.md and the course sheet
+def test_report_has_the_learning_section(quick_run):
+    step = Step("learn", written=[quick_run / "learn.csv", quick_run / "learn.json"],
+                data={"figure": quick_run / "success.en.png", "verdicts": ["| setting | … |"],
+                      "config": replace(quick_config(), budget=20)})
+    text = render_report(quick_run.parent, [step])
+    assert "## What each cell learns (adding problem)" in text
+    assert "within 20 Adam steps" in text and "success.en.png" in text and "[learn.csv]" in text
+
+
+@pytest.mark.parametrize(("lang", "title", "baseline"), [("en", "What a network learns", "0.167"),
+                                                       ("id", "Apa yang dipelajari jaringan", "0{,}167")])
+def test_course_sheet_gains_the_learning_section(quick_run, tmp_path, lang, title, baseline):
+    learning = learning_context(quick_run, tmp_path, lang)
+    tex = render_sheet("course", lang, learning=learning)
+    assert title in tex and baseline in tex
+    assert f"figures/learn-success.{lang}.pdf" in tex
+    assert (tmp_path / "figures" / f"learn-hello.{lang}.pdf").exists()
+    assert tex.count(r"\texttt{rnn}") >= 3  # rnn, rnn ρ = 3 and clipped rows
+    assert title not in render_sheet("course", lang)  # only where a study is given
+
+
+def test_learning_context_without_a_study_is_named(tmp_path):
+    with pytest.raises(ValueError, match="bpttlab learn"):
+        learning_context(tmp_path, tmp_path, "en")
+
+
+def test_checkpoint_is_an_npz_of_finished_runs(quick_run):
+    with np.load(quick_run / CHECKPOINT) as data:
+        runs = json.loads(str(data["outcomes"]))
+    assert len(runs) == 8 and all("status" in r for r in runs)
+
+
+def test_a_cell_file_is_studied_like_a_registered_cell(tmp_path):
+    path = tmp_path / "leaky.cell"
+    path.write_text("name: leaky\nstates: h_t <- h_prev\nparams:\n"
+                    "u_t = sigmoid(W_xu @ x_t + W_hu @ h_prev + b_u)\n"
+                    "h_t = u_t * h_prev + (1 - u_t) * tanh(W_xh @ x_t + W_hh @ h_prev + b_h)\n")
+    out = tmp_path / "out"
+    assert main(["learn", "--quick", "--out", str(out), "--cells", str(path), "--T", "4", "--budget", "10",
+                 "--H", "3", "--no-speed", "--lang", "en"]) == 0
+    rows = list(csv.DictReader(io.StringIO((out / "learn.csv").read_text())))
+    assert [(r["setting"], r["T"]) for r in rows] == [("leaky", "4")]  # no exploding rnn without the rnn
+    assert json.loads((out / "learn.json").read_text())["settings"][0]["source"] == str(path)
+    assert (out / "success.en.png").exists() and not (out / "success.id.png").exists()

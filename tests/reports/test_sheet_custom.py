@@ -1,0 +1,192 @@
+"""Sheets of cells the templates have no prose for: a custom cell's sheet compiles and shows its title
+and equations, its prose is neutral and read from its equations (p_i is a parameter vector, never a
+bias), in Indonesian too; whatever a user writes in a cell file is printed literally, never run;
+``bpttlab sheet --cell PATH.cell`` works and a bad name or file is one line."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bpttlab.derivations import CELLS, VARIANTS, custom_cell
+from bpttlab.derivations.cells import BUILT_IN
+from bpttlab.reports.cli.app import main
+from bpttlab.reports.sheets.context import cell_sheet
+from bpttlab.reports.sheets.pdflatex import pdf_text
+from bpttlab.reports.sheets.writer import VARIANTS_SHEET, render_sheet, write_sheets
+
+NASTY = r"\input{/etc/passwd} & $x^2$ #%_{}~^\\"
+LEAKY = """
+    z_t = sigmoid(W_xz @ x_t + W_hz @ h_prev + p_z * h_prev + b_z)
+    n_t = relu(W_xn @ x_t + W_hn @ h_prev + b_n)
+    h_t = (1 - z_t) * h_prev + z_t * n_t
+"""
+
+
+def leaky(title: str = "Leaky gated relu cell", name: str = "leaky"):
+    return custom_cell(name, LEAKY, states={"h_t": "h_prev"}, params=["p_z"], title=title)
+
+
+def symbol_rows(tex: str) -> dict[str, str]:
+    """The symbol table of the first cell section: symbol → meaning."""
+    table = tex[tex.index(r"\midrule", tex.index(r"\label{sec:")):]
+    table = table[:table.index(r"\bottomrule")]
+    rows = [line.split(" & ") for line in table.splitlines()[1:] if " & " in line]
+    return {row[0]: row[2].removesuffix(r" \\") for row in rows}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    out = tmp_path_factory.mktemp("custom")
+    written = write_sheets(out, [leaky(), leaky(NASTY, "nasty")], ("en", "id"), ("course",), pdf=True)
+    return {s.name: s for s in written}
+
+
+def test_a_custom_sheet_shows_its_title_and_equations(compiled):
+    text = pdf_text(compiled["leaky.en.course"].pdf)
+    flat = " ".join(text.split())
+    assert "Backpropagation through time: Leaky gated relu cell" in flat
+    assert "2 Leaky gated relu cell" in flat  # the section
+    for equation in ("zt = σ(az,t )", "ht = (1 − zt ) ⊙ ht−1 + zt ⊙ h̃t", "h̃t = relu(ah̃,t )"):
+        assert equation in text, equation
+    assert "step(" in text  # relu's derivative in the backward step
+    indonesian = " ".join(pdf_text(compiled["leaky.id.course"].pdf).split())
+    assert "Perambatan balik melalui waktu: Leaky gated relu cell" in indonesian
+
+
+def test_a_title_is_printed_literally_and_never_run(compiled):
+    sheet = compiled["nasty.en.course"]
+    text = " ".join(pdf_text(sheet.pdf).split())
+    assert text.count(NASTY) == 3, text[:600]  # the title, the section, the intro
+    assert "root:" not in text  # /etc/passwd was not read
+    tex = sheet.tex.read_text(encoding="utf-8")
+    assert r"\input{/etc" not in tex and "$x^2$" not in tex
+    assert r"\textbackslash{}input\{/etc/passwd\} \& \$x" in tex
+
+
+@pytest.mark.parametrize("bad", ["bell\a", "new\nline", "esc\x1b[31m", "rtl\u202eoverride", "nul\x00"])
+def test_what_cannot_be_escaped_is_refused_in_one_line(bad):
+    with pytest.raises(ValueError) as error:
+        render_sheet(leaky(bad), "en", "course")
+    message = str(error.value)
+    assert "\n" not in message and "control character" in message and "cell title" in message
+
+
+def test_p_is_a_parameter_vector_not_a_bias():
+    for lang, vector, bias in (("en", "parameter vector", "bias"), ("id", "vektor parameter", "bias")):
+        rows = symbol_rows(render_sheet("lstm_peephole", lang, "course"))
+        assert rows["p_i"].startswith(vector) and bias not in rows["p_i"], rows["p_i"]
+        assert rows["b_i"].startswith(bias)
+        assert rows["W_{xi}"].startswith("weight matrix" if lang == "en" else "matriks bobot")
+    rows = symbol_rows(render_sheet("indrnn", "en", "dlbook"))
+    assert rows[r"\bm{u}"].startswith("parameter vector") and "bias" not in rows[r"\bm{u}"]
+    facts = cell_sheet("lstm_peephole", "course").facts
+    assert facts.vectors == ("p_i", "p_f", "p_o") and "p_i" not in facts.biases
+
+
+def test_no_prose_is_carried_over_from_another_cell():
+    curated = ("forget gate", "update gate", "Elman", "long short-term memory", "reset gate", "PyTorch",
+               "gerbang lupa", "gerbang pembaruan", "gerbang reset")
+    for name in ("mgu", "lstm_peephole", "indrnn"):
+        for lang in ("en", "id"):
+            tex = render_sheet(name, lang, "course")
+            section = tex[tex.index(r"\label{sec:"):tex.index(r"\section", tex.index(r"\label{sec:"))]
+            assert not [words for words in curated if words in section], (name, lang)
+    assert all(cell_sheet(name, "course").prose is None for name in VARIANTS)
+    assert [name for name in CELLS if cell_sheet(name, "course").prose] == list(BUILT_IN)
+
+
+def test_a_custom_cell_called_like_a_built_in_gets_neutral_prose():
+    impostor = leaky("Not the Elman RNN", name="rnn")
+    tex = render_sheet(impostor, "en", "course")
+    assert "The Elman network" not in tex and "Not the Elman RNN" in tex
+    assert "Worked example" not in tex  # the hello example is the built-in RNN's
+
+
+def test_english_neutral_prose_says_what_the_equations_say():
+    tex = " ".join(render_sheet("lstm_peephole", "en", "course").split())
+    assert "It has two states, $h_t$ and $C_t$; the first feeds the head" in tex
+    assert "three parameter vectors used element by element: $p_i$, $p_f$ and $p_o$" in tex
+    assert "four biases: $b_i$, $b_f$, $b_C$ and $b_o$" in tex
+    assert r"$\sigma' \le 0.25$ and $\tanh' \le 1$" in tex
+    nfg = " ".join(render_sheet("lstm_nfg", "en", "course").split())
+    assert "The term is the identity" in nfg
+
+
+def test_indonesian_neutral_prose():
+    tex = " ".join(render_sheet("lstm_peephole", "id", "course").split())
+    section = tex[tex.index(r"\label{sec:"):]
+    # each term is Indonesian, with its English name once, in parentheses, where it is introduced
+    for term, english in (("gerbang", "gate"), ("matriks bobot", "weight matrix"),
+                          ("vektor parameter", "parameter vector")):
+        assert section.count(rf"{term} (\emph{{{english}}})") == 1, term
+        assert section.count(term) >= 3, term
+        assert section.count(english) == 1, english
+    assert "parameter vektor" not in section and "bobot matriks" not in section
+    assert "Sel ini memiliki dua keadaan, $h_t$ dan $C_t$" in section
+    assert r"tiga vektor parameter (\emph{parameter vector}) yang dipakai per elemen: " \
+           r"$p_i$, $p_f$, dan $p_o$" in section
+    assert r"$\sigma' \le 0{,}25$ dan $\tanh' \le 1$" in section and "0.25" not in section  # decimal comma
+    for english in ("is defined by", "weight matrices", "element by element", "The derivatives", "feeds the"):
+        assert english not in section, english
+
+
+def test_the_variants_sheet_names_each_english_term_once():
+    tex = render_sheet(VARIANTS_SHEET, "id", "course")
+    assert tex.count(r"(\emph{gate})") == 1 and tex.count(r"(\emph{parameter vector})") == 1
+    for name in VARIANTS:
+        assert rf"\label{{sec:{name}}}" in tex
+
+
+def test_the_variants_sheet_shows_forward_backward_and_jacobian_of_each():
+    tex = render_sheet(VARIANTS_SHEET, "en", "course")
+    sections = tex.split(r"\section")[1:]
+    assert len(sections) == len(VARIANTS)
+    for section in sections:
+        for heading in ("Forward pass", "Backpropagation through time", "Step Jacobian"):
+            assert rf"\subsection{{{heading}}}" in section
+        assert r"\frac{\partial h_t}{\partial h_{t-1}}" in section
+    assert "Outputs and losses" not in tex and "Worked example" not in tex
+
+
+CELL_FILE = """# a student's cell
+name: leaky_file
+title: Leaky cell from a file
+states: h_t <- h_prev
+params: p_z
+""" + LEAKY
+
+
+def test_sheet_command_takes_a_cell_file(tmp_path, capsys):
+    path = tmp_path / "leaky.cell"
+    path.write_text(CELL_FILE, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["sheet", "--cell", str(path), "rnn", "--lang", "id", "--no-pdf", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["leaky_file.id.course.tex", "rnn.id.course.tex"]
+    assert "Leaky cell from a file" in (out / "leaky_file.id.course.tex").read_text(encoding="utf-8")
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argument", "named"), [
+    ("elman", "'elman'"),
+    ("missing.cell", "missing.cell"),
+    ("BAD", "bad.cell:8"),
+])
+def test_sheet_command_refuses_a_bad_name_or_file_in_one_line(tmp_path, capsys, argument, named):
+    if argument == "BAD":
+        argument = str(tmp_path / "bad.cell")
+        Path(argument).write_text(CELL_FILE.replace("h_prev + b_n", "h_prv + b_n"), encoding="utf-8")
+    code = main(["sheet", "--cell", argument, "--no-pdf", "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert code == 2 and len(error.strip().splitlines()) == 1 and named in error, error
+    assert not (tmp_path / "out").exists()
+
+
+def test_sheet_command_refuses_a_title_with_a_control_character_in_one_line(tmp_path, capsys):
+    path = tmp_path / "evil.cell"
+    path.write_text(CELL_FILE.replace("Leaky cell from a file", "Leaky \x1b[31m cell"), encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main(["sheet", "--cell", str(path), "--no-pdf", "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.strip().splitlines()) == 1
+    assert re.search(r"control character U\+001B", error)

@@ -1,0 +1,251 @@
+"""The course sheet's further topics: the RNN types, the unrolled graph and every cell's diagram
+(TikZ), the comparison table (parameter counts against the engine), why δs = ŷ − y (each printed
+step checked by SymPy), why b_f = 1 (measured horizons), gradient clipping and truncated BPTT (the
+``clip`` and ``trunc`` files of ``bpttlab decay``, on the sheet), and the exercises with their proven
+solutions; the course sheet compiles with all of it in both languages and notations (pdflatex
+required)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+from sympy.parsing.sympy_parser import (
+    implicit_multiplication_application,
+    parse_expr,
+    standard_transformations,
+)
+
+from bpttlab.derivations import Elementwise, delta, derive
+from bpttlab.derivations.cells import BUILT_IN, resolve_cell
+from bpttlab.derivations.printing.notations import NOTATIONS
+from bpttlab.numeric import build_engine
+from bpttlab.numeric.decay.clipping import clipping_demo
+from bpttlab.numeric.decay.truncation import truncation_study
+from bpttlab.reports.decay.remedies import WORDS, clip_figure, clip_from_json, clip_json
+from bpttlab.reports.sheets.diagrams import RNN_TYPES, cell_diagram, rnn_types
+from bpttlab.reports.sheets.pdflatex import compile_pdf, overfull_boxes, pdf_text
+from bpttlab.reports.sheets.softmax_steps import SoftmaxSteps, check_steps, softmax_steps, steps_latex
+from bpttlab.reports.sheets.topics import comparison_table, exercises, forget_bias_horizons, load_remedies
+from bpttlab.reports.sheets.writer import COMBINED, LANGUAGES, render_sheet
+
+SIZES = ({"D": 3, "H": 5}, {"D": 8, "H": 32})
+
+
+@pytest.fixture(scope="module")
+def decay_folder(tmp_path_factory):
+    """One small ``bpttlab decay`` run, in English only (so the Indonesian sheet has to draw its own)."""
+    out = tmp_path_factory.mktemp("decay")
+    result = subprocess.run([sys.executable, "-m", "bpttlab", "decay", "--out", str(out), "--T", "12",
+                             "--H", "4", "--seeds", "2", "--radii", "0.5", "--forget-biases", "0", "1"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+# --- diagrams -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_cell_diagram_follows_the_equations(name):
+    """Every value the equations define is a node (a pre-activation read by one function only is
+    folded into it), every state a double-bordered node, and every arrow comes from a symbol that the
+    value's right side (or its folded pre-activation's) reads."""
+    c = resolve_cell(name)
+    diagram = cell_diagram(c, "course")
+    definitions = {eq.lhs.name: eq.rhs for eq in c.equations}
+    shown = {node.name for node in diagram.nodes}
+    folded = {rhs.arg.name for rhs in definitions.values() if isinstance(rhs, Elementwise)
+              and rhs.arg.name in definitions and rhs.arg.name not in shown}
+    assert shown == {c.x.name, *(p.name for p in c.previous_states), *definitions} - folded
+    assert {node.name for node in diagram.nodes if node.state} == {s.name for s in c.new_states}
+
+    def reads(name: str) -> set[str]:
+        symbols = {s.name for s in definitions[name].atoms(sp.MatrixSymbol)} - {p.name for p in c.params}
+        return set().union(*(reads(s) if s in folded else {s} for s in symbols))
+
+    for end in shown & set(definitions):
+        assert {start for start, stop in diagram.edges if stop == end} == reads(end)
+    assert diagram.tikz.count(r"\node[") == len(diagram.nodes)
+    assert diagram.tikz.count(r"\draw[->") == len(diagram.edges)
+
+
+def test_rnn_types_put_the_loss_where_the_outputs_are():
+    for kind in rnn_types("course"):
+        assert kind.loss == "L = " + " + ".join(rf"\ell_{t}" for t in kind.outputs)
+        assert kind.tikz.count(r"\ell_") == len(kind.outputs)
+        assert kind.tikz.count("(x") == 2 * len(kind.inputs)  # a node and its arrow
+    assert [k.key for k in RNN_TYPES] == ["one_to_one", "one_to_many", "many_to_one", "many_to_many",
+                                          "sequence_to_sequence"]
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+def _formula(text: str) -> sp.Expr:
+    D, H = sp.symbols("D H")
+    return parse_expr(text, {"D": D, "H": H},
+                      transformations=(*standard_transformations, implicit_multiplication_application))
+
+
+@pytest.mark.parametrize("notation", NOTATIONS)
+def test_table_counts_equal_the_engines_parameter_sizes(notation):
+    rows = comparison_table(BUILT_IN, notation)
+    assert [row.name for row in rows] == list(BUILT_IN)
+    for row in rows:
+        engine = build_engine(row.name)
+        for sizes in SIZES:
+            allocated = sum(p.size for p in engine.init_params(sizes["D"], sizes["H"]).values())
+            D, H = sp.symbols("D H")
+            assert _formula(row.count).subs({D: sizes["D"], H: sizes["H"]}) == allocated
+        assert row.example == sum(p.size for p in engine.init_params(8, 32).values())
+    counts = {row.name: row.count for row in rows}
+    assert counts["rnn"] == "H(H + D + 1)"
+    assert counts["lstm"] == "4H(H + D + 1)" and counts["gru"] == "3H(H + D + 1)"
+
+
+def test_table_gates_are_the_sigmoid_outputs_and_their_products():
+    for row in comparison_table(BUILT_IN, "course"):
+        c = resolve_cell(row.name)
+        sigmoid = [eq.lhs for eq in c.equations
+                   if isinstance(eq.rhs, Elementwise) and eq.rhs.name == "sigmoid"]
+        assert len(row.gates) == len(sigmoid)
+        for gate in row.gates:
+            assert gate.products and all(gate.symbol in product for product, _ in gate.products)
+    lstm = comparison_table(["lstm"], "course")[0]
+    assert dict((g.symbol, g.products) for g in lstm.gates)["f_t"] == ((r"f_t \odot C_{t-1}", "C_t"),)
+
+
+# --- softmax + cross-entropy ------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_softmax_steps_are_checked_by_sympy(size):
+    assert check_steps(size)
+
+
+def test_a_wrong_softmax_step_fails_the_check():
+    steps = softmax_steps()
+    wrong = SoftmaxSteps(steps.s, steps.y, steps.y_hat, steps.loss, steps.gradient,
+                         steps.y_hat[sp.Symbol("m", integer=True, positive=True)] - 2 * steps.y[
+                             sp.Symbol("m", integer=True, positive=True)])
+    assert not check_steps(3, wrong)
+
+
+@pytest.mark.parametrize(("notation", "entry", "vector"), [
+    ("course", r"\hat{y}_{t,m} - y_{t,m}", (r"\delta s_t", r"\hat{y}_t - y_t")),
+    ("dlbook", r"\hat{y}_m^{(t)} - y_m^{(t)}",
+     (r"\delta \bm{o}^{(t)}", r"\hat{\bm{y}}^{(t)} - \bm{y}^{(t)}")),
+])
+def test_printed_softmax_steps_end_in_the_derivations_delta(notation, entry, vector):
+    """The last printed step is the entry of the derivation's own first head line, in the notation."""
+    printed = steps_latex(notation)
+    d = derive("rnn", "softmax")
+    assert d.head_backward[0].rhs == d.head.prediction - d.head.target
+    assert printed.lines[-1][1] == entry and printed.vector == vector
+    assert r"\bm" not in "".join(rhs for _, rhs in printed.lines)  # an entry is a scalar
+
+
+# --- b_f, clipping, truncation ------------------------------------------------------------------
+
+def test_forget_bias_horizons_grow_with_the_bias(decay_folder):
+    T, horizons = forget_bias_horizons(decay_folder)
+    data = json.loads((decay_folder / "decay.json").read_text())
+    assert T == data["T"] == 12
+    assert [h.bias for h in horizons] == [0.0, 1.0]
+    assert horizons[0].factor < horizons[1].factor
+    T, measured = forget_bias_horizons(None)
+    steps = [h.steps if h.steps is not None else T for h in measured]
+    assert steps == sorted(steps) and steps[0] < steps[-1]
+
+
+def test_decay_writes_the_clip_and_trunc_files(decay_folder):
+    names = {p.name for p in decay_folder.iterdir()}
+    assert {"clip.json", "trunc.json", "clip.en.png", "clip.en.pdf", "trunc.en.png", "trunc.en.pdf"} <= names
+    clip = json.loads((decay_folder / "clip.json").read_text())
+    plain, clipped = clip["runs"]
+    assert clip["spectral_radius"] == 3.0 and clipped["threshold"] == clip["threshold"]
+    assert max(plain["grad_norm"]) > 10 * clip["threshold"]  # the gradient explodes without clipping
+    assert plain["loss_per_step"][-1] > 10 * clipped["loss_per_step"][-1]
+    assert clipped["loss_per_step"][-1] < clipped["loss_per_step"][0]
+    trunc = json.loads((decay_folder / "trunc.json").read_text())
+    assert {c["cell"] for c in trunc["curves"]} == set(BUILT_IN)
+
+
+def test_the_clipping_data_are_the_same_bytes_in_another_process(decay_folder):
+    assert clip_json(clipping_demo()) == (decay_folder / "clip.json").read_text()
+
+
+def test_truncation_error_is_zero_once_k2_reaches_T():
+    T = 8
+    study = truncation_study(T=T, H=4, seeds=(0, 1), k2s=(1, 3, T - 1, T, T + 4))
+    for curve in study.curves:
+        errors = dict(zip(curve.k2s.tolist(), curve.errors.T, strict=True))
+        assert np.all(errors[T] == 0.0) and np.all(errors[T + 4] == 0.0)
+        assert np.all(errors[1] > 1e-3)
+
+
+def test_indonesian_figures_write_a_decimal_comma(decay_folder):
+    demo = clip_from_json((decay_folder / "clip.json").read_text())
+    texts = [t.get_text() for t in clip_figure(demo, "id").texts]
+    assert any("laju pembelajaran 0,3" in t for t in texts)
+    assert any("learning rate 0.3" in t for t in (t.get_text() for t in clip_figure(demo, "en").texts))
+    assert WORDS["id"]["decimal"] == ","
+
+
+def test_remedies_numbers_use_the_languages_mark(decay_folder, tmp_path):
+    english = load_remedies(decay_folder, "en", tmp_path)
+    indonesian = load_remedies(decay_folder, "id", tmp_path)
+    assert english.clipping.learning_rate == "0.3" and indonesian.clipping.learning_rate == "0{,}3"
+    assert english.clipping.figure.endswith("clip.en.pdf")
+    assert indonesian.clipping.figure == "figures/clip.id.pdf"  # drawn from clip.json
+    assert (tmp_path / "figures" / "trunc.id.pdf").is_file()
+
+
+# --- exercises ----------------------------------------------------------------------------------
+
+def test_exercises_cover_every_cell_with_the_derivations_lines():
+    found = exercises(BUILT_IN, "course")
+    assert [e.cell for e in found if e.kind == "step"] == list(BUILT_IN)
+    assert [e.cell for e in found if e.kind == "jacobian"] == list(BUILT_IN)
+    assert [e.kind for e in found][-1] == "softmax" and len(found) == 2 * len(BUILT_IN) + 1
+    assert found[-1].solution.count("&=") == len(steps_latex("course").lines)
+    for exercise in found[:-1]:
+        c = resolve_cell(exercise.cell)
+        d = derive(c, head=None)
+        if exercise.kind == "step":
+            assert len(exercise.wanted) == len(c.named_deltas)
+            assert exercise.solution.count("&=") == len(c.named_deltas) + len(c.previous_states)
+            assert {eq.lhs for eq in d.step_backward} >= {delta(s) for s in c.named_deltas}
+        else:
+            assert exercise.solution.count("&=") == len(d.jacobian)
+
+
+# --- the sheets ---------------------------------------------------------------------------------
+
+def test_only_the_course_sheet_has_the_topics():
+    assert "tikzpicture" not in render_sheet("rnn", "en", "course")
+    assert "tikzpicture" in render_sheet(COMBINED, "en", "course")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("notation", NOTATIONS)
+def test_course_sheet_compiles_with_the_topics(decay_folder, tmp_path, lang, notation):
+    tex = tmp_path / f"course.{lang}.{notation}.tex"
+    tex.write_text(render_sheet(COMBINED, lang, notation, decay_folder=decay_folder, relative_to=tmp_path))
+    source = tex.read_text()
+    figures = re.findall(r"\\includegraphics\[[^]]*\]\{([^}]*(?:clip|trunc)[^}]*)\}", source)
+    drawn = "" if notation == "course" else f"{notation}."  # the book's figures are redrawn with τ
+    assert [f.rsplit("/", 1)[-1] for f in figures] == [f"clip.{drawn}{lang}.pdf", f"trunc.{drawn}{lang}.pdf"]
+    assert source.count(r"\begin{tikzpicture}") == len(RNN_TYPES) + 1 + len(BUILT_IN)
+    text = " ".join(pdf_text(compile_pdf(tex)).split())
+    assert not overfull_boxes(tex.with_suffix(".log").read_text(errors="replace"))
+    headings = {"en": ("Types of recurrent networks", "Gradient clipping", "Truncated backpropagation",
+                       "Exercises", "Solutions"),
+                "id": ("Jenis-jenis jaringan rekuren", "Pemangkasan gradien",
+                       "Perambatan balik melalui waktu yang terpotong", "Latihan", "Penyelesaian")}[lang]
+    for heading in headings:
+        assert heading in text
+    assert {"en": "learning rate 0.3", "id": "laju pembelajaran 0,3"}[lang] in text
