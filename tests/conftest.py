@@ -175,7 +175,8 @@ def hello_reference(params) -> HelloReference:
     loss = torch.stack(rows["step_losses"]).sum()
     loss.backward()
     arrays = {key: torch.stack(values).detach().numpy() for key, values in rows.items()}
-    return HelloReference(**arrays, loss=float(loss), grads={n: v.grad.numpy() for n, v in p.items()})
+    grads = {n: v.grad.numpy() for n, v in p.items()}
+    return HelloReference(**arrays, loss=float(loss.detach()), grads=grads)
 
 
 # ------------------------------------------------------------- saturated problems against PyTorch
