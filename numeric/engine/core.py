@@ -418,7 +418,7 @@ class Engine:
         loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
                                                                           initial)
         _, into_h = self._head_backward(env, sizes, dtype)
-        deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype, [(sizes[0], 0, 0)])
+        deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype, _windows(None, sizes[0]))
         states = {new.name.split("_")[0]: np.ascontiguousarray(deltas[delta(new).name].transpose(0, 2, 1))
                   for new in self.cell.new_states}
         check_finite_results("the backward pass", states)

@@ -126,7 +126,6 @@ def stack(d: Derivation) -> Layout:
 
     groups: list[Group] = []
     gate_biases: dict[str, str | None] = {}
-    recurrent_back = {delta(prev).name: prev for prev in cell.previous_states}
     named = {delta(s).name for s in cell.named_deltas}
     backward = list(d.step_backward)
     for prev in cell.previous_states:
@@ -191,7 +190,7 @@ def stack(d: Derivation) -> Layout:
     gate_order = [g.projection.symbol for group in groups for g in group.gates]
     ordered = gate_order + [s.name for s in found.values() if s.name not in gate_order]
     projections = tuple(Projection(by_symbol[s], s, gate_biases.get(s)) for s in ordered)
-    previous = set(recurrent_back)
+    previous = {delta(prev).name for prev in cell.previous_states}
     deltas_eqs = tuple(eq for eq in backward if eq.lhs.name in named)
 
     state_eqs = tuple(eq for eq in backward if eq.lhs.name in previous)

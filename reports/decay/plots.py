@@ -28,6 +28,7 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from bpttlab.derivations import CELLS
 from bpttlab.derivations.printing.notations import notation as notation_of
@@ -110,6 +111,17 @@ def _words(lang: str) -> dict[str, str]:
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     return WORDS[lang]
+
+
+def decimal_text(value: float, words: dict[str, str], digits: int = 6) -> str:
+    """``value`` to ``digits`` significant figures with the language's decimal mark (``words["decimal"]``),
+    for a figure's titles, labels and ticks."""
+    return f"{value:.{digits}g}".replace(".", words["decimal"])
+
+
+def decimal_axis(axis: object, words: dict[str, str], digits: int = 6) -> None:
+    """Tick labels of a linear axis with the language's decimal mark."""
+    axis.set_major_formatter(FuncFormatter(lambda value, _: decimal_text(round(value, 10), words, digits)))
 
 
 def _number(value: float, words: dict[str, str]) -> str:

@@ -24,7 +24,15 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 from bpttlab.numeric.decay.clipping import ClipDemo, ClipRun
 from bpttlab.numeric.decay.truncation import SCHEMES, TRUNCATION_HEAD, TruncationCurve, TruncationStudy
 from bpttlab.reports.atomic import write_text
-from bpttlab.reports.decay.plots import _STYLE, DPI, OKABE_ITO, SIZE_INCHES, save_figure
+from bpttlab.reports.decay.plots import (
+    _STYLE,
+    DPI,
+    OKABE_ITO,
+    SIZE_INCHES,
+    decimal_axis,
+    decimal_text,
+    save_figure,
+)
 
 __all__ = ["DRAW", "WORDS", "clip_figure", "clip_from_json", "clip_json", "trunc_figure", "trunc_from_json",
            "trunc_json", "write_remedies"]
@@ -90,15 +98,6 @@ def _words(lang: str, notation: str = "course") -> dict[str, str]:
     return words
 
 
-def _number(value: float, words: dict[str, str]) -> str:
-    return f"{value:g}".replace(".", words["decimal"])
-
-
-def _decimal_axis(axis: object, words: dict[str, str]) -> None:
-    """Tick labels of a linear axis with the language's decimal mark."""
-    axis.set_major_formatter(FuncFormatter(lambda value, _: _number(round(value, 10), words)))
-
-
 def _figure() -> Figure:
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
     figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # room for the sizes in small print below
@@ -113,7 +112,7 @@ def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course") -> F
         figure = _figure()
         norms, losses = figure.subplots(1, 2)
         updates = np.arange(1, len(demo.plain.losses) + 1)
-        threshold = _number(demo.threshold, words)
+        threshold = decimal_text(demo.threshold, words)
         for run, colour in zip(demo.runs, OKABE_ITO, strict=False):
             label = words["plain"] if run.threshold is None else words["clipped"].format(threshold=threshold)
             norms.plot(updates, run.grad_norms, color=colour, label=label)
@@ -128,14 +127,15 @@ def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course") -> F
             axes.set_xlabel(words["update"])
             axes.set_xlim(1, updates[-1])
             axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
-            _decimal_axis(axes.xaxis, words)
+            decimal_axis(axes.xaxis, words)
         losses.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         losses.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
-        losses.yaxis.set_major_formatter(FuncFormatter(lambda value, _: _number(round(value, 10), words)))
+        decimal_axis(losses.yaxis, words)
         losses.legend(loc="center right", frameon=False)
-        figure.suptitle(words["clip_title"].format(radius=_number(demo.radius, words)), x=0.01, ha="left")
+        title = words["clip_title"].format(radius=decimal_text(demo.radius, words))
+        figure.suptitle(title, x=0.01, ha="left")
         figure.text(0.99, 0.01, words["clip_sizes"].format(T=demo.T, H=demo.H, batch=demo.batch,
-                                                           rate=_number(demo.learning_rate, words),
+                                                           rate=decimal_text(demo.learning_rate, words),
                                                            seed=demo.seed),
                     ha="right", va="bottom", fontsize=11, color="#555555")
     return figure
@@ -165,7 +165,7 @@ def trunc_figure(study: TruncationStudy, lang: str = "en", notation: str = "cour
             axes.set_xlabel(words["k2"])
             axes.set_title(words["k1_equal" if k1 == "k2" else "k1_one"], loc="left", fontsize=13)
             axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
-            axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _number(round(value, 10), words)))
+            decimal_axis(axes.xaxis, words)
         panels[0].set_ylabel(words["error"])
         panels[0].set_ylim(bottom=1e-12)
         panels[-1].legend(loc="lower left", frameon=False)

@@ -18,7 +18,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from bpttlab.derivations import CELLS
 from bpttlab.numeric.training import ADDING_BASELINE
-from bpttlab.reports.decay.plots import DPI, OKABE_ITO, cell_labels
+from bpttlab.reports.decay.plots import DPI, OKABE_ITO, cell_labels, decimal_axis, decimal_text
 from bpttlab.reports.learn.hello import HelloCurve
 from bpttlab.reports.learn.study import Setting, Study
 
@@ -75,22 +75,14 @@ def _words(lang: str) -> dict[str, str]:
     return WORDS[lang]
 
 
-def _number(value: float, words: dict[str, str], digits: int = 3) -> str:
-    return f"{value:.{digits}g}".replace(".", words["decimal"])
-
-
-def _decimal_axis(axis: matplotlib.axis.Axis, words: dict[str, str]) -> None:
-    axis.set_major_formatter(FuncFormatter(lambda v, _: _number(v, words, 3)))
-
-
 def setting_label(setting: Setting, words: dict[str, str]) -> str:
     """The cell's legend label (unambiguous among all registered cells), with ρ and clipping where
     the setting changes them."""
     name = cell_labels([*CELLS, setting.cell])[setting.cell]
     if setting.radius is not None:
-        name += rf", $\rho$ = {_number(setting.radius, words)}"
+        name += rf", $\rho$ = {decimal_text(setting.radius, words, 3)}"
     if setting.clip is not None:
-        name += f", {words['clipped']} ({_number(setting.clip, words)})"
+        name += f", {words['clipped']} ({decimal_text(setting.clip, words, 3)})"
     return name
 
 
@@ -98,7 +90,7 @@ def setting_title(setting: Setting, words: dict[str, str]) -> str:
     """A panel's title: the registered name, with ρ and clipping where the setting changes them."""
     name = setting.cell
     if setting.radius is not None:
-        name += f", ρ = {_number(setting.radius, words)}"
+        name += f", ρ = {decimal_text(setting.radius, words, 3)}"
     if setting.clip is not None:
         name += f", {words['clipped']}"
     return name
@@ -143,7 +135,7 @@ def _success(study: Study, words: dict[str, str]) -> Figure:
         axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axes.set_ylim(-0.08, 1.18)
         axes.set_yticks([0, 0.5, 1])
-        _decimal_axis(axes.yaxis, words)
+        decimal_axis(axes.yaxis, words, 3)
         axes.grid(True, color="#eeeeee")
     for axes in grid.flat[len(rows_of):]:
         axes.set_visible(False)
@@ -152,7 +144,7 @@ def _success(study: Study, words: dict[str, str]) -> Figure:
     grid.flat[0].plot([], [], "--", color=OKABE_ITO[1], label=words["horizon"])
     figure.legend(*grid.flat[0].get_legend_handles_labels(), loc="outside lower right", frameon=False,
                   ncols=2)
-    figure.suptitle(words["success_title"].format(baseline=_number(ADDING_BASELINE, words),
+    figure.suptitle(words["success_title"].format(baseline=decimal_text(ADDING_BASELINE, words, 3),
                                                   budget=study.config.budget, seeds=len(study.config.seeds)),
                     x=0.01, ha="left")
     return figure
@@ -181,9 +173,9 @@ def _loss(study: Study, words: dict[str, str]) -> Figure:
         axes.set_xlabel(words["step"])
         axes.grid(True, color="#eeeeee")
     grid[0].set_ylabel(words["mse"])
-    baseline = grid[0].plot([], [], ":", color="#888888",
-                            label=words["baseline"].format(baseline=_number(ADDING_BASELINE, words)))[0]
-    solved_below = words["threshold"].format(threshold=_number(0.1 * ADDING_BASELINE, words))
+    baseline_label = words["baseline"].format(baseline=decimal_text(ADDING_BASELINE, words, 3))
+    baseline = grid[0].plot([], [], ":", color="#888888", label=baseline_label)[0]
+    solved_below = words["threshold"].format(threshold=decimal_text(0.1 * ADDING_BASELINE, words, 3))
     threshold = grid[0].plot([], [], "--", color="#000000", label=solved_below)[0]
     lines = [h for h, _ in handles.values()] + [baseline, threshold]
     labels = [name for _, name in handles.values()] + [baseline.get_label(), threshold.get_label()]
@@ -217,9 +209,9 @@ def hello_figure(curve: HelloCurve, lang: str = "en") -> Figure:
         name = cell_labels([curve.cell])[curve.cell]
         if lang == "id" and name.endswith(" RNN"):  # Indonesian puts the head noun first: RNN Elman
             name = "RNN " + name.removesuffix(" RNN")
-        axes.set_title(words["hello_title"].format(cell=name, H=curve.H, lr=_number(curve.lr, words)),
+        axes.set_title(words["hello_title"].format(cell=name, H=curve.H, lr=decimal_text(curve.lr, words, 3)),
                        loc="left")
-        axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _number(v, words, 2)))
+        decimal_axis(axes.yaxis, words, 2)
         axes.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         axes.grid(True, color="#eeeeee")
         return figure

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import shift_name
+from bpttlab.derivations.scalar import sigmoid
 from bpttlab.reports.decay.plots import cell_figure, curves_of, save_figure
 from bpttlab.reports.sheets.numbers import number
 
@@ -94,6 +95,6 @@ def cell_decay_figures(folder: str | os.PathLike, out: str | os.PathLike, cells:
             T=data["T"], H=data["H"], D=data["D"], K=data["K"], seeds=len(data["seeds"]),
             head=data["head"], loss_at=data["loss_at"], input_seed=data["input_seed"],
             forget_bias="" if bias is None else number(f"{bias:g}", lang),
-            gate_at_bias="" if bias is None else number(1 / (1 + math.exp(-bias)), lang, 2),
+            gate_at_bias="" if bias is None else number(float(sigmoid(bias)), lang, 2),
             curves=tuple(facts))
     return figures

@@ -17,7 +17,6 @@ count come from the cell's equations and parameter shapes, a gate's role from th
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.derivations.printing.latex_printer import aligned, gates, latex
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import at_step
+from bpttlab.derivations.scalar import sigmoid
 from bpttlab.derivations.symbols import D, H
 from bpttlab.numeric.decay.study import FORGET_BIASES, SEEDS, cell_curves
 from bpttlab.reports.sheets.diagrams import RnnType, cell_diagram, rnn_types, unrolled_diagram
@@ -129,7 +129,7 @@ class Horizon:
     @property
     def gate(self) -> float:
         """σ(b_f): the forget gate's value where its pre-activation is the bias alone."""
-        return 1.0 / (1.0 + math.exp(-self.bias))
+        return float(sigmoid(self.bias))  # the cells' own σ
 
 
 @cache

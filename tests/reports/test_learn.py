@@ -14,8 +14,9 @@ import pytest
 
 from bpttlab.derivations import CELLS
 from bpttlab.reports.cli.app import main
+from bpttlab.reports.decay.plots import decimal_text
 from bpttlab.reports.learn.job import CHECKPOINT
-from bpttlab.reports.learn.plots import WORDS, _number
+from bpttlab.reports.learn.plots import WORDS
 from bpttlab.reports.learn.sheet import learning_context
 from bpttlab.reports.learn.study import (
     Horizon,
@@ -153,7 +154,7 @@ def test_verdict_explains_a_disagreement_both_ways():
 
 
 def test_indonesian_numbers_have_a_decimal_comma():
-    assert _number(0.1667, WORDS["id"]) == "0,167" and _number(0.1667, WORDS["en"]) == "0.167"
+    assert decimal_text(0.1667, WORDS["id"], 3) == "0,167" and decimal_text(0.1667, WORDS["en"], 3) == "0.167"
 
 
 # ----------------------------------------------------------------- REPORT.md and the course sheet
