@@ -7,7 +7,7 @@ runs the forward step and the *recurrent* part of the backward step (the named d
 previous states), with the step's matrix products stacked (:mod:`.stacking`). The rest — δx_t and the
 parameter gradients — is evaluated once on arrays holding all T·N columns side by side, (rows, T·N):
 for an outer product δa_t x_tᵀ that is exactly Σ_t Σ_n, so the sums over time and batch become a
-single matrix product.
+single matrix product. Those arrays are kept from one call to the next (:mod:`.workspace`).
 
 The loss is the sum over steps (or the last step) and the mean over the batch.
 """
@@ -38,6 +38,7 @@ from bpttlab.numeric.engine.validate import (
     check_targets,
     infer_sizes,
 )
+from bpttlab.numeric.engine.workspace import Workspace, WorkspacePool
 
 __all__ = ["Engine", "ForwardResult", "build_engine"]
 
@@ -56,10 +57,12 @@ class ForwardResult:
     states: dict[str, np.ndarray]
 
 
-def _columns(buffer: np.ndarray) -> np.ndarray:
-    """(T, rows, N) → (rows, T·N): all steps side by side (a copy)."""
+def _columns(buffer: np.ndarray, workspace: Workspace, key: str) -> np.ndarray:
+    """(T, rows, N) → (rows, T·N): all steps side by side (a copy, kept in ``workspace``)."""
     steps, rows, batch = buffer.shape
-    return buffer.transpose(1, 0, 2).reshape(rows, steps * batch)
+    out = workspace.empty(("columns", key), (rows, steps, batch), buffer.dtype)
+    np.copyto(out, buffer.transpose(1, 0, 2))
+    return out.reshape(rows, steps * batch)
 
 
 class Engine:
@@ -72,6 +75,7 @@ class Engine:
         # The step's matrix products stacked (see .stacking): the input projections for every step at
         # once before the loop, one recurrent product per previous state a step, forward and back.
         layout = self._layout = stack(d)
+        self._workspaces = WorkspacePool()  # working arrays kept between calls (see .workspace)
         self._rest = Compiled(layout.forward) if layout.forward else None
         self._step_deltas = Compiled(layout.backward_deltas)
         self._step_states = Compiled(layout.backward_states)
@@ -94,6 +98,13 @@ class Engine:
             self._logits_delta, self._head_grads = Compiled([first]), Compiled(rest)
             self._into_h = Compiled([sp.Eq(sp.MatrixSymbol("from head", *d.cell.h.shape), d.from_head,
                                            evaluate=False)])
+
+    def release_memory(self) -> None:
+        """Let go of the working arrays kept between calls (see :mod:`.workspace`); the next call
+        makes them again. They are reused while the sizes and dtype stay the same; with ``xs`` of D ≤ H
+        they hold about 11·T·N·H values for the RNN and 32·T·N·H for the LSTM (26 MB in float32 at
+        T = 50, N = 32, H = 128)."""
+        self._workspaces.clear()
 
     # ----------------------------------------------------------------- parameters
     def param_shapes(self, D: int, H: int, K: int | None = None) -> dict[str, tuple[int, ...]]:
@@ -179,17 +190,21 @@ class Engine:
             states[prev.name] = np.ascontiguousarray(value.T)
         return env, xs, states, (T, N, D, H, K), dtype
 
-    def _run_forward(self, env: dict, xs: np.ndarray, states: dict, sizes: tuple) -> dict[str, np.ndarray]:
+    def _run_forward(self, env: dict, xs: np.ndarray, states: dict, sizes: tuple,
+                     workspace: Workspace) -> dict[str, np.ndarray]:
         """Every value of the step for every t, by name, each (T, rows, N) (the gates' are row blocks
-        of one buffer per group)."""
+        of one buffer per group), in ``workspace``."""
         T, N, D = sizes[:3]
         layout, dtype = self._layout, xs.dtype
-        x_steps = np.ascontiguousarray(xs.transpose(0, 2, 1))  # (T, D, N)
+        x_steps = workspace.empty("x", (T, D, N), dtype)
+        np.copyto(x_steps, xs.transpose(0, 2, 1))
         # Every input projection for every step: one product, then laid out step by step with the
         # gates' biases added in the same pass.
         weights = [env[p.weight] for p in layout.projections]
         stacked = np.concatenate(weights) if weights else np.zeros((0, D), dtype)
-        by_row = (stacked @ xs.reshape(T * N, D).T).reshape(-1, T, N)
+        by_row = np.matmul(stacked, xs.reshape(T * N, D).T,
+                           out=workspace.empty("projections", (stacked.shape[0], T * N), dtype))
+        by_row = by_row.reshape(-1, T, N)
         biases = np.zeros((stacked.shape[0], 1), dtype)
         rows: dict[str, tuple[int, int]] = {}
         start = 0
@@ -198,18 +213,19 @@ class Engine:
             if p.bias is not None:
                 biases[start:start + w.shape[0]] = env[p.bias]
             start += w.shape[0]
-        projected = np.add(by_row.transpose(1, 0, 2), biases, out=np.empty((T, stacked.shape[0], N), dtype))
+        projected = np.add(by_row.transpose(1, 0, 2), biases,
+                           out=workspace.empty("projected", (T, stacked.shape[0], N), dtype))
         stored: dict[str, np.ndarray] = {}  # name → (T, rows, N)
         step = dict(env)  # what the remaining equations read: constants, then this step's values
         loop = []  # per group: weights, state, product, gate rows, projection, pre-activations, outputs, runs
-        for group in layout.groups:
+        for number, group in enumerate(layout.groups):
             heights = [env[w].shape[0] for w in group.weights]
             offsets = np.cumsum([0, *heights])
             product = np.empty((int(offsets[-1]), N), dtype)
             gate_rows = int(offsets[len(group.gates)])
-            pre = np.empty((T, gate_rows, N), dtype)
+            pre = workspace.empty(("pre", number), (T, gate_rows, N), dtype)
             with_function = [g for g in group.gates if g.function is not None]
-            out = np.empty((T, int(offsets[len(with_function)]), N), dtype)
+            out = workspace.empty(("out", number), (T, int(offsets[len(with_function)]), N), dtype)
             runs: list[tuple[str, int, int]] = []
             for i, gate in enumerate(group.gates):
                 stored[gate.pre] = pre[:, offsets[i]:offsets[i + 1]]
@@ -248,7 +264,7 @@ class Engine:
                 results = rest.function(*read_rest(step))
                 for name, value in zip(rest.outputs, results, strict=True):
                     if name not in stored:
-                        stored[name] = np.empty((T, *value.shape), dtype)
+                        stored[name] = workspace.empty(("stored", name), (T, *value.shape), dtype)
                     stored[name][t] = value
             states = {prev: stored[new][t] for new, prev in new_states}
         stored[x_name] = x_steps
@@ -259,12 +275,13 @@ class Engine:
         """Run the cell over ``xs`` (T, N, D) and the head (if any) on its states. The initial states
         are ``h0`` (and ``c0``) or ``initial`` by the cell's names (``cell.initial``); zero if not given."""
         env, xs, states, sizes, _ = self._prepare(params, xs, h0, c0, initial)
-        stored = self._run_forward(env, xs, states, sizes)
+        workspace = Workspace()  # not lent from the pool: the result holds its arrays
+        stored = self._run_forward(env, xs, states, sizes, workspace)
         T, N, K = sizes[0], sizes[1], sizes[4]
         y = None
         if self.head is not None:
             h = stored[self._h]
-            env[self._h] = _columns(h) if self.loss_at == "every" else h[-1]
+            env[self._h] = _columns(h, workspace, self._h) if self.loss_at == "every" else h[-1]
             env[self.head.target.name] = np.zeros((K, env[self.cell.h.name].shape[1]), xs.dtype)
             y_columns = self._head_forward(env)[self.head.prediction.name]
             y = y_columns.T.reshape(T, N, K) if self.loss_at == "every" else y_columns.T
@@ -276,28 +293,30 @@ class Engine:
                              states=states)
 
     # ----------------------------------------------------------------- loss and gradients
-    def _target_columns(self, targets: object, sizes: tuple, dtype: np.dtype) -> np.ndarray:
+    def _target_columns(self, targets: object, sizes: tuple, dtype: np.dtype,
+                        workspace: Workspace) -> np.ndarray:
         T, N, _, _, K = sizes
         shape = (T, N) if self.loss_at == "every" else (N,)
         targets = check_targets(self.head.name, targets, shape, K, dtype)
         if self.head.name == "softmax":
-            one_hot = np.zeros((K, targets.size), dtype)
+            one_hot = workspace.zeros("one-hot targets", (K, targets.size), dtype)
             one_hot[targets.reshape(-1), np.arange(targets.size)] = 1
             return one_hot
         return np.ascontiguousarray(targets.reshape(-1, K).T)
 
     def _forward_and_loss(self, params: dict, xs: object, targets: object, h0: object, c0: object,
-                          initial: object = None) -> tuple[float, dict, dict, dict, tuple, np.dtype]:
+                          initial: object, workspace: Workspace
+                          ) -> tuple[float, dict, dict, dict, tuple, np.dtype]:
         """Cell over the sequence, then the head and its loss on every step at once (or the last)."""
         if self.head is None:
             raise ValueError(f"an engine without a head has no loss; build it with head='softmax', "
                              f"'sigmoid' or 'linear' (cell {self.cell.name})")
         env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0, initial)
         initial = dict(states)
-        stored = self._run_forward(env, xs, states, sizes)
+        stored = self._run_forward(env, xs, states, sizes, workspace)
         h = stored[self._h]
-        env[self._h] = _columns(h) if self.loss_at == "every" else h[-1]
-        env[self.head.target.name] = self._target_columns(targets, sizes, dtype)
+        env[self._h] = _columns(h, workspace, self._h) if self.loss_at == "every" else h[-1]
+        env[self.head.target.name] = self._target_columns(targets, sizes, dtype, workspace)
         loss = float(self._head_forward(env)[self.head.loss.name].sum()) / sizes[1]
         check_finite_results("the loss", {"loss": loss})
         return loss, env, stored, initial, sizes, dtype
@@ -305,7 +324,8 @@ class Engine:
     def loss(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None, *,
              initial: dict | None = None) -> float:
         """The loss alone (sum over steps or the last one, mean over the batch), without gradients."""
-        return self._forward_and_loss(params, xs, targets, h0, c0, initial)[0]
+        with self._workspaces.lend() as workspace:
+            return self._forward_and_loss(params, xs, targets, h0, c0, initial, workspace)[0]
 
     def loss_and_grads(self, params: dict, xs: object, targets: object, h0: object = None,
                        c0: object = None, *, initial: dict | None = None,
@@ -329,12 +349,18 @@ class Engine:
         (['W_hh'], True)
         """
         wanted = self._wanted(wrt)
+        with self._workspaces.lend() as workspace:
+            return self._loss_and_grads(params, xs, targets, h0, c0, initial, wanted, truncate, workspace)
+
+    def _loss_and_grads(self, params: dict, xs: object, targets: object, h0: object, c0: object,
+                        initial: object, wanted: frozenset[str], truncate: object, workspace: Workspace
+                        ) -> tuple[float, dict[str, np.ndarray]]:
         loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
-                                                                          initial)
+                                                                          initial, workspace)
         T, N, D, H, K = sizes
         windows = _windows(truncate, T)
-        head_grads, into_h = self._head_backward(env, sizes, dtype)
-        deltas, carried = self._through_time(env, stored, initial, into_h, sizes, dtype, windows)
+        head_grads, into_h = self._head_backward(env, sizes, dtype, workspace)
+        deltas, carried = self._through_time(env, stored, initial, into_h, sizes, dtype, windows, workspace)
 
         # Everything else at once, on all T·N columns: each value the leaves read, as (rows, T·N).
         leaves = self._leaves_for(tuple(name for name in self._leaf_names if name in wanted))
@@ -344,12 +370,13 @@ class Engine:
             columns = {}
             for name in leaves.inputs:
                 if name in previous:  # the state before each step: initial, then steps 1..T−1
-                    shifted = np.empty((initial[name].shape[0], T, N), dtype)
+                    shifted = workspace.empty(("previous", name), (initial[name].shape[0], T, N), dtype)
                     shifted[:, 0] = initial[name]
                     shifted[:, 1:] = stored[previous[name]][:-1].transpose(1, 0, 2)
                     columns[name] = shifted.reshape(-1, T * N)
                 elif name in deltas or name in stored:
-                    columns[name] = _columns(deltas[name] if name in deltas else stored[name])
+                    values_of = deltas if name in deltas else stored
+                    columns[name] = _columns(values_of[name], workspace, name)
             values = leaves({**env, **columns})
 
         grads: dict[str, np.ndarray] = {}
@@ -415,16 +442,20 @@ class Engine:
         >>> {label: value.shape for label, value in deltas.items()}
         {'h': (4, 1, 3), 'c': (4, 1, 3)}
         """
-        loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
-                                                                          initial)
-        _, into_h = self._head_backward(env, sizes, dtype)
-        deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype, _windows(None, sizes[0]))
-        states = {new.name.split("_")[0]: np.ascontiguousarray(deltas[delta(new).name].transpose(0, 2, 1))
-                  for new in self.cell.new_states}
+        with self._workspaces.lend() as workspace:
+            loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
+                                                                              initial, workspace)
+            _, into_h = self._head_backward(env, sizes, dtype, workspace)
+            deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype,
+                                           _windows(None, sizes[0]), workspace)
+            # copies: the deltas live in the workspace, which the next call overwrites
+            states = {new.name.split("_")[0]: deltas[delta(new).name].transpose(0, 2, 1).copy()
+                      for new in self.cell.new_states}
         check_finite_results("the backward pass", states)
         return loss, states
 
-    def _head_backward(self, env: dict, sizes: tuple, dtype: np.dtype) -> tuple[dict, np.ndarray]:
+    def _head_backward(self, env: dict, sizes: tuple, dtype: np.dtype,
+                       workspace: Workspace) -> tuple[dict, np.ndarray]:
         """Head backward, on the same columns: δ of the logits, head gradients, and δh from the head
         for every step, (T, H, N) (zero but at the last step for a loss at the last step)."""
         T, N, _, H, _ = sizes
@@ -432,7 +463,7 @@ class Engine:
             env[name] = value / N  # the mean over the batch
         head_grads = self._head_grads(env)
         from_head = self._into_h(env)["from head"]
-        into_h = np.zeros((T, H, N), dtype)
+        into_h = workspace.zeros("into h", (T, H, N), dtype)
         if self.loss_at == "every":
             into_h[:] = from_head.reshape(H, T, N).transpose(1, 0, 2)
         else:
@@ -440,7 +471,7 @@ class Engine:
         return head_grads, into_h
 
     def _through_time(self, env: dict, stored: dict, initial: dict, into_h: np.ndarray, sizes: tuple,
-                      dtype: np.dtype, windows: list[tuple[int, int, int]]
+                      dtype: np.dtype, windows: list[tuple[int, int, int]], workspace: Workspace
                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Back through time, only what the recurrence needs, over each window (end, start, first):
         from step end−1 back to step start, with the head's δh from step first on (one window over
@@ -448,17 +479,17 @@ class Engine:
         windows, and the carries δs_0 that step 1 sends back (from the windows that reach it)."""
         T, N, _, H, _ = sizes
         overlap = any(later[1] < earlier[0] for earlier, later in pairwise(windows))
-        make = np.zeros if overlap else np.empty
-        deltas: dict[str, np.ndarray] = {self._delta_h: make((T, H, N), dtype)}
+        make = workspace.zeros if overlap else workspace.empty
+        deltas: dict[str, np.ndarray] = {self._delta_h: make(self._delta_h, (T, H, N), dtype)}
         stacks = []  # per group: (weightsᵀ, symbol, its δu, their buffer, a step's δu side by side, outs)
-        for group in self._layout.groups:
+        for number, group in enumerate(self._layout.groups):
             if group.deltas is None:
                 continue
             heights = np.cumsum([0, *(env[w].shape[0] for w in group.weights)])
             # The δu sit side by side in the named deltas' buffer, unless another group has them already
             # (or windows overlap): then a step's δu are put side by side for the product.
             owned = not overlap and not any(name in deltas for name in group.deltas)
-            block = make((T, int(heights[-1]), N), dtype) if owned else None
+            block = make(("deltas", number), (T, int(heights[-1]), N), dtype) if owned else None
             if owned:
                 for name, a, b in zip(group.deltas, heights[:-1], heights[1:], strict=True):
                     deltas[name] = block[:, a:b]
@@ -493,7 +524,7 @@ class Engine:
                 for name, value in zip(first_step.outputs, results, strict=True):
                     step[name] = value
                     if name not in deltas:
-                        deltas[name] = make((T, *value.shape), dtype)
+                        deltas[name] = make(name, (T, *value.shape), dtype)
                     if overlap:
                         deltas[name][t] += value
                     else:
