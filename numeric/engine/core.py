@@ -27,7 +27,7 @@ import bpttlab.derivations.symbols as dimensions
 from bpttlab.derivations import Cell, Derivation, carry, delta, derive
 from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.numeric.engine.printer import UFUNCS
-from bpttlab.numeric.engine.stacking import stack
+from bpttlab.numeric.engine.stacking import stack, stack_leaves
 from bpttlab.numeric.engine.validate import (
     as_array,
     as_float_array,
@@ -90,7 +90,8 @@ class Engine:
                 for size in (dimensions.H, dimensions.K)}
         self._rows_by_size = {k: v for k, v in rows.items() if v}
         recurrent = {eq.lhs.name for eq in (*layout.backward_deltas, *layout.backward_states)}
-        self._leaf_equations = tuple(eq for eq in d.step_backward if eq.lhs.name not in recurrent)
+        self._leaf_equations, self._outers, self._inners = stack_leaves(
+            layout, tuple(eq for eq in d.step_backward if eq.lhs.name not in recurrent), set(d.params))
         self._leaves: dict[tuple[str, ...], Compiled] = {}
         if self.head is not None:
             self._head_forward = Compiled(self.head.equations)
@@ -360,24 +361,30 @@ class Engine:
         T, N, D, H, K = sizes
         windows = _windows(truncate, T)
         head_grads, into_h = self._head_backward(env, sizes, dtype, workspace)
-        deltas, carried = self._through_time(env, stored, initial, into_h, sizes, dtype, windows, workspace)
+        deltas, carried, blocks = self._through_time(env, stored, initial, into_h, sizes, dtype, windows,
+                                                     workspace)
 
         # Everything else at once, on all T·N columns: each value the leaves read, as (rows, T·N).
         leaves = self._leaves_for(tuple(name for name in self._leaf_names if name in wanted))
         values = {}
         if leaves is not None:
-            previous = {prev: new for new, prev, *_ in self._links}
-            columns = {}
-            for name in leaves.inputs:
-                if name in previous:  # the state before each step: initial, then steps 1..T−1
-                    shifted = workspace.empty(("previous", name), (initial[name].shape[0], T, N), dtype)
-                    shifted[:, 0] = initial[name]
-                    shifted[:, 1:] = stored[previous[name]][:-1].transpose(1, 0, 2)
-                    columns[name] = shifted.reshape(-1, T * N)
-                elif name in deltas or name in stored:
-                    values_of = deltas if name in deltas else stored
-                    columns[name] = _columns(values_of[name], workspace, name)
-            values = leaves({**env, **columns})
+            columns = _Columns(self, env, stored, deltas, blocks, initial, workspace)
+            needed = set(leaves.inputs)
+            for outer in self._outers:  # [δu…] vᵀ, split by rows
+                if any(symbol in needed for symbol in outer.symbols):
+                    block, offsets = columns.group(outer.group)
+                    a, b = offsets[outer.first], offsets[outer.stop]
+                    product = block[a:b] @ columns[outer.operand].T
+                    for symbol, start, stop in zip(outer.symbols, offsets[outer.first:outer.stop],
+                                                   offsets[outer.first + 1:outer.stop + 1], strict=True):
+                        columns.values[symbol] = product[start - a:stop - a]
+            for inner in self._inners:  # [W…]ᵀ [δu…]
+                if inner.symbol in needed:
+                    block, offsets = columns.group(inner.group)
+                    weights = np.concatenate([env[w] for w in inner.weights])
+                    columns.values[inner.symbol] = weights.T @ block[offsets[inner.first]:offsets[inner.stop]]
+            values = leaves({**env, **{name: columns[name] for name in leaves.inputs
+                                       if name not in self.derivation.params}})
 
         grads: dict[str, np.ndarray] = {}
         for name, shape in self.param_shapes(D, H, K).items():
@@ -446,7 +453,7 @@ class Engine:
             loss, env, stored, initial, sizes, dtype = self._forward_and_loss(params, xs, targets, h0, c0,
                                                                               initial, workspace)
             _, into_h = self._head_backward(env, sizes, dtype, workspace)
-            deltas, _ = self._through_time(env, stored, initial, into_h, sizes, dtype,
+            deltas, *_ = self._through_time(env, stored, initial, into_h, sizes, dtype,
                                            _windows(None, sizes[0]), workspace)
             # copies: the deltas live in the workspace, which the next call overwrites
             states = {new.name.split("_")[0]: deltas[delta(new).name].transpose(0, 2, 1).copy()
@@ -472,16 +479,18 @@ class Engine:
 
     def _through_time(self, env: dict, stored: dict, initial: dict, into_h: np.ndarray, sizes: tuple,
                       dtype: np.dtype, windows: list[tuple[int, int, int]], workspace: Workspace
-                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[int, np.ndarray]]:
         """Back through time, only what the recurrence needs, over each window (end, start, first):
         from step end−1 back to step start, with the head's δh from step first on (one window over
         everything is full BPTT). Returns the named deltas and δh_t, each (T, rows, N), summed over the
-        windows, and the carries δs_0 that step 1 sends back (from the windows that reach it)."""
+        windows; the carries δs_0 that step 1 sends back (from the windows that reach it); and the
+        buffers (T, rows, N) holding a group's deltas side by side, by group."""
         T, N, _, H, _ = sizes
         overlap = any(later[1] < earlier[0] for earlier, later in pairwise(windows))
         make = workspace.zeros if overlap else workspace.empty
         deltas: dict[str, np.ndarray] = {self._delta_h: make(self._delta_h, (T, H, N), dtype)}
         stacks = []  # per group: (weightsᵀ, symbol, its δu, their buffer, a step's δu side by side, outs)
+        blocks: dict[int, np.ndarray] = {}
         for number, group in enumerate(self._layout.groups):
             if group.deltas is None:
                 continue
@@ -491,6 +500,7 @@ class Engine:
             owned = not overlap and not any(name in deltas for name in group.deltas)
             block = make(("deltas", number), (T, int(heights[-1]), N), dtype) if owned else None
             if owned:
+                blocks[number] = block
                 for name, a, b in zip(group.deltas, heights[:-1], heights[1:], strict=True):
                     deltas[name] = block[:, a:b]
             rows = initial[group.state].shape[0]
@@ -541,7 +551,54 @@ class Engine:
             if start == 0:
                 for name, value in carried.items():
                     reached[name] = reached[name] + value
-        return deltas, reached
+        return deltas, reached, blocks
+
+
+class _Columns:
+    """Values laid out as (rows, T·N), all steps side by side, made when first asked for (in the
+    workspace); a group's deltas as the rows of one array."""
+
+    def __init__(self, engine: Engine, env: dict, stored: dict, deltas: dict, blocks: dict,
+                 initial: dict, workspace: Workspace):
+        self.engine, self.env, self.stored, self.deltas = engine, env, stored, deltas
+        self.blocks, self.initial, self.workspace = blocks, initial, workspace
+        self.values: dict[str, np.ndarray] = {}
+        self._groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._in_group: dict[str, tuple[int, int]] = {}  # as in stack_leaves: the first group owns a δu
+        for g, group in enumerate(engine._layout.groups):
+            for k, name in enumerate(group.deltas or ()):
+                self._in_group.setdefault(name, (g, k))
+        self._previous = {prev: new for new, prev, *_ in engine._links}
+
+    def group(self, number: int) -> tuple[np.ndarray, np.ndarray]:
+        """The group's deltas as one (rows, T·N) array, and each delta's first row (and the end)."""
+        if number not in self._groups:
+            group = self.engine._layout.groups[number]
+            offsets = np.cumsum([0, *(self.env[w].shape[0] for w in group.weights)])
+            if number in self.blocks:
+                block = _columns(self.blocks[number], self.workspace, ("deltas", number))
+            else:
+                block = np.concatenate([_columns(self.deltas[n], self.workspace, n) for n in group.deltas])
+            self._groups[number] = block, offsets
+        return self._groups[number]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.values:
+            if name in self._in_group:
+                number, k = self._in_group[name]
+                block, offsets = self.group(number)
+                self.values[name] = block[offsets[k]:offsets[k + 1]]
+            elif name in self._previous:  # the state before each step: initial, then steps 1..T−1
+                start = self.initial[name]
+                T, _, N = self.stored[self._previous[name]].shape
+                shifted = self.workspace.empty(("previous", name), (start.shape[0], T, N), start.dtype)
+                shifted[:, 0] = start
+                shifted[:, 1:] = self.stored[self._previous[name]][:-1].transpose(1, 0, 2)
+                self.values[name] = shifted.reshape(-1, T * N)
+            else:
+                self.values[name] = _columns((self.deltas if name in self.deltas else self.stored)[name],
+                                             self.workspace, name)
+        return self.values[name]
 
 
 def _reader(names: tuple[str, ...]) -> Callable[[dict], tuple]:

@@ -13,6 +13,11 @@ Three rewrites, none of which names a cell:
 
 The rest of the step (the element-wise arithmetic) stays a lambdified group of equations.
 
+After the loop, :func:`stack_leaves` does the same for the products over all T·N columns: the leaves
+``δW_k = δu_k vᵀ`` of consecutive δu_k of one group are one product ``[δu…] vᵀ`` split by rows
+(:class:`Outer`), and the terms ``Σ W_kᵀ δu_k`` of a leaf (δx_t) are one product ``[W…]ᵀ [δu…]``
+(:class:`Inner`), both reading the group's deltas as the one buffer they already are.
+
 >>> from bpttlab.derivations import derive
 >>> layout = stack(derive("lstm", "linear"))
 >>> [(g.state, [gate.pre for gate in g.gates], [gate.function for gate in g.gates]) for g in layout.groups]
@@ -29,7 +34,7 @@ import sympy as sp
 
 from bpttlab.derivations import Derivation, Elementwise, delta
 
-__all__ = ["Gate", "Group", "Layout", "Projection", "stack"]
+__all__ = ["Gate", "Group", "Inner", "Layout", "Outer", "Projection", "stack", "stack_leaves"]
 
 
 @dataclass(frozen=True)
@@ -195,3 +200,99 @@ def stack(d: Derivation) -> Layout:
 
     state_eqs = tuple(eq for eq in backward if eq.lhs.name in previous)
     return Layout(projections, tuple(groups), tuple(forward), deltas_eqs, state_eqs)
+
+
+@dataclass(frozen=True)
+class Outer:
+    """The leaves ``δu_k vᵀ`` of the group's deltas ``first:stop`` as one product: its row blocks are
+    ``symbols``, one per δu_k, which the rewritten leaves read."""
+
+    group: int
+    first: int
+    stop: int
+    operand: str
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Inner:
+    """The terms ``W_kᵀ δu_k`` of one leaf, δu_k the group's deltas ``first:stop``, as one product
+    ``[W…]ᵀ [δu…]`` read as ``symbol``."""
+
+    group: int
+    first: int
+    stop: int
+    weights: tuple[str, ...]
+    symbol: str
+
+
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """Maximal runs of consecutive positions, two long or more: (first, stop)."""
+    runs: list[tuple[int, int]] = []
+    for p in sorted(positions):
+        if runs and runs[-1][1] == p:
+            runs[-1] = (runs[-1][0], p + 1)
+        else:
+            runs.append((p, p + 1))
+    return [(a, b) for a, b in runs if b - a >= 2]
+
+
+def stack_leaves(layout: Layout, leaves: tuple[sp.Eq, ...], params: set[str]
+                 ) -> tuple[tuple[sp.Eq, ...], tuple[Outer, ...], tuple[Inner, ...]]:
+    """``leaves`` with their stacked products replaced by symbols, and those products (see the module
+    docstring). Only a group whose deltas share one buffer is stacked.
+
+    >>> from bpttlab.derivations import derive
+    >>> from bpttlab.numeric.engine.core import build_engine
+    >>> engine = build_engine("lstm", "linear")
+    >>> [o.operand for o in engine._outers], [i.weights for i in engine._inners]
+    (['x_t', 'h_{t-1}'], [('W_xi', 'W_xf', 'W_xo', 'W_xg')])
+    """
+    position: dict[str, tuple[int, int]] = {}  # δu → (group, place); the first group holding it owns it
+    for g, group in enumerate(layout.groups):
+        for k, name in enumerate(group.deltas or ()):
+            position.setdefault(name, (g, k))
+    # Outer products: δW = δu @ vᵀ, by (group, v)
+    by_operand: dict[tuple[int, str], dict[int, sp.Eq]] = {}
+    for eq in leaves:
+        rhs = eq.rhs
+        if (isinstance(rhs, sp.MatMul) and len(rhs.args) == 2 and isinstance(rhs.args[0], sp.MatrixSymbol)
+                and rhs.args[0].name in position and isinstance(rhs.args[1], sp.Transpose)
+                and isinstance(rhs.args[1].arg, sp.MatrixSymbol)):
+            g, k = position[rhs.args[0].name]
+            by_operand.setdefault((g, rhs.args[1].arg.name), {}).setdefault(k, eq)
+    outers, replaced = [], {}
+    for (g, operand), found in by_operand.items():
+        for first, stop in _runs(list(found)):
+            head = layout.groups[g].deltas[first]
+            symbols = tuple(f"[{head}…]·{operand}ᵀ[{k - first}]" for k in range(first, stop))
+            outers.append(Outer(g, first, stop, operand, symbols))
+            for k, symbol in zip(range(first, stop), symbols, strict=True):
+                eq = found[k]
+                replaced[eq] = sp.Eq(eq.lhs, sp.MatrixSymbol(symbol, *eq.lhs.shape), evaluate=False)
+    rewritten = [replaced.get(eq, eq) for eq in leaves]
+    # Inner products: Σ W_kᵀ δu_k within one leaf, by group
+    inners = []
+    for i, eq in enumerate(rewritten):
+        terms = eq.rhs.args if isinstance(eq.rhs, sp.MatAdd) else (eq.rhs,)
+        by_group: dict[int, dict[int, tuple[str, sp.Basic]]] = {}
+        for term in terms:
+            factors = term.args if isinstance(term, sp.MatMul) else ()
+            if (len(factors) == 2 and isinstance(factors[0], sp.Transpose)
+                    and isinstance(factors[0].arg, sp.MatrixSymbol) and factors[0].arg.name in params
+                    and isinstance(factors[1], sp.MatrixSymbol) and factors[1].name in position):
+                g, k = position[factors[1].name]
+                by_group.setdefault(g, {}).setdefault(k, (factors[0].arg.name, term))
+        kept, stacked = list(terms), []
+        for g, found in by_group.items():
+            for first, stop in _runs(list(found)):
+                symbol = sp.MatrixSymbol(f"[W…]ᵀ[{layout.groups[g].deltas[first]}…]→{eq.lhs.name}",
+                                         *eq.lhs.shape)
+                weights = tuple(found[k][0] for k in range(first, stop))
+                inners.append(Inner(g, first, stop, weights, symbol.name))
+                kept = [t for t in kept if t not in {found[k][1] for k in range(first, stop)}]
+                stacked.append(symbol)
+        if stacked:
+            kept += stacked
+            rewritten[i] = sp.Eq(eq.lhs, sp.MatAdd(*kept) if len(kept) > 1 else kept[0], evaluate=False)
+    return tuple(rewritten), tuple(outers), tuple(inners)
