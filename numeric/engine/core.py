@@ -197,25 +197,24 @@ class Engine:
         of one buffer per group), in ``workspace``."""
         T, N, D = sizes[:3]
         layout, dtype = self._layout, xs.dtype
-        x_steps = workspace.empty("x", (T, D, N), dtype)
-        np.copyto(x_steps, xs.transpose(0, 2, 1))
-        # Every input projection for every step: one product, then laid out step by step with the
-        # gates' biases added in the same pass.
+        # Every input projection for every step, the gates' biases folded in as a last column of
+        # the weights against a row of ones under x_t: [W… | b…] [x_t; 1], stacked, step by step.
         weights = [env[p.weight] for p in layout.projections]
-        stacked = np.concatenate(weights) if weights else np.zeros((0, D), dtype)
-        by_row = np.matmul(stacked, xs.reshape(T * N, D).T,
-                           out=workspace.empty("projections", (stacked.shape[0], T * N), dtype))
-        by_row = by_row.reshape(-1, T, N)
-        biases = np.zeros((stacked.shape[0], 1), dtype)
         rows: dict[str, tuple[int, int]] = {}
+        stacked = np.zeros((sum(w.shape[0] for w in weights), D + 1), dtype)
         start = 0
         for p, w in zip(layout.projections, weights, strict=True):
             rows[p.symbol] = (start, start + w.shape[0])
+            stacked[start:start + w.shape[0], :D] = w
             if p.bias is not None:
-                biases[start:start + w.shape[0]] = env[p.bias]
+                stacked[start:start + w.shape[0], D:] = env[p.bias]
             start += w.shape[0]
-        projected = np.add(by_row.transpose(1, 0, 2), biases,
-                           out=workspace.empty("projected", (T, stacked.shape[0], N), dtype))
+        with_ones = workspace.empty("x and ones", (T, D + 1, N), dtype)
+        np.copyto(with_ones[:, :D], xs.transpose(0, 2, 1))
+        with_ones[:, D] = 1
+        x_steps = with_ones[:, :D]  # (T, D, N)
+        projected = np.matmul(stacked, with_ones,
+                              out=workspace.empty("projected", (T, stacked.shape[0], N), dtype))
         stored: dict[str, np.ndarray] = {}  # name → (T, rows, N)
         step = dict(env)  # what the remaining equations read: constants, then this step's values
         loop = []  # per group: weights, state, product, gate rows, projection, pre-activations, outputs, runs
@@ -241,6 +240,7 @@ class Engine:
             first = rows[group.gates[0].projection.symbol][0] if group.gates else 0
             loop.append((np.concatenate([env[w] for w in group.weights]), group.state, product, gate_rows,
                          projected[:, first:first + gate_rows], pre, out, tuple(runs)))
+        # the projections the rest reads are no gate's, so they have no bias folded in
         unfused = [(symbol, projected[:, a:b]) for symbol, (a, b) in rows.items()
                    if self._rest is not None and symbol in self._rest.inputs]
         rest = self._rest
@@ -484,7 +484,7 @@ class Engine:
         from step end−1 back to step start, with the head's δh from step first on (one window over
         everything is full BPTT). Returns the named deltas and δh_t, each (T, rows, N), summed over the
         windows; the carries δs_0 that step 1 sends back (from the windows that reach it); and the
-        buffers (T, rows, N) holding a group's deltas side by side, by group."""
+        buffers (rows, T, N) holding a group's deltas side by side, by group."""
         T, N, _, H, _ = sizes
         overlap = any(later[1] < earlier[0] for earlier, later in pairwise(windows))
         make = workspace.zeros if overlap else workspace.empty
@@ -498,13 +498,16 @@ class Engine:
             # The δu sit side by side in the named deltas' buffer, unless another group has them already
             # (or windows overlap): then a step's δu are put side by side for the product.
             owned = not overlap and not any(name in deltas for name in group.deltas)
-            block = make(("deltas", number), (T, int(heights[-1]), N), dtype) if owned else None
+            # (rows, T, N): the step's δu are read in place by the product, and all T·N columns by
+            # the leaves' products without a copy
+            block = make(("deltas", number), (int(heights[-1]), T, N), dtype) if owned else None
             if owned:
                 blocks[number] = block
                 for name, a, b in zip(group.deltas, heights[:-1], heights[1:], strict=True):
-                    deltas[name] = block[:, a:b]
+                    deltas[name] = block[a:b].transpose(1, 0, 2)
             rows = initial[group.state].shape[0]
-            stacks.append((np.concatenate([env[w] for w in group.weights]).T, group.back_symbol, group.deltas,
+            stacks.append((np.ascontiguousarray(np.concatenate([env[w] for w in group.weights]).T),
+                           group.back_symbol, group.deltas,
                            block, None if owned else np.empty((int(heights[-1]), N), dtype),
                            (np.empty((rows, N), dtype), np.empty((rows, N), dtype))))
         first_step, states_step = self._step_deltas, self._step_states
@@ -541,7 +544,7 @@ class Engine:
                         deltas[name][t] = value
                 for weights_t, symbol, names, block, window_block, outs in stacks:
                     if window_block is None:
-                        source = block[t]
+                        source = block[:, t]
                     else:
                         source = np.concatenate([step[name] for name in names], out=window_block)
                     step[symbol] = np.matmul(weights_t, source, out=outs[t % 2])
@@ -575,8 +578,8 @@ class _Columns:
         if number not in self._groups:
             group = self.engine._layout.groups[number]
             offsets = np.cumsum([0, *(self.env[w].shape[0] for w in group.weights)])
-            if number in self.blocks:
-                block = _columns(self.blocks[number], self.workspace, ("deltas", number))
+            if number in self.blocks:  # (rows, T, N)
+                block = self.blocks[number].reshape(int(offsets[-1]), -1)
             else:
                 block = np.concatenate([_columns(self.deltas[n], self.workspace, n) for n in group.deltas])
             self._groups[number] = block, offsets
