@@ -11,6 +11,7 @@ the loss summed over every step and averaged over the batch.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -37,12 +38,18 @@ HEADS = {"linear": 8, "softmax": 16}
 
 
 def blas_kernel() -> str:
-    """Which BLAS NumPy runs, with which kernel and threads (threadpoolctl), in one line."""
+    """Which BLAS NumPy runs, with which kernel and threads (threadpoolctl), in one line; and whether
+    the environment chose OpenBLAS's kernel instead of OpenBLAS detecting the CPU."""
     from threadpoolctl import threadpool_info
 
     found = [f"{i.get('internal_api', '?')} {i.get('version', '')} kernel {i.get('architecture', '?')}, "
              f"{i.get('num_threads', '?')} threads" for i in threadpool_info() if i.get("user_api") == "blas"]
-    return "; ".join(found) or "no BLAS found by threadpoolctl"
+    line = "; ".join(found) or "no BLAS found by threadpoolctl"
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if forced and any(i.get("internal_api") == "openblas" for i in threadpool_info()):
+        line += (f" (chosen by OPENBLAS_CORETYPE={forced}; for the kernel OpenBLAS picks for this CPU run "
+                 f"`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bpttlab bench`)")
+    return line
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def test_engine_benchmark_measures_torch_beside_ours():
     assert float(table[2].split()[6]) == round(rnn.ours / rnn.torch, 2)
 
 
-def test_the_blas_kernel_is_named():
+def test_the_blas_kernel_is_named(monkeypatch):
     from threadpoolctl import threadpool_info
 
     from bpttlab.reports.benchmarks.engine import blas_kernel
@@ -33,3 +33,8 @@ def test_the_blas_kernel_is_named():
     blas = next(i for i in threadpool_info() if i["user_api"] == "blas")
     named = f"{blas['internal_api']} {blas['version']} kernel {blas['architecture']}, "
     assert blas_kernel().startswith(named)
+    # a kernel forced by the environment is said to be, with the command that lets OpenBLAS choose
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    assert ("chosen by OPENBLAS_CORETYPE=Haswell" in blas_kernel()) == (blas["internal_api"] == "openblas")
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert "OPENBLAS_CORETYPE" not in blas_kernel()
