@@ -31,26 +31,20 @@ from bpttlab.derivations import Elementwise, LogSoftmax, Softmax
 __all__ = ["FUNCTIONS", "NAMESPACE", "UFUNCS", "EnginePrinter"]
 
 
-#: Below this, ½ + ½·tanh(x/2) would lose relative precision (σ(−2) ≈ 0.12: at most ~8 ulp above it).
-_SIGMOID_TAIL = -2.0
-
-
 def _sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """σ(x) in full precision without overflow: ½ + ½·tanh(x/2) (one transcendental call), and
-    eˣ/(1 + eˣ) where x < −2, where the first form would cancel (eˣ ≤ 1 there, so nothing overflows).
+    """σ(x) = 1/(1 + e⁻ˣ), in full relative precision for every x and with one transcendental call.
+    e⁻ˣ overflows only where σ(x) is below the smallest positive float, and 1/(1 + ∞) = 0 is then the
+    right answer, so that overflow is expected and not warned about. (½ + ½·tanh(x/2) cancels for
+    x ≪ 0 and needed a second formula there.)
 
     >>> _sigmoid(np.array([-800.0, -40.0, 0.0, 40.0]))
     array([0.00000000e+00, 4.24835426e-18, 5.00000000e-01, 1.00000000e+00])
     """
-    y = np.multiply(x, 0.5, out=out)
-    np.tanh(y, out=y)
-    y *= 0.5
-    y += 0.5
-    if x.size and np.minimum.reduce(x, axis=None) < _SIGMOID_TAIL:  # the ufunc: no Python wrapper
-        tail = x < _SIGMOID_TAIL
-        e = np.exp(x[tail])
-        y[tail] = e / (1 + e)
-    return y
+    y = np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(y, out=y)
+    y += 1
+    return np.reciprocal(y, out=y)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
