@@ -464,17 +464,16 @@ class Engine:
     def _head_backward(self, env: dict, sizes: tuple, dtype: np.dtype,
                        workspace: Workspace) -> tuple[dict, np.ndarray]:
         """Head backward, on the same columns: δ of the logits, head gradients, and δh from the head
-        for every step, (T, H, N) (zero but at the last step for a loss at the last step)."""
+        for every step, (H, T, N) (zero but at the last step for a loss at the last step)."""
         T, N, _, H, _ = sizes
         for name, value in self._logits_delta(env).items():
             env[name] = value / N  # the mean over the batch
         head_grads = self._head_grads(env)
         from_head = self._into_h(env)["from head"]
-        into_h = workspace.zeros("into h", (T, H, N), dtype)
         if self.loss_at == "every":
-            into_h[:] = from_head.reshape(H, T, N).transpose(1, 0, 2)
-        else:
-            into_h[-1] = from_head
+            return head_grads, from_head.reshape(H, T, N)  # the columns are step by step already
+        into_h = workspace.zeros("into h", (H, T, N), dtype)
+        into_h[:, -1] = from_head
         return head_grads, into_h
 
     def _through_time(self, env: dict, stored: dict, initial: dict, into_h: np.ndarray, sizes: tuple,
@@ -527,12 +526,16 @@ class Engine:
                 for new, prev, _ in links:
                     step[prev] = stored[new][t - 1] if t else initial[prev]
                 step.update(carried)
-                total = into_h[t] + carried[h_carry] if t >= first else carried[h_carry]
-                step[self._delta_h] = total
                 if overlap:
+                    total = into_h[:, t] + carried[h_carry] if t >= first else carried[h_carry]
                     deltas[self._delta_h][t] += total
-                else:
-                    deltas[self._delta_h][t] = total
+                else:  # δh_t made in its place
+                    total = deltas[self._delta_h][t]
+                    if t >= first:
+                        np.add(into_h[:, t], carried[h_carry], out=total)
+                    else:
+                        total[...] = carried[h_carry]
+                step[self._delta_h] = total
                 results = first_step.function(*read_first(step))
                 for name, value in zip(first_step.outputs, results, strict=True):
                     step[name] = value
