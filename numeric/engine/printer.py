@@ -9,14 +9,14 @@ inner products of a loss are sums over axis 0, kept as a (1, N) row.
 >>> from bpttlab.derivations import Elementwise
 >>> h = sp.MatrixSymbol("h", 3, 1)
 >>> EnginePrinter().doprint(sp.OneMatrix(3, 1) - sp.HadamardPower(Elementwise("tanh", h), 2))
-'1.0 + -numpy.tanh(h)**2'
+'1.0 - numpy.tanh(h)**2'
 
 A step Jacobian (one sample, so one column) is multiplied by its diagonals without forming them:
 
 >>> from sympy.matrices.expressions.diagonal import DiagMatrix
 >>> W = sp.MatrixSymbol("W", 3, 3)
 >>> EnginePrinter().doprint(DiagMatrix(sp.OneMatrix(3, 1) - sp.HadamardPower(h, 2)) * W)
-'(1.0 + -h**2)*(W)'
+'(1.0 - h**2)*(W)'
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from bpttlab.derivations import Elementwise, LogSoftmax, Softmax
 
@@ -84,6 +85,14 @@ FUNCTIONS = {"tanh": "numpy.tanh", "sigmoid": "_sigmoid", "exp": "numpy.exp", "l
              "softplus": "_softplus", "relu": "_relu", "step": "_step"}
 
 
+def _negated(term: sp.MatrixExpr) -> sp.MatrixExpr | None:
+    """``X`` if ``term`` is −1·X, else None."""
+    if isinstance(term, sp.MatMul) and term.args and term.args[0] == -1:
+        rest = term.args[1:]
+        return rest[0] if len(rest) == 1 else sp.MatMul(*rest)
+    return None
+
+
 class EnginePrinter(NumPyPrinter):
     """NumPy code for the matrix expressions of :mod:`bpttlab.derivations`, column-batched."""
 
@@ -111,9 +120,22 @@ class EnginePrinter(NumPyPrinter):
         return f"{self.parenthesize(expr.base, 60)}**{self._print(expr.exp)}"
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        """The terms added, then those with a coefficient −1 subtracted: ``1.0 - h**2`` is one NumPy
+        call where ``1.0 + -h**2`` is two (a negation, then the sum).
+
+        >>> a, b = sp.MatrixSymbol("a", 2, 1), sp.MatrixSymbol("b", 2, 1)
+        >>> EnginePrinter().doprint(a - sp.HadamardProduct(a, b)), EnginePrinter().doprint(-a - b)
+        ('a - a*b', '-b - a')
+        """
         terms = sorted(expr.args, key=lambda a: isinstance(a, sp.OneMatrix) or
                        (isinstance(a, sp.MatMul) and any(isinstance(f, sp.OneMatrix) for f in a.args)))
-        return " + ".join(self._print(a) for a in reversed(terms))
+        added = [t for t in reversed(terms) if _negated(t) is None]
+        subtracted = [_negated(t) for t in reversed(terms) if _negated(t) is not None]
+        text = " + ".join(self._print(t) for t in added)
+        for term in subtracted:
+            piece = self.parenthesize(term, PRECEDENCE["Add"])
+            text = f"{text} - {piece}" if text else f"-{piece}"
+        return text
 
     def _print_DiagMatrix(self, expr: DiagMatrix) -> str:
         return f"numpy.diagflat({self._print(expr.args[0])})"  # one column only: a single sample

@@ -92,7 +92,7 @@ def test_the_lstm_norm_is_the_h_block_of_the_product_of_full_block_jacobians():
 
 def test_the_derived_jacobian_is_what_gets_evaluated():
     jacobian = derive("rnn", None).jacobian[("h_t", "h_{t-1}")]
-    assert EnginePrinter().doprint(jacobian) == "(1.0 + -h_t**2)*(W_hh)"
+    assert EnginePrinter().doprint(jacobian) == "(1.0 - h_t**2)*(W_hh)"
     W, h = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5], [0.25]])
     function = sp.lambdify([sp.MatrixSymbol("h_t", 2, 1), sp.MatrixSymbol("W_hh", 2, 2)],
                            jacobian.subs({SYMBOLIC_H: 2}), printer=EnginePrinter)
