@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import re
 import shutil
+import subprocess
+import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -313,6 +317,66 @@ def pdftotext() -> str:
     path = shutil.which("pdftotext")
     assert path, "pdftotext is required for this test (install poppler-utils)"
     return path
+
+
+# ------------------------------------------- sheets shared between modules (reports/test_sheet*.py, …)
+#: The small ``bpttlab decay`` run whose data and figures the sheets' tests read (test_sheet_topics.py,
+#: test_sheet_layout.py, test_sheet_decay_figure.py): every cell's curves, two forget-gate biases, the
+#: clipping and truncation files, and the figures in English only.
+SHEETS_DECAY_ARGS = ("--T", "12", "--H", "4", "--seeds", "2", "--radii", "0.5", "--forget-biases", "0", "1")
+
+
+@pytest.fixture(scope="session")
+def rendered_sheet() -> Callable[[str, str, str], str]:
+    """``render_sheet(sheet, lang, notation)`` with every other option at its default, rendered once per
+    session: the modules that read the same sheet's source share it."""
+    from bpttlab.reports.sheets.writer import render_sheet
+
+    @functools.cache
+    def rendered(sheet: str, lang: str, notation: str) -> str:
+        return render_sheet(sheet, lang, notation)
+
+    return rendered
+
+
+@pytest.fixture(scope="session")
+def sheets_decay_folder(tmp_path_factory) -> Path:
+    """``bpttlab decay`` with :data:`SHEETS_DECAY_ARGS`, run once per session in a process of its own (so
+    that its clipping data can be compared with this process's); its figures are in English only, so a
+    sheet in Indonesian or in dlbook's notation draws its own from the data."""
+    out = tmp_path_factory.mktemp("sheets_decay")
+    result = subprocess.run([sys.executable, "-m", "bpttlab", "decay", "--out", str(out), *SHEETS_DECAY_ARGS],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def written_sheet(request, tmp_path_factory):
+    """``written_sheet(sheet, lang, notation, decay_figures=False, pdf=True)``: the
+    :class:`~bpttlab.reports.sheets.writer.Sheet` that ``write_sheets`` writes for one sheet, language and
+    notation (with each cell's figure of :func:`sheets_decay_folder` if ``decay_figures``), compiled to
+    PDF if ``pdf``. Each distinct sheet is written and compiled once per session, into one folder per
+    ``decay_figures`` (as ``bpttlab sheet`` writes several sheets into one, sharing their figures); a
+    sheet asked for without its PDF is the same ``.tex``, and is compiled when one asks for the PDF."""
+    from bpttlab.reports.sheets.pdflatex import compile_pdf
+    from bpttlab.reports.sheets.writer import Sheet, write_sheets
+
+    folders = {False: tmp_path_factory.mktemp("sheets"), True: tmp_path_factory.mktemp("sheets_with_decay")}
+    written: dict[tuple, Sheet] = {}
+
+    def write(sheet: str, lang: str, notation: str, *, decay_figures: bool = False,
+              pdf: bool = True) -> Sheet:
+        key = (sheet, lang, notation, decay_figures)
+        if key not in written:
+            figures = request.getfixturevalue("sheets_decay_folder") if decay_figures else None
+            (written[key],) = write_sheets(folders[decay_figures], (sheet,), (lang,), (notation,), pdf=pdf,
+                                           decay_figures=figures)
+        elif pdf and written[key].pdf is None:
+            written[key] = dataclasses.replace(written[key], pdf=compile_pdf(written[key].tex))
+        return written[key]
+
+    return write
 
 
 # ------------------------------------------- the main job on a cross-section (reports/test_main_job.py)

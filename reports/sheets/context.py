@@ -27,7 +27,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cache, partial
 
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
@@ -595,8 +595,14 @@ def _label(c: Cell) -> str:
 
 def cell_sheet(cell: str | os.PathLike | Cell, notation: str) -> CellSheet:
     """Everything one cell's section shows, printed in ``notation`` ("course" or "dlbook"); ``cell``
-    is a registered name, a ``.cell`` path or a :class:`~bpttlab.derivations.Cell`."""
-    c = resolve_cell(cell)
+    is a registered name, a ``.cell`` path or a :class:`~bpttlab.derivations.Cell`. Printed once per
+    cell and notation in a process: a cell's section is the same on its own sheet, on the course or
+    variants sheet, and in either language."""
+    return _cell_sheet(resolve_cell(cell), notation)
+
+
+@cache
+def _cell_sheet(c: Cell, notation: str) -> CellSheet:
     d = derive(c, head=None)
     show = partial(latex, notation=notation, gates=gates(c))
     h, h_prev = c.states[0]

@@ -4,6 +4,7 @@ state, gradient, carried gradient, the name at another step), prints in both not
 with balanced braces; custom cells built from such names render full sheets, and one of them
 compiles."""
 
+import keyword
 import re
 import unicodedata
 
@@ -82,9 +83,11 @@ def test_control_characters_are_refused_in_one_line(text):
 
 
 def usable(names: list[str]) -> bool:
-    """Names a cell may take for its values (custom_cell's own rules)."""
+    """Names a cell may take for its values (custom_cell's own rules; Python's keywords, True among
+    them, are no names)."""
     return (len(set(names)) == len(names)
-            and not any(n in ("x_t", *RESERVED) or n.startswith(("W_", "b_", "δ")) for n in names))
+            and not any(n in ("x_t", *RESERVED) or n.startswith(("W_", "b_", "δ")) or keyword.iskeyword(n)
+                        for n in names))
 
 
 CELL_NAMES = st.tuples(IDENTIFIERS, IDENTIFIERS, IDENTIFIERS, IDENTIFIERS, IDENTIFIERS, st.booleans())

@@ -169,8 +169,10 @@ def test_all_returns_1_when_a_proof_fails(tmp_path, monkeypatch, capsys):
 
 # ------------------------------------------------------------------------ Ctrl-C and broken pipes
 def test_ctrl_c_exits_130_with_one_line_and_leaves_no_partial_files(tmp_path):
+    # SIGINT as a terminal delivers it, even when the suite was started with it ignored (`&` in a script)
     process = subprocess.Popen([sys.executable, "-m", "bpttlab", "all", "--out", str(tmp_path), "--no-pdf"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = process.stdout.readline()  # "proofs ...": the job is under way
         assert first.startswith("proofs"), first

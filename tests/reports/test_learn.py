@@ -169,14 +169,14 @@ def test_report_has_the_learning_section(quick_run):
 
 @pytest.mark.parametrize(("lang", "title", "baseline"), [("en", "What a network learns", "0.167"),
                                                        ("id", "Apa yang dipelajari jaringan", "0{,}167")])
-def test_course_sheet_gains_the_learning_section(quick_run, tmp_path, lang, title, baseline):
+def test_course_sheet_gains_the_learning_section(quick_run, tmp_path, rendered_sheet, lang, title, baseline):
     learning = learning_context(quick_run, tmp_path, lang)
     tex = render_sheet("course", lang, learning=learning)
     assert title in tex and baseline in tex
     assert f"figures/learn-success.{lang}.pdf" in tex
     assert (tmp_path / "figures" / f"learn-hello.{lang}.pdf").exists()
     assert tex.count(r"\texttt{rnn}") >= 3  # rnn, rnn ρ = 3 and clipped rows
-    assert title not in render_sheet("course", lang)  # only where a study is given
+    assert title not in rendered_sheet("course", lang, "course")  # only where a study is given
 
 
 def test_learning_context_without_a_study_is_named(tmp_path):

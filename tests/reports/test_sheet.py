@@ -32,18 +32,15 @@ COMPILED_COMBOS = [(s, lang, n) for s, (lang, n) in COMPILED.items()]
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory, pdflatex, pdftotext) -> dict[str, object]:
-    """Every sheet, compiled once in its language × notation of COMPILED."""
-    out = tmp_path_factory.mktemp("sheets")
-    sheets = []
-    for sheet, (lang, notation) in COMPILED.items():
-        sheets += write_sheets(out, (sheet,), (lang,), (notation,), pdf=True)
+def written(written_sheet, pdflatex, pdftotext) -> dict[str, object]:
+    """Every sheet, compiled once in its language × notation of COMPILED (conftest's written_sheet)."""
+    sheets = [written_sheet(sheet, lang, notation) for sheet, (lang, notation) in COMPILED.items()]
     return {s.name: s for s in sheets}
 
 
 @pytest.mark.parametrize(("sheet", "lang", "notation"), COMBOS)
-def test_every_sheet_renders(sheet, lang, notation):
-    tex = render_sheet(sheet, lang, notation)
+def test_every_sheet_renders(rendered_sheet, sheet, lang, notation):
+    tex = rendered_sheet(sheet, lang, notation)
     assert "\\documentclass" in tex and tex.rstrip().endswith("\\end{document}")
     assert "\\VAR{" not in tex and "\\BLOCK{" not in tex
 
@@ -88,9 +85,9 @@ def test_lstm_sheet_shows_the_cell_path_and_the_gates(written):
 
 @pytest.mark.parametrize("notation", NOTATIONS)
 @pytest.mark.parametrize("sheet", SHEETS)
-def test_indonesian_sheets_have_no_english_headings(sheet, notation):
-    english = set(headings(render_sheet(sheet, "en", notation)))
-    indonesian = headings(render_sheet(sheet, "id", notation))
+def test_indonesian_sheets_have_no_english_headings(rendered_sheet, sheet, notation):
+    english = set(headings(rendered_sheet(sheet, "en", notation)))
+    indonesian = headings(rendered_sheet(sheet, "id", notation))
     assert indonesian and english
     titles = {escape_text(CELLS[name].title) for name in CELLS}  # a cell's own title is not translated
     shared = [h for h in indonesian
@@ -109,8 +106,8 @@ def test_same_options_give_the_same_bytes(tmp_path):
     assert render_sheet("gru", "en", "course") != render_sheet("gru", "en", "dlbook")
 
 
-def test_chain_rule_runs_over_states_not_outputs():
-    tex = render_sheet("rnn", "en", "course")
+def test_chain_rule_runs_over_states_not_outputs(rendered_sheet):
+    tex = rendered_sheet("rnn", "en", "course")
     chain = tex[tex.index("Step Jacobians and the chain rule"):tex.index("Vanishing and exploding")]
     assert r"\frac{\partial h_3}{\partial h_2}" in chain and r"\frac{\partial h_2}{\partial h_1}" in chain
     assert r"\hat{y}_2" not in chain and r"\hat{y}_3" not in chain

@@ -72,24 +72,24 @@ def test_what_cannot_be_escaped_is_refused_in_one_line(bad):
     assert "\n" not in message and "control character" in message and "cell title" in message
 
 
-def test_p_is_a_parameter_vector_not_a_bias():
+def test_p_is_a_parameter_vector_not_a_bias(rendered_sheet):
     for lang, vector, bias in (("en", "parameter vector", "bias"), ("id", "vektor parameter", "bias")):
-        rows = symbol_rows(render_sheet("lstm_peephole", lang, "course"))
+        rows = symbol_rows(rendered_sheet("lstm_peephole", lang, "course"))
         assert rows["p_i"].startswith(vector) and bias not in rows["p_i"], rows["p_i"]
         assert rows["b_i"].startswith(bias)
         assert rows["W_{xi}"].startswith("weight matrix" if lang == "en" else "matriks bobot")
-    rows = symbol_rows(render_sheet("indrnn", "en", "dlbook"))
+    rows = symbol_rows(rendered_sheet("indrnn", "en", "dlbook"))
     assert rows[r"\bm{u}"].startswith("parameter vector") and "bias" not in rows[r"\bm{u}"]
     facts = cell_sheet("lstm_peephole", "course").facts
     assert facts.vectors == ("p_i", "p_f", "p_o") and "p_i" not in facts.biases
 
 
-def test_no_prose_is_carried_over_from_another_cell():
+def test_no_prose_is_carried_over_from_another_cell(rendered_sheet):
     curated = ("forget gate", "update gate", "Elman", "long short-term memory", "reset gate", "PyTorch",
                "gerbang lupa", "gerbang pembaruan", "gerbang reset")
     for name in ("mgu", "lstm_peephole", "indrnn"):
         for lang in ("en", "id"):
-            tex = render_sheet(name, lang, "course")
+            tex = rendered_sheet(name, lang, "course")
             section = tex[tex.index(r"\label{sec:"):tex.index(r"\section", tex.index(r"\label{sec:"))]
             assert not [words for words in curated if words in section], (name, lang)
     assert all(cell_sheet(name, "course").prose is None for name in VARIANTS)
@@ -103,18 +103,18 @@ def test_a_custom_cell_called_like_a_built_in_gets_neutral_prose():
     assert "Worked example" not in tex  # the hello example is the built-in RNN's
 
 
-def test_english_neutral_prose_says_what_the_equations_say():
-    tex = " ".join(render_sheet("lstm_peephole", "en", "course").split())
+def test_english_neutral_prose_says_what_the_equations_say(rendered_sheet):
+    tex = " ".join(rendered_sheet("lstm_peephole", "en", "course").split())
     assert "It has two states, $h_t$ and $C_t$; the first feeds the head" in tex
     assert "three parameter vectors used element by element: $p_i$, $p_f$ and $p_o$" in tex
     assert "four biases: $b_i$, $b_f$, $b_C$ and $b_o$" in tex
     assert r"$\sigma' \le 0.25$ and $\tanh' \le 1$" in tex
-    nfg = " ".join(render_sheet("lstm_nfg", "en", "course").split())
+    nfg = " ".join(rendered_sheet("lstm_nfg", "en", "course").split())
     assert "The term is the identity" in nfg
 
 
-def test_indonesian_neutral_prose():
-    tex = " ".join(render_sheet("lstm_peephole", "id", "course").split())
+def test_indonesian_neutral_prose(rendered_sheet):
+    tex = " ".join(rendered_sheet("lstm_peephole", "id", "course").split())
     section = tex[tex.index(r"\label{sec:"):]
     # each term is Indonesian, with its English name once, in parentheses, where it is introduced
     for term, english in (("gerbang", "gate"), ("matriks bobot", "weight matrix"),
@@ -131,15 +131,15 @@ def test_indonesian_neutral_prose():
         assert english not in section, english
 
 
-def test_the_variants_sheet_names_each_english_term_once():
-    tex = render_sheet(VARIANTS_SHEET, "id", "course")
+def test_the_variants_sheet_names_each_english_term_once(rendered_sheet):
+    tex = rendered_sheet(VARIANTS_SHEET, "id", "course")
     assert tex.count(r"(\emph{gate})") == 1 and tex.count(r"(\emph{parameter vector})") == 1
     for name in VARIANTS:
         assert rf"\label{{sec:{name}}}" in tex
 
 
-def test_the_variants_sheet_shows_forward_backward_and_jacobian_of_each():
-    tex = render_sheet(VARIANTS_SHEET, "en", "course")
+def test_the_variants_sheet_shows_forward_backward_and_jacobian_of_each(rendered_sheet):
+    tex = rendered_sheet(VARIANTS_SHEET, "en", "course")
     sections = tex.split(r"\section")[1:]
     assert len(sections) == len(VARIANTS)
     for section in sections:

@@ -7,20 +7,13 @@ import re
 import pytest
 
 from bpttlab.derivations.cells import BUILT_IN
-from bpttlab.reports.decay.job import write_decay
 from bpttlab.reports.sheets.decay_figure import cell_decay_figures
-from bpttlab.reports.sheets.writer import COMBINED, write_sheets
+from bpttlab.reports.sheets.writer import COMBINED
 
 
-@pytest.fixture(scope="module")
-def decay(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("decay")
-    write_decay(folder, T=10, H=3, seeds=(0, 1), radii=(0.5,), forget_biases=(1.0,), langs=("en",))
-    return folder
-
-
-def test_each_cell_gets_its_own_curves(decay, tmp_path):
-    figures = cell_decay_figures(decay, tmp_path, ("rnn", "lstm", "gru_torch", "mgu"), "id", "dlbook")
+def test_each_cell_gets_its_own_curves(sheets_decay_folder, tmp_path):
+    figures = cell_decay_figures(sheets_decay_folder, tmp_path, ("rnn", "lstm", "gru_torch", "mgu"), "id",
+                                 "dlbook")
     counts = {name: len(f.curves) for name, f in figures.items()}
     assert counts == {"rnn": 1, "lstm": 2, "gru_torch": 1, "mgu": 1}
     assert [c.symbol for c in figures["lstm"].curves] == [r"\bm{h}^{(k)}", r"\bm{s}^{(k)}"]
@@ -32,8 +25,8 @@ def test_each_cell_gets_its_own_curves(decay, tmp_path):
 
 
 @pytest.mark.parametrize("lang", ["en", "id"])
-def test_the_course_sheet_shows_one_figure_per_cell_in_its_section(decay, tmp_path, lang):
-    (sheet,) = write_sheets(tmp_path, (COMBINED,), (lang,), ("course",), pdf=False, decay_figures=decay)
+def test_the_course_sheet_shows_one_figure_per_cell_in_its_section(written_sheet, lang):
+    sheet = written_sheet(COMBINED, lang, "course", decay_figures=True, pdf=False)
     tex = sheet.tex.read_text()
     sections = re.split(r"\\section", tex)
     for name in BUILT_IN:

@@ -12,7 +12,7 @@ from bpttlab.derivations import CELLS
 from bpttlab.derivations.printing.notations import notation
 from bpttlab.reports.sheets.pdflatex import overfull_boxes, pdf_text
 from bpttlab.reports.sheets.worked_example import hello_example
-from bpttlab.reports.sheets.writer import SHEETS, render_sheet, write_sheets
+from bpttlab.reports.sheets.writer import SHEETS
 
 #: What the English LSTM sheet's PDF is checked for (test_sheet.py): the Indonesian one must show it too.
 LSTM_TEXT = ("Ct = ft ⊙ Ct−1 + it ⊙ C̃t", "ht = ot ⊙ tanh(Ct )", "= diag(ft )", "diag(fj )",
@@ -22,12 +22,12 @@ ENGLISH_HEADINGS = ("Forward", "Backward", "Backpropagation", "Symbols", "Output
 
 
 @pytest.fixture(scope="module")
-def indonesian(tmp_path_factory, pdflatex, pdftotext):
-    """The LSTM sheet (course notation) and the RNN sheet (dlbook notation), in Indonesian, compiled."""
-    out = tmp_path_factory.mktemp("id")
+def indonesian(written_sheet, pdflatex, pdftotext):
+    """The LSTM sheet (course notation) and the RNN sheet (dlbook notation), in Indonesian, compiled
+    (conftest's written_sheet)."""
     written = {}
     for sheet, notation_name in (("lstm", "course"), ("rnn", "dlbook")):
-        (result,) = write_sheets(out, (sheet,), ("id",), (notation_name,), pdf=True)
+        result = written_sheet(sheet, "id", notation_name)
         assert result.pdf is not None, f"{sheet}.id.{notation_name} did not compile"
         log = result.tex.with_suffix(".log")
         assert log.is_file() and not overfull_boxes(log.read_text(errors="replace"))
@@ -92,10 +92,10 @@ def without_the_notation_key(tex):
 
 @pytest.mark.parametrize("lang", ["en", "id"])
 @pytest.mark.parametrize("sheet", SHEETS)
-def test_dlbook_sheets_print_no_course_symbols_and_course_sheets_no_dlbook_ones(sheet, lang):
-    dlbook_tex = without_the_notation_key(render_sheet(sheet, lang, "dlbook"))
+def test_dlbook_sheets_print_no_course_symbols_and_course_sheets_no_dlbook_ones(rendered_sheet, sheet, lang):
+    dlbook_tex = without_the_notation_key(rendered_sheet(sheet, lang, "dlbook"))
     found = sorted(s for s in course_only_symbols() if s in dlbook_tex)
     where = [line.strip()[:90] for line in dlbook_tex.splitlines() if any(s in line for s in found)]
     assert not found, f"course symbols in the dlbook {sheet} sheet: {found[:8]}, in {where[:3]}"
-    course_tex = without_the_notation_key(render_sheet(sheet, lang, "course"))
+    course_tex = without_the_notation_key(rendered_sheet(sheet, lang, "course"))
     assert r"\bm{" not in course_tex, "dlbook's bold symbols in a course sheet"

@@ -5,7 +5,6 @@ purpose), and no page opens with the continuation of an equation. Needs pdflatex
 
 import pytest
 
-from bpttlab.reports.decay.job import write_decay
 from bpttlab.reports.sheets.page_fill import (
     MIN_FILL,
     Page,
@@ -15,7 +14,7 @@ from bpttlab.reports.sheets.page_fill import (
     under_filled,
 )
 from bpttlab.reports.sheets.pdflatex import compile_pdf
-from bpttlab.reports.sheets.writer import COMBINED, VARIANTS_SHEET, write_sheets
+from bpttlab.reports.sheets.writer import COMBINED, VARIANTS_SHEET
 
 # One sheet of each kind: the Elman RNN (with the worked example), the LSTM (two states), both GRUs,
 # a cell with neutral prose, the combined course sheet and the variants sheet.
@@ -24,18 +23,11 @@ KINDS = ("rnn", "lstm", "gru", "gru_torch", "mgu", COMBINED, VARIANTS_SHEET)
 SETTINGS = (("en", "course"), ("id", "dlbook"))
 
 
-@pytest.fixture(scope="module")
-def decay_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("decay")
-    write_decay(folder, T=12, H=4, seeds=(0, 1), radii=(0.5, 3.0), forget_biases=(1.0,))
-    return folder
-
-
 @pytest.mark.parametrize(("lang", "notation"), SETTINGS)
 @pytest.mark.parametrize("kind", KINDS)
-def test_no_page_is_under_filled_and_none_opens_inside_an_equation(tmp_path, decay_folder, kind, lang,
-                                                                    notation):
-    (sheet,) = write_sheets(tmp_path, (kind,), (lang,), (notation,), decay_figures=decay_folder)
+def test_no_page_is_under_filled_and_none_opens_inside_an_equation(written_sheet, kind, lang, notation):
+    """Each sheet with its cells' decay figures (conftest's sheets_decay_folder), compiled."""
+    sheet = written_sheet(kind, lang, notation, decay_figures=True)
     measured = pages(sheet.pdf)
     forced = forced_pages(sheet.pdf.with_suffix(".log").read_text(errors="replace"))
     assert len(measured) >= 2

@@ -13,7 +13,7 @@ from conftest import hello_reference
 
 from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.reports.sheets.worked_example import hello_example
-from bpttlab.reports.sheets.writer import LANGUAGES, render_sheet
+from bpttlab.reports.sheets.writer import LANGUAGES
 
 #: How each notation writes the example's quantities: per step (t = 1..4) and for the parameters.
 SYMBOLS = {
@@ -84,8 +84,8 @@ def reference():
 
 
 @pytest.mark.parametrize(("lang", "notation"), CASES)
-def test_each_number_of_the_worked_example_is_in_its_place(lang, notation, reference):
-    found = definitions(worked_section(render_sheet("rnn", lang, notation)), lang)
+def test_each_number_of_the_worked_example_is_in_its_place(rendered_sheet, lang, notation, reference):
+    found = definitions(worked_section(rendered_sheet("rnn", lang, notation)), lang)
     symbols = SYMBOLS[notation]
     for quantity in ("a", "h", "y_hat"):
         for t in range(1, 5):
@@ -106,8 +106,9 @@ def test_each_number_of_the_worked_example_is_in_its_place(lang, notation, refer
 
 
 @pytest.mark.parametrize(("lang", "notation"), CASES)
-def test_the_total_loss_is_stated_in_the_languages_decimal_notation(lang, notation, reference):
-    section = worked_section(render_sheet("rnn", lang, notation))
+def test_the_total_loss_is_stated_in_the_languages_decimal_notation(rendered_sheet, lang, notation,
+                                                                    reference):
+    section = worked_section(rendered_sheet("rnn", lang, notation))
     stated = re.findall(rf"\$L = ({NUMBER})\$", section)
     assert stated, "the total loss L is not stated"
     assert {number(value, lang) for value in stated} == {round(reference.loss, 3)}

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -29,23 +27,19 @@ from bpttlab.numeric.decay.clipping import clipping_demo
 from bpttlab.numeric.decay.truncation import truncation_study
 from bpttlab.reports.decay.remedies import WORDS, clip_figure, clip_from_json, clip_json
 from bpttlab.reports.sheets.diagrams import RNN_TYPES, cell_diagram, rnn_types
-from bpttlab.reports.sheets.pdflatex import compile_pdf, overfull_boxes, pdf_text
+from bpttlab.reports.sheets.pdflatex import overfull_boxes, pdf_text
 from bpttlab.reports.sheets.softmax_steps import SoftmaxSteps, check_steps, softmax_steps, steps_latex
 from bpttlab.reports.sheets.topics import comparison_table, exercises, forget_bias_horizons, load_remedies
-from bpttlab.reports.sheets.writer import COMBINED, LANGUAGES, render_sheet
+from bpttlab.reports.sheets.writer import COMBINED, LANGUAGES
 
 SIZES = ({"D": 3, "H": 5}, {"D": 8, "H": 32})
 
 
 @pytest.fixture(scope="module")
-def decay_folder(tmp_path_factory):
-    """One small ``bpttlab decay`` run, in English only (so the Indonesian sheet has to draw its own)."""
-    out = tmp_path_factory.mktemp("decay")
-    result = subprocess.run([sys.executable, "-m", "bpttlab", "decay", "--out", str(out), "--T", "12",
-                             "--H", "4", "--seeds", "2", "--radii", "0.5", "--forget-biases", "0", "1"],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    return out
+def decay_folder(sheets_decay_folder):
+    """One small ``bpttlab decay`` run (conftest's sheets_decay_folder): in a process of its own, in
+    English only (so the Indonesian figures are drawn from its data), with the biases b_f = 0 and 1."""
+    return sheets_decay_folder
 
 
 # --- diagrams -----------------------------------------------------------------------------------
@@ -225,22 +219,25 @@ def test_exercises_cover_every_cell_with_the_derivations_lines():
 
 # --- the sheets ---------------------------------------------------------------------------------
 
-def test_only_the_course_sheet_has_the_topics():
-    assert "tikzpicture" not in render_sheet("rnn", "en", "course")
-    assert "tikzpicture" in render_sheet(COMBINED, "en", "course")
+def test_only_the_course_sheet_has_the_topics(rendered_sheet):
+    assert "tikzpicture" not in rendered_sheet("rnn", "en", "course")
+    assert "tikzpicture" in rendered_sheet(COMBINED, "en", "course")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("notation", NOTATIONS)
-def test_course_sheet_compiles_with_the_topics(decay_folder, tmp_path, lang, notation):
-    tex = tmp_path / f"course.{lang}.{notation}.tex"
-    tex.write_text(render_sheet(COMBINED, lang, notation, decay_folder=decay_folder, relative_to=tmp_path))
+def test_course_sheet_compiles_with_the_topics(written_sheet, lang, notation):
+    """The course sheet as ``bpttlab sheet --decay-figures`` writes it from the decay folder: each cell's
+    decay figure, the horizons, the clipping and truncation numbers and figures (conftest's written_sheet;
+    test_sheet_layout.py checks the pages of two of them)."""
+    sheet = written_sheet(COMBINED, lang, notation, decay_figures=True)
+    tex = sheet.tex
     source = tex.read_text()
     figures = re.findall(r"\\includegraphics\[[^]]*\]\{([^}]*(?:clip|trunc)[^}]*)\}", source)
     drawn = "" if notation == "course" else f"{notation}."  # the book's figures are redrawn with τ
     assert [f.rsplit("/", 1)[-1] for f in figures] == [f"clip.{drawn}{lang}.pdf", f"trunc.{drawn}{lang}.pdf"]
     assert source.count(r"\begin{tikzpicture}") == len(RNN_TYPES) + 1 + len(BUILT_IN)
-    text = " ".join(pdf_text(compile_pdf(tex)).split())
+    text = " ".join(pdf_text(sheet.pdf).split())
     assert not overfull_boxes(tex.with_suffix(".log").read_text(errors="replace"))
     headings = {"en": ("Types of recurrent networks", "Gradient clipping", "Truncated backpropagation",
                        "Exercises", "Solutions"),
