@@ -27,7 +27,7 @@ import bpttlab.derivations.symbols as dimensions
 from bpttlab.derivations import Cell, Derivation, carry, delta, derive
 from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.numeric.engine.printer import UFUNCS
-from bpttlab.numeric.engine.stacking import stack, stack_leaves
+from bpttlab.numeric.engine.stacking import delta_owners, stack, stack_leaves
 from bpttlab.numeric.engine.validate import (
     as_array,
     as_float_array,
@@ -570,10 +570,7 @@ class _Columns:
         self.blocks, self.initial, self.workspace = blocks, initial, workspace
         self.values: dict[str, np.ndarray] = {}
         self._groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._in_group: dict[str, tuple[int, int]] = {}  # as in stack_leaves: the first group owns a δu
-        for g, group in enumerate(engine._layout.groups):
-            for k, name in enumerate(group.deltas or ()):
-                self._in_group.setdefault(name, (g, k))
+        self._in_group = delta_owners(engine._layout)
         self._previous = {prev: new for new, prev, *_ in engine._links}
 
     def group(self, number: int) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,7 @@ import sympy as sp
 
 from bpttlab.derivations import Derivation, Elementwise, delta
 
-__all__ = ["Gate", "Group", "Inner", "Layout", "Outer", "Projection", "stack", "stack_leaves"]
+__all__ = ["Gate", "Group", "Inner", "Layout", "Outer", "Projection", "delta_owners", "stack", "stack_leaves"]
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,16 @@ class Inner:
     symbol: str
 
 
+def delta_owners(layout: Layout) -> dict[str, tuple[int, int]]:
+    """δu → (group, place in its deltas) for the group whose buffer holds it: the first group naming it
+    (groups of other previous states may read the same δu)."""
+    owners: dict[str, tuple[int, int]] = {}
+    for g, group in enumerate(layout.groups):
+        for k, name in enumerate(group.deltas or ()):
+            owners.setdefault(name, (g, k))
+    return owners
+
+
 def _runs(positions: list[int]) -> list[tuple[int, int]]:
     """Maximal runs of consecutive positions, two long or more: (first, stop)."""
     runs: list[tuple[int, int]] = []
@@ -248,10 +258,7 @@ def stack_leaves(layout: Layout, leaves: tuple[sp.Eq, ...], params: set[str]
     >>> [o.operand for o in engine._outers], [i.weights for i in engine._inners]
     (['x_t', 'h_{t-1}'], [('W_xi', 'W_xf', 'W_xo', 'W_xg')])
     """
-    position: dict[str, tuple[int, int]] = {}  # δu → (group, place); the first group holding it owns it
-    for g, group in enumerate(layout.groups):
-        for k, name in enumerate(group.deltas or ()):
-            position.setdefault(name, (g, k))
+    position = delta_owners(layout)
     # Outer products: δW = δu @ vᵀ, by (group, v)
     by_operand: dict[tuple[int, str], dict[int, sp.Eq]] = {}
     for eq in leaves:
