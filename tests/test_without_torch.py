@@ -106,7 +106,7 @@ def test_asking_for_a_torch_check_exits_2_with_one_line():
 def test_the_benchmark_leaves_the_torch_columns_empty(monkeypatch):
     monkeypatch.setattr(engine_benchmark, "torch_available", lambda: False)
     rows = engine_benchmark.run_benchmark(("lstm",), ("tiny",), repeats=1, dtypes=(np.float64,),
-                                          heads=("linear",))
+                                          heads=("linear",), settle=0.0)
     assert [(r.cell, r.torch, r.torch_params) for r in rows] == [("lstm", None, None)]
     line = engine_benchmark.format_rows(rows).splitlines()[-2].split()
     assert line[:4] == ["lstm", "linear", "float64", "tiny"]

@@ -26,7 +26,7 @@ from bpttlab.derivations.symbols import H as H_SYMBOL
 from bpttlab.numeric.engine.core import build_engine
 from bpttlab.numeric.verify.optional import torch_available
 
-__all__ = ["HEADS", "SIZES", "BenchRow", "blas_kernel", "median_seconds", "run_benchmark"]
+__all__ = ["HEADS", "SETTLE", "SIZES", "BenchRow", "blas_kernel", "median_seconds", "run_benchmark"]
 
 SIZES = {
     "tiny": {"T": 20, "N": 1, "D": 8, "H": 16},
@@ -35,6 +35,11 @@ SIZES = {
 }
 #: The heads timed, with their number of outputs K.
 HEADS = {"linear": 8, "softmax": 16}
+#: Seconds of untimed calls before each timing. After its last product OpenBLAS keeps its threads
+#: spinning for a while, and on two cores they take one from whatever runs next: PyTorch's float32 LSTM
+#: at mid took 6.6–7.0 ms a call right after NumPy products and 3.1–3.4 ms back to back. Each side is
+#: timed once the other's threads have gone quiet (PyTorch's OpenMP threads spin too).
+SETTLE = 0.3
 
 
 def blas_kernel() -> str:
@@ -77,10 +82,21 @@ class BenchRow:
         return self.ours / self.floor
 
 
-def median_seconds(function: Callable[[], object], repeats: int, warm_up: bool = True) -> float:
-    """The median wall time of ``repeats`` calls, after one untimed call if ``warm_up``."""
+def median_seconds(function: Callable[[], object], repeats: int, warm_up: bool = True,
+                   settle: float = 0.0) -> float:
+    """The median wall time of ``repeats`` calls, after one untimed call if ``warm_up``, and more
+    untimed calls until ``settle`` seconds have passed since the first (see :data:`SETTLE`).
+
+    >>> calls = []
+    >>> seconds = median_seconds(lambda: calls.append(time.sleep(0.01)), repeats=3, settle=0.1)
+    >>> len(calls) >= 3 + 10, seconds >= 0.01
+    (True, True)
+    """
     if warm_up:
+        started = time.perf_counter()
         function()
+        while time.perf_counter() - started < settle:
+            function()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -94,7 +110,8 @@ def _gates(cell: Cell) -> int:
     return sum(1 for p in cell.params if p.shape == (H_SYMBOL, D_SYMBOL))
 
 
-def _gemm_floor(cell: Cell, T: int, N: int, D: int, H: int, dtype: type, repeats: int) -> float:
+def _gemm_floor(cell: Cell, T: int, N: int, D: int, H: int, dtype: type, repeats: int,
+                settle: float) -> float:
     G = _gates(cell)
     rng = np.random.default_rng(0)
     W_x, W_h = rng.normal(size=(G * H, D)).astype(dtype), rng.normal(size=(G * H, H)).astype(dtype)
@@ -111,11 +128,11 @@ def _gemm_floor(cell: Cell, T: int, N: int, D: int, H: int, dtype: type, repeats
         A @ hs.T
         W_x.T @ A
 
-    return median_seconds(products, repeats)
+    return median_seconds(products, repeats, settle=settle)
 
 
 def _torch_time(cell: Cell, head_name: str, T: int, N: int, D: int, H: int, dtype: type, repeats: int,
-                input_grad: bool) -> float | None:
+                settle: float, input_grad: bool) -> float | None:
     """PyTorch's ``nn`` module and autograd doing the same, or None without PyTorch or an equivalent."""
     if not torch_available() or cell.torch_module is None:
         return None
@@ -146,14 +163,16 @@ def _torch_time(cell: Cell, head_name: str, T: int, N: int, D: int, H: int, dtyp
         xs.grad = None
         loss_of(module(xs)[0]).backward()
 
-    return median_seconds(step, repeats)
+    return median_seconds(step, repeats, settle=settle)
 
 
 def run_benchmark(cells: tuple[str | Cell, ...] = BUILT_IN,
                   sizes: tuple[str, ...] = ("tiny", "mid", "large"), repeats: int = 5,
                   dtypes: tuple[type, ...] = (np.float32, np.float64),
-                  heads: tuple[str, ...] = tuple(HEADS)) -> list[BenchRow]:
-    """Time every cell × head × dtype × size; PyTorch (where installed) and the floor in the same run."""
+                  heads: tuple[str, ...] = tuple(HEADS), settle: float | None = None) -> list[BenchRow]:
+    """Time every cell × head × dtype × size; PyTorch (where installed) and the floor in the same run,
+    each after ``settle`` seconds of untimed calls (:data:`SETTLE` if None)."""
+    settle = SETTLE if settle is None else settle
     rows = []
     for cell in map(resolve_cell, cells):
         for head in heads:
@@ -173,10 +192,11 @@ def run_benchmark(cells: tuple[str | Cell, ...] = BUILT_IN,
 
                     rows.append(BenchRow(
                         cell.name, head, np.dtype(dtype).name, size,
-                        median_seconds(ours(None), repeats), median_seconds(ours(list(params)), repeats),
-                        _torch_time(cell, head, T, N, D, H, dtype, repeats, input_grad=True),
-                        _torch_time(cell, head, T, N, D, H, dtype, repeats, input_grad=False),
-                        _gemm_floor(cell, T, N, D, H, dtype, repeats)))
+                        median_seconds(ours(None), repeats, settle=settle),
+                        median_seconds(ours(list(params)), repeats, settle=settle),
+                        _torch_time(cell, head, T, N, D, H, dtype, repeats, settle, input_grad=True),
+                        _torch_time(cell, head, T, N, D, H, dtype, repeats, settle, input_grad=False),
+                        _gemm_floor(cell, T, N, D, H, dtype, repeats, settle)))
     return rows
 
 

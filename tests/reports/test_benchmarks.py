@@ -1,9 +1,11 @@
 """The benchmarks run at small sizes and measure both sides: ours, PyTorch's and the GEMM floor."""
 
+import time
+
 import numpy as np
 
 from bpttlab.reports.benchmarks.derive import bench_derive
-from bpttlab.reports.benchmarks.engine import format_rows, run_benchmark
+from bpttlab.reports.benchmarks.engine import format_rows, median_seconds, run_benchmark
 
 
 def test_cold_derive_runs_in_a_fresh_interpreter():
@@ -12,7 +14,7 @@ def test_cold_derive_runs_in_a_fresh_interpreter():
 
 
 def test_engine_benchmark_measures_torch_beside_ours():
-    rows = run_benchmark(("rnn", "gru"), ("tiny",), repeats=1, dtypes=(np.float32,))
+    rows = run_benchmark(("rnn", "gru"), ("tiny",), repeats=1, dtypes=(np.float32,), settle=0.0)
     assert [(r.cell, r.head, r.dtype, r.size) for r in rows] == [
         (cell, head, "float32", "tiny") for cell in ("rnn", "gru") for head in ("linear", "softmax")]
     rnn, _, gru, _ = rows
@@ -38,3 +40,16 @@ def test_the_blas_kernel_is_named(monkeypatch):
     assert ("chosen by OPENBLAS_CORETYPE=Haswell" in blas_kernel()) == (blas["internal_api"] == "openblas")
     monkeypatch.delenv("OPENBLAS_CORETYPE")
     assert "OPENBLAS_CORETYPE" not in blas_kernel()
+
+
+def test_timings_start_once_what_ran_before_has_settled():
+    """A call slowed for the first 0.15 s (as PyTorch is while NumPy's BLAS threads still spin) is
+    timed at its settled speed only after enough untimed calls."""
+    started = time.perf_counter()
+
+    def call() -> None:
+        time.sleep(0.02 if time.perf_counter() - started < 0.15 else 0.002)
+
+    assert median_seconds(call, repeats=3) > 0.015  # no settling: the slowed calls are timed
+    started = time.perf_counter()
+    assert median_seconds(call, repeats=3, settle=0.2) < 0.015

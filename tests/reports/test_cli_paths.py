@@ -245,6 +245,7 @@ def test_bench_runs_end_to_end_at_tiny_sizes(monkeypatch, capsys):
 
     tiny = engine_bench.SIZES["tiny"]
     monkeypatch.setattr(engine_bench, "SIZES", {name: tiny for name in engine_bench.SIZES})
+    monkeypatch.setattr(engine_bench, "SETTLE", 0.0)
     monkeypatch.setattr(derive_bench, "bench_derive", functools.partial(derive_bench.bench_derive, repeats=1))
     monkeypatch.setattr(derive_bench, "bench_variants", functools.partial(derive_bench.bench_variants,
                                                                           repeats=1))
