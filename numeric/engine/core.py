@@ -14,7 +14,8 @@ The loss is the sum over steps (or the last step) and the mean over the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from itertools import pairwise
@@ -26,6 +27,7 @@ import sympy as sp
 import bpttlab.derivations.symbols as dimensions
 from bpttlab.derivations import Cell, Derivation, carry, delta, derive
 from bpttlab.numeric.engine.compiled import Compiled
+from bpttlab.numeric.engine.phases import PhaseClock
 from bpttlab.numeric.engine.printer import UFUNCS
 from bpttlab.numeric.engine.stacking import delta_owners, stack, stack_leaves
 from bpttlab.numeric.engine.validate import (
@@ -75,6 +77,7 @@ class Engine:
         # The step's matrix products stacked (see .stacking): the input projections for every step at
         # once before the loop, one recurrent product per previous state a step, forward and back.
         layout = self._layout = stack(d)
+        self._clock: PhaseClock | None = None  # lent by timing_phases
         self._workspaces = WorkspacePool()  # working arrays kept between calls (see .workspace)
         self._rest = Compiled(layout.forward) if layout.forward else None
         self._step_deltas = Compiled(layout.backward_deltas)
@@ -99,6 +102,29 @@ class Engine:
             self._logits_delta, self._head_grads = Compiled([first]), Compiled(rest)
             self._into_h = Compiled([sp.Eq(sp.MatrixSymbol("from head", *d.cell.h.shape), d.from_head,
                                            evaluate=False)])
+
+    @contextmanager
+    def timing_phases(self) -> Iterator[dict[str, float]]:
+        """Within the block, the seconds the engine's ``loss_and_grads`` calls spend in each phase
+        (:data:`.phases.PHASES`), summed over the calls, by phase; for benchmarks, with one call at a time.
+
+        >>> import numpy as np
+        >>> engine = build_engine("rnn", head="linear")
+        >>> params = engine.init_params(D=2, H=3, K=1)
+        >>> with engine.timing_phases() as seconds:
+        ...     _ = engine.loss_and_grads(params, np.ones((4, 1, 2)), np.zeros((4, 1, 1)))
+        >>> list(seconds)
+        ['set-up', 'forward loop', 'head and loss', 'back through time', 'column products']
+        """
+        clock = self._clock = PhaseClock()
+        try:
+            yield clock.seconds
+        finally:
+            self._clock = None
+
+    def _lap(self, phase: str) -> None:
+        if self._clock is not None:
+            self._clock.lap(phase)
 
     def release_memory(self) -> None:
         """Let go of the working arrays kept between calls (see :mod:`.workspace`); the next call
@@ -312,14 +338,19 @@ class Engine:
         if self.head is None:
             raise ValueError(f"an engine without a head has no loss; build it with head='softmax', "
                              f"'sigmoid' or 'linear' (cell {self.cell.name})")
+        if self._clock is not None:
+            self._clock.start()
         env, xs, states, sizes, dtype = self._prepare(params, xs, h0, c0, initial)
         initial = dict(states)
+        self._lap("set-up")
         stored = self._run_forward(env, xs, states, sizes, workspace)
+        self._lap("forward loop")
         h = stored[self._h]
         env[self._h] = _columns(h, workspace, self._h) if self.loss_at == "every" else h[-1]
         env[self.head.target.name] = self._target_columns(targets, sizes, dtype, workspace)
         loss = float(self._head_forward(env)[self.head.loss.name].sum()) / sizes[1]
         check_finite_results("the loss", {"loss": loss})
+        self._lap("head and loss")
         return loss, env, stored, initial, sizes, dtype
 
     def loss(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None, *,
@@ -361,8 +392,10 @@ class Engine:
         T, N, D, H, K = sizes
         windows = _windows(truncate, T)
         head_grads, into_h = self._head_backward(env, sizes, dtype, workspace)
+        self._lap("head and loss")
         deltas, carried, blocks = self._through_time(env, stored, initial, into_h, sizes, dtype, windows,
                                                      workspace)
+        self._lap("back through time")
 
         # Everything else at once, on all T·N columns: each value the leaves read, as (rows, T·N).
         leaves = self._leaves_for(tuple(name for name in self._leaf_names if name in wanted))
@@ -401,6 +434,7 @@ class Engine:
             if label in wanted:
                 grads[label] = carried[carried_name].T.copy()  # δs_0: what step 1 sent back
         check_finite_results("the backward pass", grads)
+        self._lap("column products")
         return loss, grads
 
     def _wanted(self, wrt: object) -> frozenset[str]:

@@ -23,10 +23,11 @@ from bpttlab.derivations import Cell, resolve_cell
 from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.derivations.symbols import D as D_SYMBOL
 from bpttlab.derivations.symbols import H as H_SYMBOL
-from bpttlab.numeric.engine.core import build_engine
+from bpttlab.numeric.engine.core import Engine, build_engine
 from bpttlab.numeric.verify.optional import torch_available
 
-__all__ = ["HEADS", "SETTLE", "SIZES", "BenchRow", "blas_kernel", "median_seconds", "run_benchmark"]
+__all__ = ["HEADS", "SETTLE", "SIZES", "BenchRow", "blas_kernel", "median_seconds", "problem",
+           "run_benchmark"]
 
 SIZES = {
     "tiny": {"T": 20, "N": 1, "D": 8, "H": 16},
@@ -166,6 +167,18 @@ def _torch_time(cell: Cell, head_name: str, T: int, N: int, D: int, H: int, dtyp
     return median_seconds(step, repeats, settle=settle)
 
 
+def problem(engine: Engine, size: str, dtype: type) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The parameters, inputs and targets timed at ``size`` (seeded: the same in every run)."""
+    T, N, D, H = (SIZES[size][k] for k in "TNDH")
+    K = HEADS[engine.head.name]
+    rng = np.random.default_rng(0)
+    params = engine.init_params(D, H, K, seed=0, dtype=dtype)
+    xs = rng.normal(size=(T, N, D)).astype(dtype)
+    targets = (rng.integers(0, K, size=(T, N)) if engine.head.name == "softmax"
+               else rng.normal(size=(T, N, K)).astype(dtype))
+    return params, xs, targets
+
+
 def run_benchmark(cells: tuple[str | Cell, ...] = BUILT_IN,
                   sizes: tuple[str, ...] = ("tiny", "mid", "large"), repeats: int = 5,
                   dtypes: tuple[type, ...] = (np.float32, np.float64),
@@ -176,15 +189,11 @@ def run_benchmark(cells: tuple[str | Cell, ...] = BUILT_IN,
     rows = []
     for cell in map(resolve_cell, cells):
         for head in heads:
-            engine, K = build_engine(cell, head, "every"), HEADS[head]
+            engine = build_engine(cell, head, "every")
             for dtype in dtypes:
                 for size in sizes:
                     T, N, D, H = (SIZES[size][k] for k in "TNDH")
-                    rng = np.random.default_rng(0)
-                    params = engine.init_params(D, H, K, seed=0, dtype=dtype)
-                    xs = rng.normal(size=(T, N, D)).astype(dtype)
-                    targets = (rng.integers(0, K, size=(T, N)) if head == "softmax"
-                               else rng.normal(size=(T, N, K)).astype(dtype))
+                    params, xs, targets = problem(engine, size, dtype)
 
                     def ours(wrt: list[str] | None, engine=engine, params=params, xs=xs, targets=targets
                              ) -> Callable[[], object]:

@@ -47,6 +47,7 @@ def _bench(args: argparse.Namespace) -> int:
     from bpttlab.reports.benchmarks.decay import decay_benchmark, format_decay_rows
     from bpttlab.reports.benchmarks.derive import bench_derive, bench_variants, format_variant_timings
     from bpttlab.reports.benchmarks.engine import blas_kernel, format_rows, run_benchmark
+    from bpttlab.reports.benchmarks.phases import format_phase_rows, phase_breakdown
     from bpttlab.reports.benchmarks.sheets import format_sheet_timings, time_sheets
 
     print(f"NumPy's BLAS: {blas_kernel()}")
@@ -61,6 +62,9 @@ def _bench(args: argparse.Namespace) -> int:
     print()
     sizes = ("tiny", "mid") if args.quick else ("tiny", "mid", "large")
     print(format_rows(run_benchmark(tuple(args.cells), sizes, repeats=args.repeats)))
+    print()
+    print("where the engine's time goes, phase by phase:")
+    print(format_phase_rows(phase_breakdown(tuple(args.cells), sizes[1:], repeats=args.repeats)))
     print()
     print("gradient-decay analysis (÷torch: PyTorch autograd with retain_grad on the states):")
     print(format_decay_rows(decay_benchmark(cells=tuple(args.cells), every_step=not args.quick)))

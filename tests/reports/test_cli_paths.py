@@ -260,6 +260,9 @@ def test_bench_runs_end_to_end_at_tiny_sizes(monkeypatch, capsys):
     table = [line.split() for line in out.splitlines() if line.startswith("rnn ")]
     assert {"tiny", "mid"} <= {word for row in table for word in row}, out  # both sizes of --quick
     assert "gradient-decay analysis" in out and "equation sheets" in out
+    section = out.split("phase by phase:\n")[1].split("\n\n")[0]
+    phases = [line.split() for line in section.splitlines() if line.startswith("rnn ")]
+    assert [row[:2] for row in phases] == [["rnn", "mid"]], out  # the sizes but tiny, one line each
     # the one sheet in 2 languages × 2 notations
     count = len(LANGUAGES) * len(NOTATIONS)
     assert re.search(rf"^\.tex only +{count} sheets +\d+\.\d+ s$", out, re.MULTILINE), out
