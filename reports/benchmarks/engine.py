@@ -27,7 +27,7 @@ from bpttlab.numeric.engine.core import Engine, build_engine
 from bpttlab.numeric.verify.optional import torch_available
 
 __all__ = ["HEADS", "SETTLE", "SIZES", "BenchRow", "blas_kernel", "median_seconds", "problem",
-           "run_benchmark"]
+           "run_benchmark", "settle_calls"]
 
 SIZES = {
     "tiny": {"T": 20, "N": 1, "D": 8, "H": 16},
@@ -83,6 +83,14 @@ class BenchRow:
         return self.ours / self.floor
 
 
+def settle_calls(function: Callable[[], object], seconds: float) -> None:
+    """One untimed call, then more until ``seconds`` have passed since it started (see :data:`SETTLE`)."""
+    started = time.perf_counter()
+    function()
+    while time.perf_counter() - started < seconds:
+        function()
+
+
 def median_seconds(function: Callable[[], object], repeats: int, warm_up: bool = True,
                    settle: float = 0.0) -> float:
     """The median wall time of ``repeats`` calls, after one untimed call if ``warm_up``, and more
@@ -94,10 +102,7 @@ def median_seconds(function: Callable[[], object], repeats: int, warm_up: bool =
     (True, True)
     """
     if warm_up:
-        started = time.perf_counter()
-        function()
-        while time.perf_counter() - started < settle:
-            function()
+        settle_calls(function, settle)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()

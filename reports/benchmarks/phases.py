@@ -7,6 +7,7 @@ table gives the medians over the calls, after the same settling as the engine be
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy as np
 from bpttlab.derivations import resolve_cell
 from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.numeric.engine import PHASES, build_engine
-from bpttlab.reports.benchmarks.engine import SETTLE, problem
+from bpttlab.reports.benchmarks.engine import SETTLE, problem, settle_calls
 
 __all__ = ["PhaseRow", "format_phase_rows", "phase_breakdown"]
 
@@ -40,16 +41,13 @@ def phase_breakdown(cells: tuple[str, ...] = BUILT_IN, sizes: tuple[str, ...] = 
     for cell in map(resolve_cell, cells):
         engine = build_engine(cell, head, "every")
         for size in sizes:
-            params, xs, targets = problem(engine, size, dtype)
-            started = time.perf_counter()
-            engine.loss_and_grads(params, xs, targets)
-            while time.perf_counter() - started < settle:
-                engine.loss_and_grads(params, xs, targets)
+            call = functools.partial(engine.loss_and_grads, *problem(engine, size, dtype))
+            settle_calls(call, settle)
             totals, by_phase = [], {phase: [] for phase in PHASES}
             for _ in range(repeats):
                 with engine.timing_phases() as seconds:
                     started = time.perf_counter()
-                    engine.loss_and_grads(params, xs, targets)
+                    call()
                     totals.append(time.perf_counter() - started)
                 for phase in PHASES:
                     by_phase[phase].append(seconds[phase])
