@@ -10,6 +10,7 @@ for the built-in cells, the shipped variants and any cell written as equations (
 True
 """
 
+from bpttlab.derivations.activations import ACTIVATIONS, Activation, activation, register_activation
 from bpttlab.derivations.cells import (
     VARIANTS,
     Cell,
@@ -19,7 +20,7 @@ from bpttlab.derivations.cells import (
     resolve_cell,
 )
 from bpttlab.derivations.derivation import CELLS, HEADS, LOSS_AT, Derivation, carry, cell, derive
-from bpttlab.derivations.elementwise import FUNCTIONS, Elementwise
+from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.equations import Equations
 from bpttlab.derivations.heads import Head, head
 from bpttlab.derivations.opaque import Opaque
@@ -30,13 +31,14 @@ from bpttlab.derivations.softmax import LogSoftmax, Softmax
 from bpttlab.derivations.symbols import DIMENSIONS, D, H, K, delta
 
 __all__ = [
+    "ACTIVATIONS",
     "CELLS",
     "DIMENSIONS",
-    "FUNCTIONS",
     "HEADS",
     "LOSS_AT",
     "STEP_SIZES",
     "VARIANTS",
+    "Activation",
     "Cell",
     "Check",
     "D",
@@ -51,6 +53,7 @@ __all__ = [
     "Polynomial",
     "Proof",
     "Softmax",
+    "activation",
     "bptt_sizes",
     "bptt_steps",
     "carry",
@@ -62,6 +65,7 @@ __all__ = [
     "load_cell_file",
     "prove",
     "register",
+    "register_activation",
     "relu",
     "resolve_cell",
     "sigmoid",

@@ -20,6 +20,7 @@ made with; ``in_notation`` gives the same derivation printed in another one:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from types import MappingProxyType
@@ -32,6 +33,7 @@ from bpttlab.derivations.equations import Equations, check_notation
 from bpttlab.derivations.heads import HEADS, Head
 from bpttlab.derivations.heads import head as make_head
 from bpttlab.derivations.jacobian import jacobians
+from bpttlab.derivations.names import at_step, shift_name
 from bpttlab.derivations.reverse import reverse_pass
 from bpttlab.derivations.symbols import delta
 
@@ -136,10 +138,7 @@ def _recurrence(c: Cell, from_head: sp.MatrixExpr | None, loss_at: str) -> tuple
         return (sp.Eq(delta(h), carry(h), evaluate=False),)
     if loss_at == "every":
         return (sp.Eq(delta(h), from_head + carry(h), evaluate=False),)
-    last = {h: sp.MatrixSymbol("h_T", *h.shape)}
-    at_T = sp.Eq(delta(last[h]), from_head.xreplace(
-        {s: sp.MatrixSymbol(s.name.replace("_t", "_T"), *s.shape) for s in from_head.atoms(sp.MatrixSymbol)}
-    ), evaluate=False)
+    at_T = sp.Eq(delta(at_step(h, "T")), at_step(from_head, "T"), evaluate=False)
     return at_T, sp.Eq(delta(h), carry(h), evaluate=False)
 
 
@@ -166,13 +165,37 @@ def derive(cell: str | Cell, head: str | None = "softmax", loss_at: str = "every
     return _derive(c, head, loss_at, check_notation(notation))
 
 
-def _head_on(name: str, h: sp.MatrixSymbol) -> Head:
-    """The head ``name`` reading the cell's first state ``h`` (``h_t`` in every built-in cell)."""
+_BASE = re.compile(r"^(δ?[^\W\d_]+)")
+
+
+def _primed(name: str) -> str:
+    """``name`` with a prime after its base letters: ``y_t`` → ``y'_t``, ``a_{y,t}`` → ``a'_{y,t}``."""
+    return _BASE.sub(lambda m: m[1] + "'", name, count=1) if _BASE.match(name) else name + "'"
+
+
+def _head_on(name: str, c: Cell) -> Head:
+    """The head ``name`` reading the cell's first state, its own values renamed out of the way of the
+    cell's names (a cell may call a state ``s_t`` or ``y_t``: the head's target then becomes ``y'_t``),
+    so that no symbol means two things in one derivation."""
     hd = make_head(name)
-    if hd.h == h:
+    taken = {s.name for eq in c.equations for s in (eq.lhs, *eq.rhs.atoms(sp.MatrixSymbol))}
+    taken |= {s.name for s in (*c.inputs, *c.params)}
+    taken |= {shift_name(s.name, "T") for s in c.new_states}
+    renamed: dict[sp.MatrixSymbol, sp.MatrixSymbol] = {hd.h: c.h}
+    for value in hd.values:
+        new = value.name
+        while new in taken or shift_name(new, "T") in taken:
+            new = _primed(new)
+        if new != value.name:
+            renamed[value] = sp.MatrixSymbol(new, *value.shape)
+        taken.add(new)
+    if renamed == {hd.h: hd.h}:
         return hd
-    equations = tuple(sp.Eq(eq.lhs, eq.rhs.xreplace({hd.h: h}), evaluate=False) for eq in hd.equations)
-    return replace(hd, h=h, equations=equations)
+    equations = tuple(sp.Eq(renamed.get(eq.lhs, eq.lhs), eq.rhs.xreplace(renamed), evaluate=False)
+                      for eq in hd.equations)
+    return replace(hd, h=c.h, equations=equations,
+                   **{role: renamed.get(getattr(hd, role), getattr(hd, role))
+                      for role in ("logits", "prediction", "target", "loss")})
 
 
 @cache
@@ -180,7 +203,7 @@ def _derive(c: Cell, head: str | None, loss_at: str, notation: str = "course") -
     if notation != "course":
         return _derive(c, head, loss_at).in_notation(notation)
     c, step, jacobian = _cell_parts(c)
-    hd = None if head is None else _head_on(head, c.h)
+    hd = None if head is None else _head_on(head, c)
     head_backward, into_h = _head_backward(hd) if hd else ((), None)
     params = {p.name: p.shape for p in (*c.params, *(hd.params if hd else ()))}
     return Derivation(

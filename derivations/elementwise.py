@@ -17,31 +17,17 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.symbol import Str
 
-from bpttlab.derivations.scalar import relu, sigmoid, softplus, step
+from bpttlab.derivations.activations import ACTIVATIONS, activation
 
-__all__ = ["FUNCTIONS", "NONSMOOTH", "Elementwise"]
-
-#: The scalar functions a cell or loss may apply element-wise, by name.
-FUNCTIONS: dict[str, type[sp.Function]] = {
-    "tanh": sp.tanh,
-    "sigmoid": sigmoid,
-    "softplus": softplus,
-    "exp": sp.exp,
-    "log": sp.log,
-    "relu": relu,
-    "step": step,
-}
-#: The functions with a kink or a jump: finite differences across one are wrong, so they step less.
-NONSMOOTH = frozenset({"relu", "step"})
+__all__ = ["Elementwise"]
 
 
 class Elementwise(sp.MatrixExpr):
-    """f∘A, with f one of :data:`FUNCTIONS`."""
+    """f∘A, with f one of :data:`~bpttlab.derivations.activations.ACTIVATIONS`."""
 
     def __new__(cls, name: str | Str, arg: sp.MatrixExpr) -> Elementwise:
         name = name if isinstance(name, Str) else Str(name)
-        if name.name not in FUNCTIONS:
-            raise ValueError(f"unknown element-wise function {name.name!r}; valid: {sorted(FUNCTIONS)}")
+        activation(name.name)  # a ValueError listing the valid names
         return super().__new__(cls, name, sp.sympify(arg))
 
     @property
@@ -50,7 +36,7 @@ class Elementwise(sp.MatrixExpr):
 
     @property
     def function(self) -> type[sp.Function]:
-        return FUNCTIONS[self.name]
+        return ACTIVATIONS[self.name].function
 
     @property
     def arg(self) -> sp.MatrixExpr:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from bpttlab.derivations.elementwise import FUNCTIONS, Elementwise
+from bpttlab.derivations.activations import ACTIVATIONS
+from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.tidy import tidy
 
 __all__ = ["lift", "local_derivative"]
@@ -41,7 +42,7 @@ def lift(scalar: sp.Expr, matrices: dict[sp.Symbol, sp.MatrixExpr], shape: tuple
     if isinstance(scalar, sp.Pow) and scalar.exp.is_Integer:
         return sp.HadamardPower(lift(scalar.base, matrices, shape), scalar.exp)
     if isinstance(scalar, sp.Function):
-        name = next((n for n, f in FUNCTIONS.items() if scalar.func == f), None)
+        name = next((n for n, a in ACTIVATIONS.items() if scalar.func == a.function), None)
         if name is not None:
             return Elementwise(name, lift(scalar.args[0], matrices, shape))
     raise NotImplementedError(f"cannot lift {scalar} to an element-wise matrix expression")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from bpttlab.derivations.activations import activation
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.symbols import D, H
 
@@ -56,7 +57,7 @@ class Cell:
 
     @property
     def forget_gate_bias(self) -> str | None:
-        """The bias of the cell's forget gate: of the σ output that multiplies a further state's
+        """The bias of the cell's forget gate: of the gate output (σ) that multiplies a further state's
         previous value (the LSTM's f_t ⊙ c_{t-1}), read from the equations; None where there is no
         such gate (the GRU's and the MGU's gates act on h_{t-1}, where a gate of 1 means forgetting).
 
@@ -68,7 +69,7 @@ class Cell:
         for new, prev in self.states[1:]:
             for product in defined[new].atoms(sp.HadamardProduct):
                 gates = [f for f in product.args
-                         if isinstance(defined.get(f), Elementwise) and defined[f].name == "sigmoid"]
+                         if isinstance(defined.get(f), Elementwise) and activation(defined[f].name).is_gate]
                 if prev not in product.args or len(product.args) != 2 or not gates:
                     continue
                 pre_activation = defined.get(defined[gates[0]].arg, sp.S.Zero)

@@ -38,12 +38,12 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.printing.latex import LatexPrinter
 
 from bpttlab.derivations import Cell, Elementwise, LogSoftmax, Softmax
+from bpttlab.derivations.activations import activation
 from bpttlab.derivations.printing.notations import GATE_LETTERS, NOTATIONS, Name, notation, parse_name
 from bpttlab.derivations.printing.sums import signed_sum
 from bpttlab.derivations.tidy import coefficient_and_matrix
 
 __all__ = [
-    "FUNCTIONS",
     "ConcatenatedForm",
     "SheetPrinter",
     "aligned",
@@ -53,17 +53,6 @@ __all__ = [
     "gates",
     "latex",
 ]
-
-#: How each element-wise function of :data:`derivations.FUNCTIONS` is written.
-FUNCTIONS = {
-    "sigmoid": r"\sigma",
-    "tanh": r"\tanh",
-    "softplus": r"\operatorname{softplus}",
-    "exp": r"\exp",
-    "log": r"\log",
-    "relu": r"\operatorname{relu}",
-    "step": r"\operatorname{step}",
-}
 
 # Hadamard factors are sorted by these ranks (stable, so SymPy's canonical order breaks ties).
 DELTA, GATE, ONE_MINUS_GATE, OTHER = range(4)
@@ -171,7 +160,7 @@ class SheetPrinter(LatexPrinter):
         if isinstance(base, sp.MatrixSymbol) and not self._notation.has_superscript(base.name):
             return self._notation.latex(base.name, power)
         if isinstance(base, Elementwise):
-            return f"{FUNCTIONS[base.name]}^{{{power}}}({self._print(base.arg)})"
+            return f"{activation(base.name).latex}^{{{power}}}({self._print(base.arg)})"
         return f"({self._print(base)})^{{{power}}}"
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
@@ -185,7 +174,7 @@ class SheetPrinter(LatexPrinter):
     # --- functions -------------------------------------------------------------------------------
 
     def _print_Elementwise(self, expr: Elementwise) -> str:
-        return f"{FUNCTIONS[expr.name]}({self._print(expr.arg)})"
+        return f"{activation(expr.name).latex}({self._print(expr.arg)})"
 
     def _print_Softmax(self, expr: Softmax) -> str:
         return rf"\operatorname{{softmax}}({self._print(expr.arg)})"
@@ -242,14 +231,15 @@ def aligned(equations: Iterable[sp.Eq], notation: str = "course", gates: Iterabl
 
 
 def gates(cell: Cell) -> tuple[str, ...]:
-    """Names of the cell's gates: the values it computes with a sigmoid, in evaluation order.
+    """Names of the cell's gates: the values it computes with a gate function (values in (0, 1),
+    :attr:`~bpttlab.derivations.activations.Activation.is_gate`), in evaluation order.
 
     >>> from bpttlab.derivations import cell
     >>> gates(cell("lstm")), gates(cell("gru")), gates(cell("rnn"))
     (('i_t', 'f_t', 'o_t'), ('z_t', 'r_t'), ())
     """
     return tuple(eq.lhs.name for eq in cell.equations
-                 if isinstance(eq.rhs, Elementwise) and eq.rhs.name == "sigmoid")
+                 if isinstance(eq.rhs, Elementwise) and activation(eq.rhs.name).is_gate)
 
 
 # --- the course's concatenated form -------------------------------------------------------------

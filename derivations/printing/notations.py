@@ -52,6 +52,18 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import ClassVar
 
+from bpttlab.derivations.names import (
+    DESTINATIONS,
+    GATE_LETTERS,
+    OUTPUT,
+    PARAMETER_BASES,
+    SOURCES,
+    VALUE_BASES,
+    Index,
+    Name,
+    parse_index,
+    parse_name,
+)
 from bpttlab.derivations.printing.escape import math_text
 
 __all__ = [
@@ -67,161 +79,6 @@ __all__ = [
 ]
 
 NOTATIONS = ("course", "dlbook")
-
-#: Bases that name parameters: shared by all steps, so they carry no time index.
-PARAMETER_BASES = ("W", "b")
-
-# The letters a parameter's subscript may use: where a weight reads from (x: the input, h: the
-# hidden state) and what it feeds (h: the RNN's hidden layer, y: the output, a gate or candidate).
-SOURCES = ("x", "h")
-GATE_LETTERS = ("i", "f", "g", "o", "z", "r", "n")
-DESTINATIONS = ("h", "y", *GATE_LETTERS)
-
-# Values of one step, by base letter (the head's ŷ and ℓ included).
-VALUE_BASES = ("x", "h", "c", "a", "i", "f", "g", "o", "z", "r", "n", "u", "m", "s", "y", "ŷ", "ℓ", "L")
-
-_NAME = re.compile(r"(?P<delta>δ)?(?P<base>[^\W\d_]+?)(?:_(?P<sub>\{[^{}]*\}|[^\W_]+))?"
-                   r"(?:\^\{\((?P<carry>[^()]*)\)\})?")
-_INDEX = re.compile(r"(?P<letter>[A-Za-z])(?P<offset>[+-]\d+)?|(?P<step>\d+)")
-# A user's name: [δ] core [^{(index)}], the core an identifier, perhaps ending in _index or _{index}.
-_LOOSE = re.compile(r"(?P<delta>δ)?(?P<core>[^\^]+?)(?:\^\{\((?P<carry>[^()]*)\)\})?")
-_TIMED = re.compile(r"(?P<stem>.+)_(?P<time>\{[^{}]*\}|[^\W_]+)")
-#: The time indices a name the notations do not know may carry: those built on t and the ones the
-#: sheets move t to (the last step T, running indices j and k, a step number).
-TIME_LETTERS = ("t", "T", "j", "k")
-
-
-@dataclass(frozen=True)
-class Index:
-    """A time index: ``letter + offset`` (``t-1``, ``j``, ``T``) or a concrete step (``letter=None``)."""
-
-    letter: str | None
-    offset: int = 0
-
-    def __str__(self) -> str:
-        if self.letter is None:
-            return str(self.offset)
-        if self.offset == 0:
-            return self.letter
-        return f"{self.letter}{self.offset:+d}"
-
-
-def parse_index(text: str) -> Index:
-    """``"t-1"`` → ``Index("t", -1)``; ``"3"`` → ``Index(None, 3)``.
-
-    >>> parse_index("k+1"), str(parse_index("t-1"))
-    (Index(letter='k', offset=1), 't-1')
-    """
-    match = _INDEX.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"time index {text!r} is not a letter with an optional ±offset (t, t-1, j) "
-                         "or a step number (3)")
-    if match["step"] is not None:
-        return Index(None, int(match["step"]))
-    return Index(match["letter"], int(match["offset"] or 0))
-
-
-@dataclass(frozen=True)
-class Name:
-    """A symbol name read by the grammar: ``δa_{f,t}`` is delta, base ``a``, labels ``("f",)``, time ``t``."""
-
-    delta: bool
-    base: str
-    labels: tuple[str, ...]
-    time: Index | None
-    carry: Index | None
-    plain: bool = False  # the base is a whole identifier, underscores and all (``my_state``)
-
-    @property
-    def is_parameter(self) -> bool:
-        return self.base in PARAMETER_BASES and not self.plain
-
-    def raw(self) -> str:
-        """The name in the derivations' convention (``parse_name(n).raw() == n`` for their names)."""
-        parts = [*self.labels, *([str(self.time)] if self.time is not None else [])]
-        if self.plain and len(parts) == 1 and len(parts[0]) == 1:
-            sub = "_" + parts[0]
-        elif self.plain:
-            sub = "_{" + ",".join(parts) + "}" if parts else ""
-        else:
-            sub = None
-        if sub is not None:
-            carry = "" if self.carry is None else "^{(" + str(self.carry) + ")}"
-            return ("δ" if self.delta else "") + self.base + sub + carry
-        if not parts:
-            sub = ""
-        elif len(parts) == 1 and parts[0].isalnum() and (parts[0].isalpha() or len(parts[0]) == 1):
-            sub = "_" + parts[0]
-        else:
-            sub = "_{" + ",".join(parts) + "}"
-        carry = "" if self.carry is None else "^{(" + str(self.carry) + ")}"
-        return ("δ" if self.delta else "") + self.base + sub + carry
-
-
-def _time_of(part: str, any_letter: bool) -> Index | None:
-    """``part`` as a time index, or None; a name the notations do not know takes only
-    :data:`TIME_LETTERS` (so that ``p_i`` is the vector p of gate i, not p at step i)."""
-    try:
-        index = parse_index(part)
-    except ValueError:
-        return None
-    return index if any_letter or index.letter is None or index.letter in TIME_LETTERS else None
-
-
-def _is_part(part: str) -> bool:
-    return part.isidentifier() or part.isalnum() or _INDEX.fullmatch(part) is not None
-
-
-def parse_name(name: str) -> Name:
-    """Read a derivation symbol name, or any identifier a user gave a custom cell.
-
-    >>> name = parse_name("δh_t^{(t+1)}")
-    >>> name.delta, name.base, name.labels, name.time, name.carry
-    (True, 'h', (), Index(letter='t', offset=0), Index(letter='t', offset=1))
-    >>> parse_name("W_hn").labels, parse_name("a_{f,3}").time
-    (('hn',), Index(letter=None, offset=3))
-    >>> mine = parse_name("my_state_{t-1}")
-    >>> parse_name("p_i").labels, mine.base, mine.time, mine.plain
-    (('i',), 'my_state', Index(letter='t', offset=-1), True)
-    """
-    if not isinstance(name, str):
-        raise ValueError(f"a symbol name is a string, got {name!r}")
-    loose = _LOOSE.fullmatch(name)
-    try:
-        carry = parse_index(loose["carry"]) if loose and loose["carry"] is not None else None
-    except ValueError as error:
-        raise ValueError(f"symbol {name!r}: {error}") from None
-    match = _NAME.fullmatch(name)
-    if match is not None:
-        sub = match["sub"] or ""
-        parts = tuple(p.strip() for p in sub.strip("{}").split(",")) if sub else ()
-        if any(not p for p in parts):
-            raise ValueError(f"symbol {name!r} has an empty subscript part")
-        base = match["base"]
-        if base in PARAMETER_BASES:
-            return Name(bool(match["delta"]), base, parts, None, carry)
-        time = _time_of(parts[-1], base in VALUE_BASES) if parts else None
-        labels = parts[:-1] if time is not None else parts
-        if all(_is_part(p) for p in labels):
-            return Name(bool(match["delta"]), base, labels, time, carry)
-        raise ValueError(f"symbol {name!r}: time index {parts[-1]!r} is not a letter with an optional "
-                         "±offset (t, t-1, j) or a step number (3)")
-    # A user's identifier may itself start with δ (δ1): then the δ is part of the name.
-    readings = [(bool(loose["delta"]), loose["core"])] if loose else []
-    if loose and loose["delta"]:
-        readings.append((False, "δ" + loose["core"]))
-    for is_delta, core in readings:
-        timed = _TIMED.fullmatch(core)
-        parameter = core.isidentifier() and core.startswith(tuple(f"{p}_" for p in PARAMETER_BASES))
-        if timed and not parameter:  # a parameter has no time index, whatever its name ends in
-            time = _time_of(timed["time"].strip("{}"), any_letter=False)
-            if time is not None and timed["stem"].isidentifier():
-                return Name(is_delta, timed["stem"], (), time, carry, plain=True)
-        if core.isidentifier():
-            return Name(is_delta, core, (), None, carry, plain=True)
-    raise ValueError(f"cannot read the symbol name {name!r}: expected [δ]base[_subscript][^{{(index)}}], "
-                     "e.g. W_hh, a_{f,t}, δh_t^{(t+1)}, or an identifier such as my_state_t")
-
 
 @dataclass(frozen=True)
 class Typeset:
@@ -252,6 +109,8 @@ class Notation:
             typeset = self._known(parsed)
         except ValueError:
             typeset = self.plain(parsed)
+        if parsed.prime:
+            typeset = replace(typeset, body=typeset.body + "'" * parsed.prime)
         if parsed.delta:
             typeset = replace(typeset, body=r"\delta " + typeset.body)
         return typeset
@@ -335,9 +194,16 @@ def _parameter_parts(name: Name) -> tuple[str, str]:
     return source, destination
 
 
+def _is_output(name: Name) -> bool:
+    """The output layer's pre-activation (the logits) ``a_{y,t}``."""
+    return name.base == "a" and name.labels == (OUTPUT,)
+
+
 def _check_value(name: Name) -> None:
     if name.base not in VALUE_BASES:
         raise ValueError(f"unknown base {name.base!r}; known: {', '.join(PARAMETER_BASES + VALUE_BASES)}")
+    if _is_output(name):
+        return
     for label in name.labels:
         if label not in GATE_LETTERS:
             raise ValueError(f"label {label!r} is not a gate or candidate ({', '.join(GATE_LETTERS)})")
@@ -386,7 +252,7 @@ class BookNotation(Notation):
     # The book's letters (eqs. 10.8, 10.40-10.46): the output pre-activation o, the LSTM's state s,
     # input gate g and output gate q, the GRU's update gate u; the candidates, which the book writes
     # inside its equations, as a tilde over the state they feed. The GRU's product r ⊙ h, our u, is v.
-    BASES: ClassVar[dict[str, str]] = {"s": "o", "c": "s", "i": "g", "o": "q", "z": "u", "u": "v",
+    BASES: ClassVar[dict[str, str]] = {"c": "s", "i": "g", "o": "q", "z": "u", "u": "v",
                                        "g": r"\tilde{s}", "n": r"\tilde{h}"}
     # A gate's letter as a label (a_{f,t}) and as the superscript of its parameters: U^{g} for the
     # input gate and U^{o} for the output gate (the book's), U^{u} for the update gate. The book
@@ -438,6 +304,8 @@ class BookNotation(Notation):
             body = self.SCALARS[name.base]
         elif name.base == "ŷ":
             body = r"\hat{\bm{y}}"
+        elif _is_output(name):  # the logits a_{y,t}: the book's output pre-activation o^{(t)}
+            body, name = r"\bm{o}", replace(name, labels=())
         else:
             # The book's letters are for values of a step; a vector without a time index is a
             # parameter (IndRNN's u) and keeps its own.

@@ -26,6 +26,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
+from bpttlab.derivations.activations import activation
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.printing.sums import signed_sum
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TextPrinter", "equation_lines", "text"]
 
-#: How each element-wise function is written.
-FUNCTIONS = {"sigmoid": "σ", "tanh": "tanh", "softplus": "softplus", "exp": "exp", "log": "log",
-             "relu": "relu", "step": "step"}
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -103,7 +101,7 @@ class TextPrinter(StrPrinter):
         return f"{self._atom(expr.arg)}ᵀ"
 
     def _print_Elementwise(self, expr: Elementwise) -> str:
-        return f"{FUNCTIONS[expr.name]}({self._print(expr.arg)})"
+        return f"{activation(expr.name).text}({self._print(expr.arg)})"
 
     def _print_Softmax(self, expr: Softmax) -> str:
         return f"softmax({self._print(expr.arg)})"

@@ -31,7 +31,8 @@ import numpy as np
 import sympy as sp
 
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT, Cell, resolve_cell
-from bpttlab.derivations.elementwise import NONSMOOTH, Elementwise
+from bpttlab.derivations.activations import activation
+from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.printing.notebook import html_table, markdown_table
 from bpttlab.numeric.engine.core import Engine, build_engine
 from bpttlab.numeric.verify.optional import require_torch, torch_available, torch_missing
@@ -183,7 +184,7 @@ def _kink_distance(engine: Engine, problem: dict) -> float:
     """How close the problem's forward pass comes to a kink: min |a| over the stored arguments a of
     the cell's non-smooth functions (relu(a) at a = 0); inf for a smooth cell."""
     arguments = {node.arg.name for eq in engine.cell.equations for node in eq.rhs.atoms(Elementwise)
-                 if node.name in NONSMOOTH and isinstance(node.arg, sp.MatrixSymbol)}
+                 if not activation(node.name).smooth and isinstance(node.arg, sp.MatrixSymbol)}
     if not arguments:
         return float("inf")
     stored = engine.forward(problem["params"], problem["xs"], initial=problem["initial"]).stored
@@ -286,7 +287,7 @@ def _verify_one(cell: Cell, head: str, loss_at: str, sizes: dict[str, int], seed
 
 def verify_gradients(
     cells: tuple[str | Cell, ...] | None = None,
-    heads: tuple[str, ...] = HEADS,
+    heads: tuple[str, ...] | None = None,
     loss_at: tuple[str, ...] = LOSS_AT,
     T: int = 4, N: int = 3, D: int = 3, H: int = 4, K: int = 3,
     seed: int = 0,
@@ -301,6 +302,7 @@ def verify_gradients(
     names, ``.cell`` paths or :class:`Cell` objects; None is every cell registered at the call. The result
     is a list of :class:`Comparison` (a :class:`Verification`, which a notebook shows as a table)."""
     cells = tuple(CELLS) if cells is None else cells  # every registered cell, as registered now
+    heads = tuple(HEADS) if heads is None else heads  # and every registered head
     for argument, name, chosen, valid in (("cells", "cell", cells, CELLS), ("heads", "head", heads, HEADS),
                                           ("loss_at", "loss placement", loss_at, LOSS_AT)):
         if isinstance(chosen, str) or not isinstance(chosen, (tuple, list)):

@@ -33,12 +33,12 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from bpttlab.derivations import HEADS, Cell, Derivation, Elementwise, carry, delta, derive, resolve_cell
+from bpttlab.derivations.activations import activation
 from bpttlab.derivations.cells.gru import gru, gru_torch
 from bpttlab.derivations.cells.lstm import lstm
 from bpttlab.derivations.cells.rnn import rnn
 from bpttlab.derivations.explicit import explicit
 from bpttlab.derivations.printing.escape import escape_text
-from bpttlab.derivations.printing.latex_printer import FUNCTIONS as FUNCTION_LATEX
 from bpttlab.derivations.printing.latex_printer import aligned, concatenated_forms, equation, gates, latex
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.notations import parse_index, parse_name
@@ -575,14 +575,14 @@ def _facts(d: Derivation, show: Callable[[sp.Basic], str]) -> Facts:
     return Facts(
         states=tuple(show(s) for s in c.new_states),
         gates=tuple(show(sp.MatrixSymbol(g, *c.h.shape)) for g in gates(c)),
-        functions=tuple(FUNCTION_LATEX[f] for f in functions),
+        functions=tuple(activation(f).latex for f in functions),
         matrices=tuple(show(p) for p in c.params if p.shape[1] != 1),
         biases=tuple(show(p) for p in vectors if is_bias(c, p)),
         vectors=tuple(show(p) for p in vectors if not is_bias(c, p)),
         scales=tuple(show(p) for p in vectors if not is_bias(c, p) and p in _scaling(c)),
-        bounded=tuple((FUNCTION_LATEX[f], DERIVATIVE_BOUNDS[f]) for f in functions
+        bounded=tuple((activation(f).latex, DERIVATIVE_BOUNDS[f]) for f in functions
                       if DERIVATIVE_BOUNDS.get(f)),
-        unbounded=tuple(FUNCTION_LATEX[f] for f in functions if not DERIVATIVE_BOUNDS.get(f)),
+        unbounded=tuple(activation(f).latex for f in functions if not DERIVATIVE_BOUNDS.get(f)),
     )
 
 

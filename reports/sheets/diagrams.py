@@ -25,8 +25,8 @@ from functools import partial
 import sympy as sp
 
 from bpttlab.derivations import Cell, Elementwise, carry, resolve_cell
+from bpttlab.derivations.activations import activation
 from bpttlab.derivations.heads import head as head_of
-from bpttlab.derivations.printing.latex_printer import FUNCTIONS as FUNCTION_LATEX
 from bpttlab.derivations.printing.latex_printer import gates, latex
 from bpttlab.derivations.printing.time_index import at_step
 
@@ -75,7 +75,7 @@ def _operations(expr: sp.Basic) -> str:
     if products:
         found.append(r"W\cdot")
     functions = [node.name for node in sp.preorder_traversal(expr) if isinstance(node, Elementwise)]
-    found += [FUNCTION_LATEX[f] for f in dict.fromkeys(functions)]
+    found += [activation(f).latex for f in dict.fromkeys(functions)]
     if expr.atoms(sp.HadamardProduct):
         found.append(r"\odot")
     if isinstance(expr, sp.MatAdd) or expr.atoms(sp.MatAdd):
@@ -115,7 +115,7 @@ def cell_diagram(cell: str | os.PathLike | Cell, notation: str = "course") -> Ce
         shown.append(lhs)
         edges += [(p.name, lhs.name) for p in preds]
         if isinstance(rhs, Elementwise) and rhs.arg in folded:
-            operation[lhs] = FUNCTION_LATEX[rhs.name]
+            operation[lhs] = activation(rhs.name).latex
             kind[lhs] = "gate" if rhs.name == "sigmoid" else "function"
         else:
             operation[lhs] = _operations(rhs)

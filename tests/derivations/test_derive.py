@@ -52,7 +52,7 @@ def test_rnn_backward_is_the_textbook_one_in_stored_values():
 @pytest.mark.parametrize("head", ["softmax", "sigmoid"])
 def test_classification_heads_give_prediction_minus_target(head):
     d = derive("rnn", head=head)
-    assert equation(d.head_backward, "δs_t") == vector("ŷ_t", K) - vector("y_t", K)
+    assert equation(d.head_backward, "δa_{y,t}") == vector("ŷ_t", K) - vector("y_t", K)
 
 
 def test_squared_error_gives_prediction_minus_target():

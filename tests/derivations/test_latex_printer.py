@@ -75,10 +75,10 @@ KEY_BACKWARD = [
      r"\delta C_t = \delta h_t \odot o_t \odot (1 - \tanh^{2}(C_t)) + \delta C_t^{(t+1)}"),
     ("gru", "δa_{z,t}", None, "course",
      r"\delta a_{z,t} = \delta h_t \odot z_t \odot (1 - z_t) \odot (\tilde{h}_t - h_{t-1})"),
-    ("rnn", "δh_t", "softmax", "course", r"\delta h_t = W_{hy}^{\top} \delta s_t + \delta h_t^{(t+1)}"),
+    ("rnn", "δh_t", "softmax", "course", r"\delta h_t = W_{hy}^{\top} \delta a_{y,t} + \delta h_t^{(t+1)}"),
     ("rnn", "δh_t", "softmax", "dlbook",
      r"\delta \bm{h}^{(t)} = \bm{V}^{\top} \delta \bm{o}^{(t)} + \delta \bm{h}^{(t \leftarrow t+1)}"),
-    ("rnn", "δs_t", "sigmoid", "course", r"\delta s_t = \hat{y}_t - y_t"),
+    ("rnn", "δa_{y,t}", "sigmoid", "course", r"\delta a_{y,t} = \hat{y}_t - y_t"),
     # the LSTM's and the GRUs' backward steps, each written out by hand from the forward equations
     # (C_t = f ⊙ C_{t−1} + i ⊙ C̃, h_t = o ⊙ tanh C_t; course GRU h_t = (1 − z) ⊙ h_{t−1} + z ⊙ h̃ with
     # h̃ = tanh(W (r ⊙ h_{t−1}) + …); PyTorch's h_t = (1 − z) ⊙ h̃ + z ⊙ h_{t−1} with r ⊙ (W h_{t−1} + b)),
@@ -123,7 +123,7 @@ KEY_BACKWARD = [
      r"\delta \bm{a}_u^{(t)} = \delta \bm{h}^{(t)} \odot \bm{u}^{(t)} \odot (1 - \bm{u}^{(t)}) "
      r"\odot (\bm{h}^{(t-1)} - \tilde{\bm{h}}^{(t)})"),
     ("rnn", "δh_{t-1}", None, "dlbook", r"\delta \bm{h}^{(t-1)} = \bm{W}^{\top} \delta \bm{a}^{(t)}"),
-    ("rnn", "δs_t", "sigmoid", "dlbook", r"\delta \bm{o}^{(t)} = \hat{\bm{y}}^{(t)} - \bm{y}^{(t)}"),
+    ("rnn", "δa_{y,t}", "sigmoid", "dlbook", r"\delta \bm{o}^{(t)} = \hat{\bm{y}}^{(t)} - \bm{y}^{(t)}"),
     ("gru_torch", "δm_t", None, "dlbook",
      r"\delta \bm{m}^{(t)} = \delta \bm{a}_{\tilde{h}}^{(t)} \odot \bm{r}^{(t)}"),
 ]
@@ -141,8 +141,9 @@ def test_backward_equations(cell_name, lhs, head, notation, expected):
 
 
 @pytest.mark.parametrize(("head", "notation", "expected"), [
-    ("softmax", "course", r"\ell_t = -y_t^{\top} \log\operatorname{softmax}(s_t)"),
-    ("sigmoid", "course", r"\ell_t = \mathbf{1}^{\top} (\operatorname{softplus}(s_t) - s_t \odot y_t)"),
+    ("softmax", "course", r"\ell_t = -y_t^{\top} \log\operatorname{softmax}(a_{y,t})"),
+    ("sigmoid", "course",
+     r"\ell_t = \mathbf{1}^{\top} (\operatorname{softplus}(a_{y,t}) - a_{y,t} \odot y_t)"),
     ("sigmoid", "dlbook",
      r"L^{(t)} = \mathbf{1}^{\top} (\operatorname{softplus}(\bm{o}^{(t)}) "
      r"- \bm{o}^{(t)} \odot \bm{y}^{(t)})"),
@@ -155,7 +156,7 @@ def test_loss_lines(head, notation, expected):
 
 def test_prediction_lines():
     softmax, sigmoid = (derive("rnn", head=h).head.equations[1] for h in ("softmax", "sigmoid"))
-    assert show(softmax, "course") == r"\hat{y}_t = \operatorname{softmax}(s_t)"
+    assert show(softmax, "course") == r"\hat{y}_t = \operatorname{softmax}(a_{y,t})"
     assert show(sigmoid, "dlbook") == r"\hat{\bm{y}}^{(t)} = \sigma(\bm{o}^{(t)})"
 
 

@@ -104,7 +104,7 @@ def test_a_derivation_shows_forward_backward_and_jacobians_each_titled():
     assert titles == sorted(titles)
     assert r"a_t &= W_{hh} h_{t-1} + W_{xh} x_t + b_h" in shown
     assert r"\delta a_t &= \delta h_t \odot (1 - h_t^{2})" in shown
-    assert r"\delta s_t &= \hat{y}_t - y_t" in shown
+    assert r"\delta a_{y,t} &= \hat{y}_t - y_t" in shown
     assert r"\frac{\partial h_t}{\partial h_{t-1}} &= \operatorname{diag}(1 - h_t^{2}) W_{hh}" in shown
     assert "⊙" in bundle(d)["text/plain"]
 

@@ -23,6 +23,7 @@ from bpttlab.derivations import (
     prove,
 )
 from bpttlab.derivations.cells import BUILT_IN
+from bpttlab.derivations.names import shift_name
 
 UNROLLED = {"BPTT ∂L/∂x_1", "BPTT ∂L/∂x_3", "BPTT ∂L/∂h_0"}
 
@@ -47,21 +48,22 @@ def test_each_built_in_cell_is_proven_with_the_default_arguments():
         proof = prove(cell)
         assert proof.passed, str(proof)
         names = {c.what for c in proof.checks}
-        assert UNROLLED | {"BPTT ∂L/∂W_hy", "BPTT ∂ℓ_1/∂s_1", "BPTT ∂ℓ_3/∂s_3", "step δx_t"} <= names
+        assert UNROLLED | {"BPTT ∂L/∂W_hy", "BPTT ∂ℓ_1/∂a_{y,1}", "BPTT ∂ℓ_3/∂a_{y,3}", "step δx_t"} <= names
 
 
 # Every other head × placement, spread over the built-in cells (softmax × every is proven above).
+DEFAULT = (next(iter(HEADS)), LOSS_AT[0])
 OTHER_HEADS = [(cell, head, at) for cell, (head, at) in
-               zip(cycle(BUILT_IN), [c for c in product(HEADS, LOSS_AT) if c != (HEADS[0], LOSS_AT[0])])]
+               zip(cycle(BUILT_IN), [c for c in product(HEADS, LOSS_AT) if c != DEFAULT])]
 
 
 @pytest.mark.parametrize(("cell", "head", "loss_at"), OTHER_HEADS)
 def test_every_head_and_placement_is_proven_unrolled(cell, head, loss_at):
     proof = prove(cell, head=head, loss_at=loss_at, kind=("bptt",))
     assert proof.passed, str(proof)
-    logits = derive(cell, head).head.logits.name  # s_t, or ŷ_t for the linear head
+    logits = derive(cell, head).head.logits.name  # a_{y,t}, or ŷ_t for the linear head
     with_loss = {c.what for c in proof.checks if c.what.startswith("BPTT ∂ℓ_")}
-    assert with_loss == {f"BPTT ∂ℓ_{t}/∂{logits.replace('_t', f'_{t}')}"
+    assert with_loss == {f"BPTT ∂ℓ_{t}/∂{shift_name(logits, t)}"
                          for t in ((1, 2, 3) if loss_at == "every" else (3,))}
 
 
@@ -116,7 +118,7 @@ def test_a_wrong_head_gradient_fails_the_unrolled_proof(head):
     hd = d.head
     wrong = _mutate(d, "head_backward", delta(hd.logits).name, hd.prediction)  # ŷ_t for ŷ_t − y_t
     failed = {c.what for c in prove(d.cell, kind=("bptt",), derivation=wrong).checks if not c.passed}
-    assert failed == {f"BPTT ∂ℓ_3/∂{hd.logits.name.replace('_t', '_3')}"}
+    assert failed == {f"BPTT ∂ℓ_3/∂{shift_name(hd.logits.name, 3)}"}
 
 
 def _tanh_squared_dropped(d):

@@ -196,7 +196,7 @@ def test_valid_input_gives_finite_results_in_the_dtype_of_xs(head, cell, loss_at
 
 @pytest.mark.parametrize("cell", CELLS)
 @properties(25)
-@given(head=st.sampled_from(HEADS), loss_at=st.sampled_from(LOSS_AT), sizes=sizes_strategy, seed=seeds)
+@given(head=st.sampled_from(tuple(HEADS)), loss_at=st.sampled_from(LOSS_AT), sizes=sizes_strategy, seed=seeds)
 def test_float32_results_agree_with_float64(cell, head, loss_at, sizes, seed):
     """float32 in, float32 out — and the float32 numbers are the float64 ones, rounded."""
     params, xs, targets, states = build_problem(cell, head, loss_at, sizes=sizes, seed=seed)

@@ -25,7 +25,7 @@ PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrin
 
 @pytest.mark.parametrize("cell", CELLS)
 @settings(max_examples=25, deadline=None, database=None, phases=PHASES)
-@given(t=sizes, n=sizes, d=sizes, h=sizes, k=sizes, head=st.sampled_from(HEADS),
+@given(t=sizes, n=sizes, d=sizes, h=sizes, k=sizes, head=st.sampled_from(tuple(HEADS)),
        loss_at=st.sampled_from(LOSS_AT), seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_gradients_are_central_differences_of_the_loss(cell, t, n, d, h, k, head, loss_at, seed):
     engine = build_engine(cell, head=head, loss_at=loss_at)

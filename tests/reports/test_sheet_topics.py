@@ -129,7 +129,7 @@ def test_a_wrong_softmax_step_fails_the_check():
 
 
 @pytest.mark.parametrize(("notation", "entry", "vector"), [
-    ("course", r"\hat{y}_{t,m} - y_{t,m}", (r"\delta s_t", r"\hat{y}_t - y_t")),
+    ("course", r"\hat{y}_{t,m} - y_{t,m}", (r"\delta a_{y,t}", r"\hat{y}_t - y_t")),
     ("dlbook", r"\hat{y}_m^{(t)} - y_m^{(t)}",
      (r"\delta \bm{o}^{(t)}", r"\hat{\bm{y}}^{(t)} - \bm{y}^{(t)}")),
 ])
