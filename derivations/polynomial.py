@@ -15,10 +15,12 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from fractions import Fraction
 
-__all__ = ["BITS", "TERMS", "Fraction", "Polynomial", "TooLarge"]
+__all__ = ["BITS", "TERMS", "WORK", "Fraction", "Polynomial", "TooLarge", "work_budget"]
 
 #: Bits per exponent in a packed monomial.
 BITS = 8
@@ -29,7 +31,31 @@ _LIMIT = _MASK  # a total degree at most this keeps every exponent inside its fi
 #: would need gigabytes: the expanded unrolled proof of lstm_fgr at T = 3 is one).
 TERMS = 600_000
 
+#: The most work one proof may do (:func:`work_budget`), counted in term products times the width of
+#: their packed monomials in 64-bit words: about 20 s of arithmetic and a few GB at most. The largest
+#: shipped proof (lstm_peephole, softmax head, loss at every step, T = 3) spends 1.6e8.
+WORK = 500_000_000
+
 Coefficient = int | Fraction
+_remaining: ContextVar[list[int] | None] = ContextVar("remaining work", default=None)
+
+
+@contextmanager
+def work_budget(products: int = WORK, *, inherit: bool = False) -> Iterator[list[int]]:
+    """Within the block, multiplying polynomials spends ``len(a)·len(b)`` of ``products``; past it
+    :class:`TooLarge` is raised, so that a proof too large to finish stops early and says so. Yields
+    the remaining budget, a one-element list. ``inherit``: inside another budget, keep spending that
+    one instead (a caller's smaller budget wins)."""
+    outer = _remaining.get()
+    if inherit and outer is not None:
+        yield outer
+        return
+    remaining = [products]
+    token = _remaining.set(remaining)
+    try:
+        yield remaining
+    finally:
+        _remaining.reset(token)
 
 
 class TooLarge(MemoryError):
@@ -103,6 +129,13 @@ class Polynomial:
         """``self += a · b`` in place (no intermediate product is built); returns ``self``."""
         if len(b.terms) > len(a.terms):
             a, b = b, a
+        remaining = _remaining.get()
+        if remaining is not None and a.terms and b.terms:
+            # each term product adds two packed monomials: its cost grows with their width in words
+            width = (max(next(iter(a.terms)).bit_length(), next(iter(b.terms)).bit_length()) >> 6) + 1
+            remaining[0] -= len(a.terms) * len(b.terms) * width
+            if remaining[0] < 0:
+                raise TooLarge("the arithmetic passed its budget of term products (work_budget)")
         self.degree = max(self.degree, a.degree + b.degree)
         if self.degree > _LIMIT:
             raise TooLarge(f"total degree {self.degree} exceeds the packed exponent range ({_LIMIT})")

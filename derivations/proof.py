@@ -31,8 +31,9 @@ from sympy.polys.rings import ring
 
 from bpttlab.derivations.derivation import LOSS_AT, Derivation, carry, derive
 from bpttlab.derivations.explicit import explicit, symbol_matrix
+from bpttlab.derivations.names import shift_name
 from bpttlab.derivations.opaque import Opaque
-from bpttlab.derivations.polynomial import Polynomial, TooLarge
+from bpttlab.derivations.polynomial import Polynomial, TooLarge, work_budget
 from bpttlab.derivations.symbols import D, H, K, delta
 
 __all__ = ["STEP_SIZES", "Check", "Proof", "bptt_sizes", "bptt_steps", "prove"]
@@ -210,42 +211,100 @@ def _target(d: Derivation, sizes: dict, name: str) -> sp.ImmutableMatrix:
     return y
 
 
+def _step_inputs(d: Derivation, sizes: dict) -> dict:
+    """Every input of the step and every parameter as a matrix of symbols, whether or not an equation
+    reads it (a cell may ignore x_t, or a parameter may cancel: its gradient is then exactly zero)."""
+    return {s.name: explicit(s, sizes, {}) for s in (*d.cell.inputs, *d.cell.params)}
+
+
 def _prove_cell_step(d: Derivation) -> list[Check]:
-    c, sizes = d.cell, STEP_SIZES
-    forward = _run(c.equations, sizes, {})
-    seeds = {delta(c.h).name: symbol_matrix(delta(c.h).name, int(sizes[H]), 1)}
-    seeds.update({carry(s).name: symbol_matrix(carry(s).name, int(sizes[H]), 1) for s in c.new_states[1:]})
-    claims = _run(d.step_backward, sizes, {**forward, **seeds})
+    """Every equation of one backward step, each checked *locally*: the graph is cut at the values
+    whose gradients have equations of their own (the named deltas), so that the truth for δv is
+    ∂Λ/∂v with
 
-    def objective(env: dict) -> sp.Expr:
-        total = _inner(seeds[delta(c.h).name], env[c.h.name])
-        return total + sum((_inner(seeds[carry(s).name], env[s.name]) for s in c.new_states[1:]), sp.S.Zero)
+        Λ = <δh_t, h_t> + Σ_s <δs^{(t+1)}, s_t> + Σ_w <δw, F_w>,
 
+    w over the cut values, F_w w's definition in terms of the step's inputs, parameters and the
+    other cut values (each a free variable), and every δw and seed a free symbol. A claim equal to
+    its local truth for any values of those symbols is, by induction from the last cut back to the
+    inputs, the true gradient of <δh_t, h_t> + Σ_s <δs^{(t+1)}, s_t>. Every value is written over
+    the generators of :class:`~.opaque.Opaque` (function applications and stored sums held opaque),
+    so each check costs what its own piece of the graph costs, however deep the cell."""
+    c, sizes, g = d.cell, STEP_SIZES, Opaque()
+    cuts = set(c.named_deltas)
+    env = {name: value.applyfunc(g.leaf) for name, value in _step_inputs(d, sizes).items()}
+    definitions: dict[sp.MatrixSymbol, sp.ImmutableMatrix] = {}
+    for eq in c.equations:
+        value = explicit(eq.rhs, sizes, env)
+        definitions[eq.lhs] = value.applyfunc(lambda e, n=eq.lhs.name: g.node(e, n))
+        env[eq.lhs.name] = (symbol_matrix(f"{eq.lhs.name}'", *value.shape).applyfunc(g.leaf)
+                            if eq.lhs in cuts else definitions[eq.lhs])
+
+    def free(symbol: sp.MatrixSymbol) -> sp.ImmutableMatrix:
+        return symbol_matrix(symbol.name, *explicit(symbol, sizes, {}).shape).applyfunc(g.leaf)
+
+    seeds = {delta(c.h): free(delta(c.h)), **{carry(s): free(carry(s)) for s in c.new_states[1:]}}
+    adjoints = {w: free(delta(w)) for w in cuts}
+    objective = _inner(seeds[delta(c.h)], env[c.h.name])
+    objective += sum((_inner(seeds[carry(s)], env[s.name]) for s in c.new_states[1:]), sp.S.Zero)
+    objective += sum((_inner(adjoints[w], definitions[w]) for w in cuts), sp.S.Zero)
+    claims_env = {**env, **{k.name: v for k, v in seeds.items()}}
+    claims_env.update({delta(w).name: v for w, v in adjoints.items()})
+    # A cut value that is not a stored sum (a gate σ(a) that is also a state, the GRU's r ⊙ h) is put
+    # back as its definition before comparing: the derived formulas read it as what it stands for.
+    values = {g.index[leaf]: g.polynomial(value) for w in cuts
+              for leaf, value in zip(env[w.name], definitions[w], strict=True) if not _stored_sum(g, value)}
+
+    def settled(p: Polynomial) -> Polynomial:
+        return p.substitute(values) if values else p
+
+    derived = {eq.lhs.name: eq for eq in d.step_backward}
+    named = [eq.lhs for eq in c.equations if eq.lhs in cuts]
     checks = []
-    for symbol in (*c.previous_states, c.x, *c.params):
+    for symbol in (*c.previous_states, c.x, *c.params, *named):
         started = time.perf_counter()
-        truth = _gradient(objective(forward), forward[symbol.name])
-        checks.append(_compare(f"step {delta(symbol).name}", claims[delta(symbol).name], truth, started))
-    for position, eq in enumerate(c.equations):  # named intermediates: cut the graph at them
-        if eq.lhs not in c.named_deltas:
+        what = f"step {delta(symbol).name}"
+        eq = derived.get(delta(symbol).name)
+        if eq is None:
+            checks.append(Check(what, 0, False, time.perf_counter() - started, "no equation was derived"))
             continue
-        started = time.perf_counter()
-        cut = symbol_matrix(eq.lhs.name + "'", *forward[eq.lhs.name].shape)
-        env = _run(c.equations[position + 1:], sizes, {**forward, eq.lhs.name: cut})
-        truth = _gradient(objective(env), cut).xreplace(dict(zip(cut, forward[eq.lhs.name], strict=True)))
-        checks.append(_compare(f"step {delta(eq.lhs).name}", claims[delta(eq.lhs).name], truth, started))
+        claim = explicit(eq.rhs, sizes, dict(claims_env))
+        wrt = env[symbol.name]
+        truth = g.gradient(objective, list(wrt))
+        pairs = [(settled(g.polynomial(a)), settled(truth.get(g.index[v], Polynomial())))
+                 for a, v in zip(claim, wrt, strict=True)]
+        checks.append(_verdict(what, pairs, g, started))
     return checks
 
 
+def _stored_sum(g: Opaque, value: sp.Expr) -> bool:
+    """Whether ``value`` is a generator standing for a stored sum (a pre-activation, a cell state)."""
+    return value in g.index and isinstance(g.definition.get(g.index[value]), sp.Add)
+
+
 def _prove_jacobian(d: Derivation) -> list[Check]:
-    c, sizes = d.cell, STEP_SIZES
-    forward = _run(c.equations, sizes, {})
+    """Each block ∂s_t/∂s'_{t-1} of the derived step Jacobian against forward-mode differentiation of
+    the step over the generators of :class:`~.opaque.Opaque` (each stored sum a generator of its own,
+    so no nested expression is ever expanded)."""
+    c, sizes, g = d.cell, STEP_SIZES, Opaque()
+    env = {name: value.applyfunc(g.leaf) for name, value in _step_inputs(d, sizes).items()}
+    for eq in c.equations:
+        value = explicit(eq.rhs, sizes, env)
+        env[eq.lhs.name] = value.applyfunc(lambda e, n=eq.lhs.name: g.node(e, n))
     checks = []
     for (new, prev), expression in d.jacobian.items():
         started = time.perf_counter()
-        claim = explicit(expression, sizes, dict(forward))
-        truth = forward[new].jacobian(forward[prev])
-        checks.append(_compare(f"step ∂{new}/∂{prev}", claim, truth, started))
+        claim = explicit(expression, sizes, dict(env))
+        outputs, directions = list(env[new]), list(env[prev])
+        tangents = g.tangents(outputs, directions)
+        truth = [[tangent.get(g.index[v], Polynomial()) for v in directions] for tangent in tangents]
+        rows, cols = claim.shape
+        if (rows, cols) != (len(outputs), len(directions)):
+            checks.append(Check(f"step ∂{new}/∂{prev}", 0, False, time.perf_counter() - started,
+                                f"shape {claim.shape} ≠ {(len(outputs), len(directions))}"))
+            continue
+        pairs = [(g.polynomial(claim[i, j]), truth[i][j]) for i in range(rows) for j in range(cols)]
+        checks.append(_verdict(f"step ∂{new}/∂{prev}", pairs, g, started))
     return checks
 
 
@@ -322,7 +381,7 @@ def _prove_bptt(d: Derivation, steps: int, sizes: dict | None = None) -> list[Ch
     g = Opaque()
     params = {p.name: symbol_matrix(p.name, *(int(n.xreplace(sizes)) for n in p.shape)) for p in
               (*c.params, *(hd.params if hd else ()))}
-    initial = {prev.name: symbol_matrix(prev.name.replace("{t-1}", "0"), int(sizes[H]), 1)
+    initial = {prev.name: symbol_matrix(shift_name(prev.name, 1), int(sizes[H]), 1)
                for prev in c.previous_states}
     with_loss = [t for t in range(1, steps + 1) if hd is not None and (d.loss_at == "every" or t == steps)]
     states, envs = dict(initial), []
@@ -334,7 +393,7 @@ def _prove_bptt(d: Derivation, steps: int, sizes: dict | None = None) -> list[Ch
             equations += hd.equations
         for eq in equations:  # the explicit forward pass, each stored value held opaque
             value = explicit(eq.rhs, sizes, env)
-            name = eq.lhs.name.replace("_t", f"_{t}")
+            name = shift_name(eq.lhs.name, t)
             own = hd is not None and eq.lhs == hd.logits  # stage (1) differentiates by the logits
             env[eq.lhs.name] = sp.ImmutableMatrix(*value.shape, lambda i, j, v=value, n=name, o=own:
                                                   g.node(v[i, j], f"{n}[{i},{j}]", o))
@@ -365,7 +424,7 @@ def _prove_bptt(d: Derivation, steps: int, sizes: dict | None = None) -> list[Ch
             claim = polynomials(env[delta(hd.logits).name])
             s_t = env[hd.logits.name]
             pairs = [(a, truth.get(g.index[s], Polynomial())) for a, s in zip(claim, s_t, strict=True)]
-            logit = hd.logits.name.replace("_t", f"_{t}")
+            logit = shift_name(hd.logits.name, t)
             checks.append(_verdict(f"BPTT ∂ℓ_{t}/∂{logit}", pairs, g, started))
             gammas[t] = symbol_matrix(f"Γ_{t}", *s_t.shape)
             surrogate.append(_inner(gammas[t], s_t))
@@ -420,7 +479,7 @@ def _prove_bptt(d: Derivation, steps: int, sizes: dict | None = None) -> list[Ch
         checks.append(compare(f"BPTT ∂L/∂x_{t}", totals[f"x_{t}"], envs[t - 1][c.x.name]))
         started = time.perf_counter()
     for new, prev in c.states:
-        name = prev.name.replace("{t-1}", "0")
+        name = shift_name(prev.name, 1)
         checks.append(compare(f"BPTT ∂L/∂{name}", carried[carry(new).name], initial[prev.name]))
         started = time.perf_counter()
     return checks
@@ -476,15 +535,27 @@ def prove(
     d = derivation if derivation is not None else derive(cell, head, loss_at)
     checks: list[Check] = []
     if "step" in kind:
-        checks += _prove_cell_step(d) + _prove_jacobian(d)
+        try:
+            with work_budget(inherit=True):
+                checks += _prove_cell_step(d) + _prove_jacobian(d)
+        except TooLarge as error:
+            raise ValueError(f"the step proof of {d.cell.name} is too large to expand ({error}): its "
+                             f"derivatives multiply out past what an exact proof can hold") from None
         if d.head is not None:
             checks += _prove_head_step(d)
     if "bptt" in kind:
-        steps = bptt_steps(d) if steps is None else steps
-        try:
-            checks += _prove_bptt(d, steps, sizes)
-        except TooLarge as error:
-            raise ValueError(f"steps={steps}: the unrolled proof of {d.cell.name} is too large to expand "
-                             f"({error}); prove it over fewer steps (bptt_steps: {bptt_steps(d)})") from None
+        # By default the unrolled proof runs over bptt_steps(d), and over two steps (which already
+        # carry a gradient across a step boundary) where that grows too large to expand.
+        tries = [steps] if steps is not None else sorted({bptt_steps(d), min(2, bptt_steps(d))}, reverse=True)
+        for attempt in tries:
+            try:
+                with work_budget(inherit=True):
+                    checks += _prove_bptt(d, attempt, sizes)
+                break
+            except TooLarge as error:
+                if attempt == tries[-1]:
+                    raise ValueError(f"steps={attempt}: the unrolled proof of {d.cell.name} is too large to "
+                                     f"expand ({error}); prove it over fewer steps, or prove the step rules "
+                                     f"alone (kind=('step',))") from None
     return Proof(f"{d.cell.name} × {d.head.name if d.head else 'no head'} × loss at {d.loss_at}",
                  tuple(checks))

@@ -63,10 +63,12 @@ def _matmul(args: list[sp.Basic]) -> sp.MatrixExpr:
         coefficient *= c
         if m is not None and not isinstance(m, sp.Identity):
             matrices.extend(m.args if isinstance(m, sp.MatMul) else [m])
+    shaped = [a for a in args if getattr(a, "is_Matrix", False)]
+    rows, cols = (shaped[0].rows, shaped[-1].cols) if shaped else (1, 1)
     if coefficient == 0 or any(is_zero(m) for m in matrices):
-        return sp.ZeroMatrix(args[0].rows if args[0].is_Matrix else 1, args[-1].cols)
-    if not matrices:
-        return sp.MatMul(coefficient, sp.Identity(1)).doit()
+        return sp.ZeroMatrix(rows, cols)
+    if not matrices:  # c·I keeps the identity's size: ½ I_H, not ½ of a 1×1 identity
+        return sp.MatMul(coefficient, sp.Identity(rows)) if coefficient != 1 else sp.Identity(rows)
     merged: list[sp.MatrixExpr] = []
     for m in matrices:  # diag(a) diag(b) = diag(a ⊙ b)
         if merged and isinstance(m, DiagMatrix) and isinstance(merged[-1], DiagMatrix):

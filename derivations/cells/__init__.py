@@ -3,12 +3,11 @@ variants, and any cell written as equations (:func:`custom_cell`, ``.cell`` file
 
 from bpttlab.derivations.cells.record import Cell, by_kind
 from bpttlab.derivations.cells.registry import BUILT_IN, CELLS, LIBRARY, VARIANTS, register, resolve_cell
-from bpttlab.derivations.cells.spec import FUNCTION_NAMES, custom_cell, load_cell_file, parse_cell_file
+from bpttlab.derivations.cells.spec import custom_cell, load_cell_file, parse_cell_file
 
 __all__ = [
     "BUILT_IN",
     "CELLS",
-    "FUNCTION_NAMES",
     "LIBRARY",
     "VARIANTS",
     "Cell",

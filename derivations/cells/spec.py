@@ -1,10 +1,17 @@
 """Cells written as equations in NumPy's syntax, parsed with :mod:`ast` (never evaluated).
 
-``@`` is the matrix product, ``*`` the element-wise (Hadamard) product, ``+ - /`` and scalar
-constants are as in NumPy, and the functions are those of :data:`FUNCTION_NAMES`. ``x_t`` is the
-input (D entries); every state and intermediate has H entries. A name starting ``W_`` is a weight
-matrix, used as ``W_… @ v`` (H×D when ``v`` is ``x_t``, H×H when it has H entries); a name starting
-``b_``, or listed in ``params``, is a parameter vector of H entries used element-wise.
+``@`` is the matrix product, ``*`` the element-wise (Hadamard) product, ``+ -`` and scalar
+constants are as in NumPy, ``/`` divides by a non-zero constant (not by a vector), and the
+functions are those of :func:`~.translate.function_names` (the registered activations a cell may
+call, and ``identity``). ``x_t`` is the input (D entries); every state and intermediate has H
+entries. A name starting ``W_`` is a weight matrix, used as ``W_… @ v`` (H×D when ``v`` is ``x_t``,
+H×H when it has H entries); a name starting ``b_``, or listed in ``params``, is a parameter vector of
+H entries used element-wise. Names are ASCII identifiers (letters, digits, ``_``): two names that
+print alike, or that Python would normalise to one, cannot both appear.
+
+A function applied to an expression gets that expression stored and named as its pre-activation,
+as in the textbooks: ``f_t = σ(a_{f,t})``; inside a larger expression too (the leaky RNN's
+``h_t = 0.5*h_prev + 0.5*tanh(a_{h,t})``, several on one line numbered ``a_{h,1,t}``, ``a_{h,2,t}``).
 
 >>> mgu = custom_cell("mgu", '''
 ...     f_t = sigmoid(W_xf @ x_t + W_hf @ h_prev + b_f)
@@ -27,8 +34,10 @@ ValueError: line 1: unknown name 'h_prv' (did you mean 'h_prev'?); known here: x
 from __future__ import annotations
 
 import ast
-import difflib
+import io
+import keyword
 import re
+import tokenize
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,19 +45,26 @@ from pathlib import Path
 import sympy as sp
 
 from bpttlab.derivations.cells.record import Cell, by_kind
+from bpttlab.derivations.cells.translate import (
+    INPUT,
+    MAX_FUNCTIONS,
+    Translator,
+    check_size,
+    function_depth,
+    place,
+)
 from bpttlab.derivations.elementwise import Elementwise
-from bpttlab.derivations.symbols import D, H, matrix, ones, vector
+from bpttlab.derivations.heads import head_parameter_names
+from bpttlab.derivations.printable import check_text
+from bpttlab.derivations.symbols import H, vector
 
-__all__ = ["FUNCTION_NAMES", "Line", "custom_cell", "load_cell_file", "parse_cell_file", "parse_lines"]
+__all__ = ["Line", "custom_cell", "load_cell_file", "parse_cell_file", "parse_lines"]
 
-#: The functions an equation may call: every one but ``identity`` is an element-wise node.
-FUNCTION_NAMES = ("sigmoid", "tanh", "relu", "softplus", "exp", "identity")
-INPUT = "x_t"
-#: Names the heads use; a cell must not take them.
-RESERVED = ("W_hy", "b_y", "y_t", "s_t", "ℓ_t", "h_T")
 HEADERS = ("name", "title", "states", "params")
 _HEADER = re.compile(r"^(?P<key>[A-Za-z_]+)\s*:(?P<value>.*)$")
-_STEP_NAME = re.compile(r"^(?P<base>[^\W\d]\w*?)_t$")
+_STEP_NAME = re.compile(r"^(?P<base>[A-Za-z_]\w*?)_t$")
+#: The byte-order mark some editors put at the start of a UTF-8 file.
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -61,8 +77,17 @@ class Line:
     text: str
 
 
-def _place(where: str | None, lineno: int) -> str:
-    return f"{where}:{lineno}" if where else f"line {lineno}"
+def _check_ascii_names(code: str, where: str | None, lineno: int) -> None:
+    """Every name on the line is an ASCII identifier as typed: Python would normalise ``ｈ_t`` to
+    ``h_t`` (NFKC) and lets ``W_хh`` (a Cyrillic х) stand beside ``W_xh``; both are refused here."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return  # ast.parse reports the syntax error
+    for token in tokens:
+        if token.type == tokenize.NAME and not token.string.isascii():
+            raise ValueError(f"{place(where, lineno)}: the name {token.string!r} is not ASCII; names are "
+                             f"made of the letters a–z, A–Z, the digits and _")
 
 
 def parse_lines(text: str, where: str | None = None, first_line: int = 1) -> tuple[Line, ...]:
@@ -74,222 +99,153 @@ def parse_lines(text: str, where: str | None = None, first_line: int = 1) -> tup
         if not stripped or stripped.startswith("#"):
             continue
         lineno = first_line + offset
+        _check_ascii_names(stripped, where, lineno)
+        if len(max(re.findall(r"\d+", stripped), key=len, default="")) > 300:
+            raise ValueError(f"{place(where, lineno)}: a number with more than 300 digits; constants are "
+                             f"finite floating-point numbers")
         try:
             module = ast.parse(stripped, mode="exec")
         except SyntaxError as error:
-            message = f"{_place(where, lineno)}: syntax error ({error.msg}) in {stripped!r}"
-            raise ValueError(message) from None
+            shown = stripped if len(stripped) <= 80 else stripped[:77] + "..."
+            raise ValueError(f"{place(where, lineno)}: syntax error ({error.msg}) in {shown!r}") from None
+        except (RecursionError, MemoryError):
+            raise ValueError(f"{place(where, lineno)}: the equation is too deeply nested to parse; split it "
+                             f"into intermediate values") from None
         statement = module.body[0] if len(module.body) == 1 else None
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
                 and isinstance(statement.targets[0], ast.Name)):
-            raise ValueError(f"{_place(where, lineno)}: expected one equation `name = expression`, "
-                             f"got {stripped!r}")
+            shown = stripped if len(stripped) <= 80 else stripped[:77] + "..."
+            raise ValueError(f"{place(where, lineno)}: expected one equation `name = expression`, "
+                             f"got {shown!r}")
+        check_size(statement.value, where, lineno)
         lines.append(Line(statement.targets[0].id, statement.value, lineno, stripped))
     return tuple(lines)
 
 
-def _preactivation(name: str) -> str:
-    """The pre-activation of ``f_t = σ(…)`` is ``a_{f,t}``; of ``gate = σ(…)``, ``a_{gate}``."""
+def _preactivation(name: str, number: int | None = None) -> str:
+    """The pre-activation of ``f_t = σ(…)`` is ``a_{f,t}``; of ``gate = σ(…)``, ``a_{gate}``; the k-th of
+    several functions on one line ``a_{f,k,t}``."""
     match = _STEP_NAME.match(name)
-    return f"a_{{{match['base']},t}}" if match else f"a_{{{name}}}"
+    base, time = (match["base"], ",t") if match else (name, "")
+    return f"a_{{{base}{'' if number is None else f',{number}'}{time}}}"
 
 
-def _previous(new: str, prev: str) -> str:
-    """The symbol of a previous state: ``h_{t-1}`` for a state called ``h_t``, else the name as written."""
-    match = _STEP_NAME.match(new)
-    return f"{match['base']}_{{t-1}}" if match else prev
+def _identifier(value: object, what: str) -> str:
+    """``value`` if it is an ASCII identifier that is no Python keyword; else a ``ValueError``."""
+    if not (isinstance(value, str) and value.isidentifier() and value.isascii()) or keyword.iskeyword(value):
+        raise ValueError(f"{what} must be an ASCII identifier (letters, digits, _; not a Python keyword), "
+                         f"got {value!r}")
+    return value
 
 
-class _Translator:
-    """One cell's equations, from :class:`Line` to SymPy, with the shapes of the parameters inferred."""
-
-    def __init__(self, states: Mapping[str, str], params: Iterable[str], where: str | None):
-        self.where, self.vector_params = where, tuple(params)
-        self.names: dict[str, sp.MatrixExpr] = {INPUT: vector(INPUT, D)}
-        self.spelled = {INPUT: INPUT}
-        for new, prev in states.items():
-            self.names[prev] = vector(_previous(new, prev), H)
-            self.spelled[prev] = prev
-        self.shapes: dict[str, tuple[tuple, int]] = {}  # parameter → (shape, line first seen)
-        self.params: dict[str, sp.MatrixSymbol] = {}
-        self.lineno, self.later = 0, {}
-
-    def error(self, message: str) -> ValueError:
-        return ValueError(f"{_place(self.where, self.lineno)}: {message}")
-
-    def parameter(self, name: str, shape: tuple) -> sp.MatrixSymbol:
-        seen = self.shapes.get(name)
-        if seen and seen[0] != shape:
-            def show(s: tuple) -> str:
-                return "×".join(str(n) for n in s) if s[1] != 1 else f"{s[0]}-vector"
-            raise self.error(f"parameter {name} is used with two shapes: {show(seen[0])} on "
-                             f"{_place(self.where, seen[1])} and {show(shape)} here")
-        if not seen:
-            self.shapes[name] = (shape, self.lineno)
-            self.params[name] = matrix(name, *shape) if shape[1] != 1 else vector(name, shape[0])
-        return self.params[name]
-
-    def is_matrix_param(self, name: str) -> bool:
-        return name.startswith("W_")
-
-    def is_vector_param(self, name: str) -> bool:
-        return name.startswith("b_") or name in self.vector_params
-
-    def unknown(self, name: str) -> ValueError:
-        if name in self.later:
-            defined = _place(self.where, self.later[name])
-            return self.error(f"{name!r} is used before it is defined (on {defined})")
-        known = [n for n in self.names if not n.startswith("a_{")]
-        close = difflib.get_close_matches(name, [*known, *self.params], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        params = ", ".join(("W_…", "b_…", *self.vector_params))
-        return self.error(f"unknown name {name!r}{hint}; known here: {', '.join(known)}, "
-                          f"and parameters {params}")
-
-    # --- expressions -----------------------------------------------------------------------------
-
-    def __call__(self, node: ast.expr) -> sp.Basic:
-        method = getattr(self, f"_{type(node).__name__}", None)
-        if method is None:
-            raise self.error(f"unsupported syntax: {ast.unparse(node)!r} (equations use names, "
-                             f"numbers, + - * / @, and the functions {', '.join(FUNCTION_NAMES)})")
-        return method(node)
-
-    def _Constant(self, node: ast.Constant) -> sp.Expr:
-        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise self.error(f"unsupported constant {node.value!r}: only real numbers")
-        return sp.Rational(repr(node.value)) if isinstance(node.value, float) else sp.Integer(node.value)
-
-    def _Name(self, node: ast.Name) -> sp.MatrixExpr:
-        name = node.id
-        if name in self.names:
-            return self.names[name]
-        if self.is_matrix_param(name):
-            raise self.error(f"{name} is a weight matrix: use it as {name} @ v")
-        if self.is_vector_param(name):
-            return self.parameter(name, (H, 1))
-        raise self.unknown(name)
-
-    def _UnaryOp(self, node: ast.UnaryOp) -> sp.Basic:
-        operand = self(node.operand)
-        if isinstance(node.op, ast.USub):
-            return sp.MatMul(-1, operand) if getattr(operand, "is_Matrix", False) else -operand
-        if isinstance(node.op, ast.UAdd):
-            return operand
-        raise self.error(f"unsupported operator in {ast.unparse(node)!r}")
-
-    def _shape_error(self, node: ast.expr, left: sp.MatrixExpr, right: sp.MatrixExpr) -> ValueError:
-        def size(e: sp.MatrixExpr) -> str:
-            return f"{e.shape[0]} entries"
-        return self.error(f"{ast.unparse(node)!r} combines {size(left)} with {size(right)} "
-                          f"(x_t has D entries; states and intermediates have H)")
-
-    def _BinOp(self, node: ast.BinOp) -> sp.Basic:
-        if isinstance(node.op, ast.MatMult):
-            return self._matmul(node)
-        left, right = self(node.left), self(node.right)
-        scalar_left = not getattr(left, "is_Matrix", False)
-        scalar_right = not getattr(right, "is_Matrix", False)
-        if isinstance(node.op, ast.Add | ast.Sub):
-            sign = 1 if isinstance(node.op, ast.Add) else -1
-            if scalar_left and scalar_right:
-                return left + sign * right
-            if scalar_left:
-                left = sp.MatMul(left, ones(right.shape[0])) if left != 0 else None
-            if scalar_right:
-                right = sp.MatMul(right, ones(left.shape[0])) if right != 0 else None
-            if left is None or right is None:
-                return (right if sign == 1 else sp.MatMul(-1, right)) if left is None else left
-            if left.shape != right.shape:
-                raise self._shape_error(node, left, right)
-            return left + right if sign == 1 else left - right
-        if isinstance(node.op, ast.Mult):
-            if scalar_left and scalar_right:
-                return left * right
-            if scalar_left or scalar_right:
-                return sp.MatMul(left, right) if scalar_left else sp.MatMul(right, left)
-            if left.shape != right.shape:
-                raise self._shape_error(node, left, right)
-            return sp.HadamardProduct(left, right)
-        if isinstance(node.op, ast.Div):
-            if not scalar_right or right == 0:
-                raise self.error(f"{ast.unparse(node)!r}: division only by a non-zero constant")
-            return left / right if scalar_left else sp.MatMul(1 / right, left)
-        raise self.error(f"unsupported operator in {ast.unparse(node)!r} (use + - * / @)")
-
-    def _matmul(self, node: ast.BinOp) -> sp.MatrixExpr:
-        if not (isinstance(node.left, ast.Name) and self.is_matrix_param(node.left.id)):
-            raise self.error(f"{ast.unparse(node)!r}: the left side of @ must be a weight matrix W_…")
-        right = self(node.right)
-        if not getattr(right, "is_Matrix", False):
-            raise self.error(f"{ast.unparse(node)!r}: the right side of @ must be a vector")
-        weight = self.parameter(node.left.id, (H, right.shape[0]))
-        return weight * right
-
-    def _Call(self, node: ast.Call) -> sp.MatrixExpr:
-        name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-        if name not in FUNCTION_NAMES:
-            raise self.error(f"unknown function {name!r}; valid: {', '.join(FUNCTION_NAMES)}")
-        if len(node.args) != 1 or node.keywords:
-            raise self.error(f"{name}() takes one argument, got {ast.unparse(node)!r}")
-        argument = self(node.args[0])
-        if not getattr(argument, "is_Matrix", False):
-            raise self.error(f"{ast.unparse(node)!r}: {name}() of a constant; apply it to a vector")
-        return argument if name == "identity" else Elementwise(name, argument)
+def _located(where: str | None, lineno: int | None, message: str) -> ValueError:
+    """``message`` at ``file:line`` when the line is known, at the file alone, or as it is."""
+    if lineno:
+        return ValueError(f"{place(where, lineno)}: {message}")
+    return ValueError(f"{where}: {message}" if where else message)
 
 
 def _check_names(lines: tuple[Line, ...], states: Mapping[str, str], params: tuple[str, ...],
-                 where: str | None) -> None:
+                 where: str | None, header: Mapping[str, int]) -> None:
+    reserved = head_parameter_names()
     assigned: dict[str, int] = {}
     for line in lines:
-        place, name = _place(where, line.lineno), line.lhs
+        at, name = place(where, line.lineno), line.lhs
         if name == INPUT or name in states.values():
-            raise ValueError(f"{place}: {name} is an input of the step and cannot be assigned")
+            raise ValueError(f"{at}: {name} is an input of the step and cannot be assigned")
         if name.startswith(("W_", "b_")) or name in params:
-            raise ValueError(f"{place}: {name} is a parameter and cannot be assigned")
-        if name in RESERVED or name.startswith("δ"):
-            raise ValueError(f"{place}: the name {name} is taken by the heads; choose another")
+            raise ValueError(f"{at}: {name} is a parameter and cannot be assigned")
         if name in assigned:
-            raise ValueError(f"{place}: {name} is assigned twice (first on {_place(where, assigned[name])})")
+            raise ValueError(f"{at}: {name} is assigned twice (first on {place(where, assigned[name])})")
         assigned[name] = line.lineno
     for new, prev in states.items():
         if new not in assigned:
-            raise ValueError(f"state {new!r} (states: {new} <- {prev}) is not assigned by any line")
-        for name in (new, prev):
-            if not name.isidentifier():
-                raise ValueError(f"state name {name!r} is not a Python identifier")
+            raise _located(where, header.get("states"),
+                           f"state {new!r} (states: {new} <- {prev}) is not assigned by any line")
     for name in params:
-        if not isinstance(name, str) or not name.isidentifier() or name.startswith("W_"):
-            raise ValueError(f"params: {name!r} must be a name for a vector parameter (not W_…)")
+        if name.startswith("W_"):
+            raise _located(where, header.get("params"),
+                           f"params: {name!r} must be a name for a vector parameter (not W_…)")
+    used = [(name, header.get("params")) for name in params]
+    used += [(name, line.lineno) for line in lines for name in _parameters_read(line.expr)]
+    for name, lineno in used:
+        if name in reserved:
+            raise _located(where, lineno, f"the name {name} is the output head's parameter "
+                                          f"({', '.join(reserved)} are the head's, in the same dictionary "
+                                          f"of parameters); choose another")
+
+
+def _parameters_read(expr: ast.expr) -> list[str]:
+    return [n.id for n in ast.walk(expr) if isinstance(n, ast.Name) and n.id.startswith(("W_", "b_"))]
+
+
+def _name_pre_activations(line: str, rhs: sp.MatrixExpr, applications: list[Elementwise]
+                          ) -> tuple[list[sp.Eq], sp.MatrixExpr]:
+    """Every function applied to an expression on the line (``applications``, innermost and leftmost
+    first, as written) gets that expression stored and named as its pre-activation; the line's right
+    side then reads the names."""
+    written = {}  # each application as SymPy rebuilt it (doit) → its place in the line
+    for position, node in enumerate(applications):
+        written.setdefault(node.doit(), position)
+    found = [node for node in sp.postorder_traversal(rhs)
+             if isinstance(node, Elementwise) and not isinstance(node.arg, sp.MatrixSymbol)]
+    applications = sorted(dict.fromkeys(found), key=lambda node: written.get(node.doit(), len(written)))
+    numbered = len(applications) > 1
+    named: dict[sp.MatrixExpr, sp.MatrixSymbol] = {}
+    equations = []
+    for k, node in enumerate(applications, start=1):
+        symbol = vector(_preactivation(line, k if numbered else None), H)
+        equations.append(sp.Eq(symbol, node.arg.xreplace(named), evaluate=False))
+        named[node.arg] = symbol
+    return equations, rhs.xreplace(named)
 
 
 def custom_cell(name: str, equations: str, states: Mapping[str, str], params: Iterable[str] = (),
-                title: str | None = None, *, where: str | None = None, first_line: int = 1) -> Cell:
+                title: str | None = None, *, where: str | None = None, first_line: int = 1,
+                header: Mapping[str, int] | None = None) -> Cell:
     """A :class:`Cell` from equations in NumPy's syntax (see the module docstring).
 
     ``states`` maps each new state to the previous one it replaces, the first feeding the head;
-    ``params`` names the extra vector parameters (beyond ``W_…`` and ``b_…``). A line whose whole
-    right side is a function of an expression gets its pre-activation stored and named, as in the
-    textbooks (``f_t = σ(a_{f,t})``). ``where`` and ``first_line`` place errors in a file.
+    ``params`` names the extra vector parameters (beyond ``W_…`` and ``b_…``). A function applied to
+    an expression gets its pre-activation stored and named, as in the textbooks (``f_t = σ(a_{f,t})``).
+    ``where`` and ``first_line`` place errors in a file (``header``: the lines of a ``.cell`` file's
+    ``states:`` and ``params:`` headers and its last line). Every mistake raises one ``ValueError``.
     """
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"name must be an identifier such as 'mgu', got {name!r}")
+    _identifier(name, "name")
     if not isinstance(equations, str):
         raise ValueError(f"equations must be a string of lines `name = expression`, got {equations!r}")
     if not isinstance(states, Mapping) or not states:
         raise ValueError(f"states must map each new state to the previous one, e.g. {{'h_t': 'h_prev'}}; "
                          f"got {states!r}")
-    params = tuple(params) if not isinstance(params, str) else (params,)
+    for new, prev in states.items():
+        _identifier(new, "a state's name")
+        _identifier(prev, "a previous state's name")
+    if len(set(states.values())) != len(states):
+        raise ValueError(f"states: two states replace the same previous state ({states!r})")
+    if isinstance(params, str):
+        params = (params,)
+    try:
+        params = tuple(params)
+    except TypeError:
+        raise ValueError(f"params must be names of vector parameters, e.g. ('p_i', 'u'); "
+                         f"got {params!r}") from None
+    for p in params:
+        _identifier(p, "params: a parameter's name")
+    if title is not None:
+        check_text(title, "cell title")
+    header = dict(header or {})
     lines = parse_lines(equations, where, first_line)
     if not lines:
-        raise ValueError("equations: no line `name = expression` found")
-    _check_names(lines, states, params, where)
-    translate = _Translator(states, params, where)
+        raise _located(where, header.get("end"), "no equation found: write one line `name = expression` "
+                                                 "for each state and intermediate")
+    _check_names(lines, states, params, where, header)
+    translate = Translator(states, params, where)
     translate.later = {line.lhs: line.lineno for line in lines}
-    result, named = [], []
+    result, named, depths = [], [], {}
     for line in lines:
         translate.lineno = line.lineno
         del translate.later[line.lhs]
+        translate.applications = []
         rhs = translate(line.expr)
         if not getattr(rhs, "is_Matrix", False):
             raise translate.error(f"{line.lhs} is a constant; every line defines a vector of H entries")
@@ -297,11 +253,14 @@ def custom_cell(name: str, equations: str, states: Mapping[str, str], params: It
             raise translate.error(f"{line.lhs} would have D entries (x_t without a weight); states and "
                                   f"intermediates have H")
         symbol = vector(line.lhs, H)
-        if isinstance(rhs, Elementwise) and not isinstance(rhs.arg, sp.MatrixSymbol):
-            pre = vector(_preactivation(line.lhs), H)
-            result.append(sp.Eq(pre, rhs.arg, evaluate=False))
-            named.append(pre)
-            rhs = Elementwise(rhs.name, pre)
+        depths[symbol] = function_depth(rhs, depths)
+        if depths[symbol] > MAX_FUNCTIONS:
+            raise translate.error(f"{line.lhs} is {depths[symbol]} functions deep (through the lines "
+                                  f"before it), more than the {MAX_FUNCTIONS} a proof can expand; "
+                                  f"nest fewer functions")
+        pre_activations, rhs = _name_pre_activations(line.lhs, rhs, translate.applications)
+        result += pre_activations
+        named += [eq.lhs for eq in pre_activations]
         first_state = line.lhs == next(iter(states))
         if not first_state and (line.lhs in states or not isinstance(rhs, Elementwise)):
             named.append(symbol)  # a further state, or an intermediate that is not a function's output
@@ -322,9 +281,18 @@ def custom_cell(name: str, equations: str, states: Mapping[str, str], params: It
     )
 
 
+def _header_name(text: str, lineno: int, where: str | None, key: str) -> str:
+    """One name of a header line, an ASCII identifier; else a ``ValueError`` at ``file:line``."""
+    name = text.strip()
+    if not name.isidentifier() or not name.isascii() or keyword.iskeyword(name):
+        raise ValueError(f"{place(where, lineno)}: {key}: {name!r} is not an ASCII identifier")
+    return name
+
+
 def parse_cell_file(text: str, where: str | None = None) -> Cell:
     """A cell from the text of a ``.cell`` file: header lines ``name:``, ``title:``, ``states:``
     (``h_t <- h_prev, c_t <- c_prev``), ``params:`` (``p_i, p_f``), then one equation a line.
+    A byte-order mark at the start is ignored.
 
     >>> c = parse_cell_file('''# Elman
     ... name: elman
@@ -335,6 +303,7 @@ def parse_cell_file(text: str, where: str | None = None) -> Cell:
     >>> c.name, [eq.lhs.name for eq in c.equations]
     ('elman', ['a_{h,t}', 'h_t'])
     """
+    text = text.removeprefix(BOM)
     header: dict[str, tuple[str, int]] = {}
     body, first = [], None
     for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -343,12 +312,12 @@ def parse_cell_file(text: str, where: str | None = None) -> Cell:
         if match and (match["key"] in HEADERS or "=" not in stripped):
             key = match["key"]
             if key not in HEADERS:
-                raise ValueError(f"{_place(where, lineno)}: unknown header {key!r}; "
-                                 f"valid: name, title, states, params")
+                raise ValueError(f"{place(where, lineno)}: unknown header {key!r}; "
+                                 f"valid: {', '.join(HEADERS)}")
             if first is not None:
-                raise ValueError(f"{_place(where, lineno)}: header {key!r} after the equations")
+                raise ValueError(f"{place(where, lineno)}: header {key!r} after the equations")
             if key in header:
-                raise ValueError(f"{_place(where, lineno)}: header {key!r} given twice")
+                raise ValueError(f"{place(where, lineno)}: header {key!r} given twice")
             header[key] = (match["value"].strip(), lineno)
             body.append("")
         else:
@@ -358,16 +327,35 @@ def parse_cell_file(text: str, where: str | None = None) -> Cell:
     for key in ("name", "states"):
         if key not in header:
             raise ValueError(f"{where or 'cell file'}: missing header line '{key}: …'")
-    states = {}
+    states: dict[str, str] = {}
     value, lineno = header["states"]
     for pair in filter(None, (p.strip() for p in value.split(","))):
         new, arrow, prev = pair.partition("<-")
         if not arrow or not new.strip() or not prev.strip():
-            raise ValueError(f"{_place(where, lineno)}: states are written `h_t <- h_prev`, got {pair!r}")
-        states[new.strip()] = prev.strip()
-    params = tuple(filter(None, (p.strip() for p in header.get("params", ("", 0))[0].split(","))))
-    title = header.get("title", ("", 0))[0] or None
-    return custom_cell(header["name"][0], "\n".join(body), states, params, title, where=where)
+            raise ValueError(f"{place(where, lineno)}: states are written `h_t <- h_prev`, got {pair!r}")
+        new, prev = _header_name(new, lineno, where, "states"), _header_name(prev, lineno, where, "states")
+        if new in states:
+            raise ValueError(f"{place(where, lineno)}: state {new} is listed twice")
+        if prev in states.values():
+            raise ValueError(f"{place(where, lineno)}: two states replace {prev}")
+        states[new] = prev
+    if not states:
+        raise ValueError(f"{place(where, lineno)}: states: no state given; write `states: h_t <- h_prev`")
+    params_value, params_line = header.get("params", ("", 0))
+    params = tuple(_header_name(p, params_line, where, "params")
+                   for p in params_value.split(",") if p.strip())
+    name, name_line = header["name"]
+    if not name.isidentifier() or not name.isascii() or keyword.iskeyword(name):
+        raise ValueError(f"{place(where, name_line)}: name: {name!r} is not an ASCII identifier "
+                         f"such as 'mgu'")
+    title, title_line = header.get("title", ("", 0))
+    if title:
+        try:
+            check_text(title, "cell title")
+        except ValueError as error:
+            raise ValueError(f"{place(where, title_line)}: {error}") from None
+    lines = {"states": lineno, "params": params_line, "end": max(len(text.splitlines()), 1)}
+    return custom_cell(name, "\n".join(body), states, params, title or None, where=where, header=lines)
 
 
 def load_cell_file(path: str | Path) -> Cell:

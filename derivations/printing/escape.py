@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from bpttlab.derivations.printable import check_text
+
 __all__ = ["check_text", "escape_text", "math_text"]
 
 _TEXT_SPECIALS = {
@@ -81,18 +83,6 @@ _TEXT_LETTERS = {"ß": r"{\ss}", "æ": r"{\ae}", "Æ": r"{\AE}", "ø": r"{\o}", 
                  "Œ": r"{\OE}", "ł": r"{\l}", "Ł": r"{\L}", "ı": r"{\i}", "–": r"\textendash{}",
                  "—": r"\textemdash{}", "‘": "`", "’": "'", "“": "``", "”": "''", "…": r"\ldots{}",
                  "\u00a0": "~"}
-
-
-def check_text(text: object, what: str = "text") -> str:
-    """``text`` if it is a string that can be printed safely; a one-line ``ValueError`` naming
-    ``what`` and the first character that cannot (a control or format character, a separator)."""
-    if not isinstance(text, str):
-        raise ValueError(f"{what} must be a string, got {text!r}")
-    for char in text:
-        category = unicodedata.category(char)
-        if category.startswith("C") or category in ("Zl", "Zp"):
-            raise ValueError(f"{what} {text!r} contains the control character U+{ord(char):04X}; remove it")
-    return text
 
 
 def _code_point(char: str, math: bool) -> str:

@@ -42,7 +42,9 @@ def test_numpy_syntax_constants_division_and_extra_vector_params():
         h_t = identity(g_t * h_prev + W_hh @ g_t)
     """, states={"h_t": "h_prev"}, params=("p",))
     assert [text(eq) for eq in cell.equations] == [
-        "g_t = (1/2) softplus(W_xg x_t) + 1/2 - exp(-h_{t-1} ⊙ p)",
+        "a_{g,1,t} = W_xg x_t",
+        "a_{g,2,t} = -h_{t-1} ⊙ p",
+        "g_t = (1/2) softplus(a_{g,1,t}) + 1/2 - exp(a_{g,2,t})",
         "h_t = W_hh g_t + g_t ⊙ h_{t-1}",
     ]
     assert {p.name for p in cell.params} == {"W_xg", "W_hh", "p"}
@@ -93,7 +95,10 @@ BAD = [  # (equations, states, params, the message must match)
     ("h_t = h_prev.T", {"h_t": "h_prev"}, (), r"line 1: unsupported syntax: 'h_prev.T'"),
     ("h_t = tanh(h_prev) / h_prev", {"h_t": "h_prev"}, (), r"division only by a non-zero constant"),
     ("W_hy = tanh(h_prev)\nh_t = W_hy", {"h_t": "h_prev"}, (), r"W_hy is a parameter"),
-    ("s_t = tanh(h_prev)\nh_t = s_t", {"h_t": "h_prev"}, (), r"s_t is taken by the heads"),
+    ("h_t = tanh(W_hy @ h_prev)", {"h_t": "h_prev"}, (),
+     r"line 1: the name W_hy is the output head's parameter"),
+    ("h_t = tanh(W_xh @ x_t + p)", {"h_t": "h_prev"}, ("b_y", "p"),
+     r"the name b_y is the output head's parameter"),
     ("h_t = tanh(W_xh @ x_t)", {"h_t": "h_prev"}, ("W_p",), r"params: 'W_p' must be a name for a vector"),
     ("h_t = __import__('os')", {"h_t": "h_prev"}, (), r"unknown function '__import__'"),
 ]

@@ -1,8 +1,9 @@
-"""No name a user picks crashes the notations: any identifier (several underscores, digits, non-ASCII
-letters, 80 characters), and every name the toolkit derives from it (its pre-activation, previous
-state, gradient, carried gradient, the name at another step), prints in both notations as ASCII LaTeX
-with balanced braces; custom cells built from such names render full sheets, and one of them
-compiles."""
+"""No name crashes the notations: any identifier (several underscores, digits, non-ASCII letters, 80
+characters: a cell built in Python may use them), and every name the toolkit derives from it (its
+pre-activation, previous state, gradient, carried gradient, the name at another step), prints in both
+notations as ASCII LaTeX with balanced braces. A cell written as equations takes ASCII identifiers
+only: custom cells built from any such names render full sheets, one of them compiles, and a name
+that is not ASCII is refused at its line."""
 
 import keyword
 import re
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bpttlab.derivations import custom_cell
-from bpttlab.derivations.cells.spec import RESERVED
+from bpttlab.derivations.heads import head_parameter_names
 from bpttlab.derivations.printing.escape import check_text, escape_text
 from bpttlab.derivations.printing.latex_printer import latex
 from bpttlab.derivations.printing.notations import NOTATIONS, notation, parse_name
@@ -86,11 +87,11 @@ def usable(names: list[str]) -> bool:
     """Names a cell may take for its values (custom_cell's own rules; Python's keywords, True among
     them, are no names)."""
     return (len(set(names)) == len(names)
-            and not any(n in ("x_t", *RESERVED) or n.startswith(("W_", "b_", "δ")) or keyword.iskeyword(n)
-                        for n in names))
+            and not any(n in ("x_t", *head_parameter_names()) or n.startswith(("W_", "b_"))
+                        or keyword.iskeyword(n) for n in names))
 
 
-CELL_NAMES = st.tuples(IDENTIFIERS, IDENTIFIERS, IDENTIFIERS, IDENTIFIERS, IDENTIFIERS, st.booleans())
+CELL_NAMES = st.tuples(ASCII, ASCII, ASCII, ASCII, ASCII, st.booleans())
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
@@ -115,14 +116,24 @@ def test_custom_cells_of_any_names_render_full_sheets(names, title):
 def test_a_cell_of_awkward_names_compiles(tmp_path):
     cell = custom_cell(
         "awkward",
-        "état_t = sigmoid(W_x_état_2 @ x_t + p_1_q * zustand_prev + b_état)\n"
-        "Ω_very_long_intermediate_name_number_1 = tanh(W_h__ @ (état_t * zustand_prev))\n"
-        "zustand_t = (1 - état_t) * zustand_prev + état_t * Ω_very_long_intermediate_name_number_1\n"
-        "状态_t = relu(W_zz @ zustand_t + u)",
-        states={"zustand_t": "zustand_prev", "状态_t": "状态_prev"}, params=["p_1_q", "u"],
+        "s_t = sigmoid(W_x_state_2 @ x_t + p_1_q * zustand_prev + b_gate)\n"
+        "Omega_very_long_intermediate_name_number_1 = tanh(W_h__ @ (s_t * zustand_prev))\n"
+        "zustand_t = (1 - s_t) * zustand_prev + s_t * Omega_very_long_intermediate_name_number_1\n"
+        "y_t = relu(W_zz @ zustand_t + u)",
+        states={"zustand_t": "zustand_prev", "y_t": "y_prev"}, params=["p_1_q", "u"],
         title="Zustände & état: a cell with 状态")
     written = write_sheets(tmp_path, [cell], ("en",), NOTATIONS, pdf=True)
     text = unicodedata.normalize("NFC", " ".join(pdf_text(written[0].pdf).split()))
     assert "Zustände & état: a cell with U+72B6U+6001" in text
-    assert "zustand" in text and "U+72B6" in text
+    assert "zustand" in text and "Omega" in text
     assert pdf_text(written[1].pdf)
+
+
+@pytest.mark.parametrize(("equations", "culprit"), [
+    ("h_t = tanh(W_xh @ x_t + W_hh @ état_prev)", "état_prev"),  # a letter outside ASCII
+    ("h_t = tanh(W_xh @ x_t + W_хh @ h_prev)", "W_хh"),  # a Cyrillic х beside the Latin one
+    ("ｈ_t = tanh(W_xh @ x_t)", "ｈ_t"),  # full-width: Python would read it as h_t
+])
+def test_a_name_that_is_not_ascii_is_refused_at_its_line(equations, culprit):
+    with pytest.raises(ValueError, match=f"x.cell:4: the name '{culprit}' is not ASCII"):
+        custom_cell("c", "\n" * 3 + equations, {"h_t": "h_prev"}, where="x.cell")

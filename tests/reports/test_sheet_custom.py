@@ -185,8 +185,10 @@ def test_sheet_command_refuses_a_bad_name_or_file_in_one_line(tmp_path, capsys, 
 def test_sheet_command_refuses_a_title_with_a_control_character_in_one_line(tmp_path, capsys):
     path = tmp_path / "evil.cell"
     path.write_text(CELL_FILE.replace("Leaky cell from a file", "Leaky \x1b[31m cell"), encoding="utf-8")
-    with pytest.raises(SystemExit) as exit_:
-        main(["sheet", "--cell", str(path), "--no-pdf", "--out", str(tmp_path / "out")])
+    try:  # refused as the file is read: one line, exit status 2
+        code = main(["sheet", "--cell", str(path), "--no-pdf", "--out", str(tmp_path / "out")])
+    except SystemExit as exit_:
+        code = exit_.code
     error = capsys.readouterr().err
-    assert exit_.value.code == 2 and len(error.strip().splitlines()) == 1
-    assert re.search(r"control character U\+001B", error)
+    assert code == 2 and len(error.strip().splitlines()) == 1
+    assert re.search(r"evil.cell:3: cell title .* control character U\+001B", error)

@@ -1,0 +1,158 @@
+"""Cells a user writes that the toolkit got wrong or crashed on: each is derived and proven exactly, or
+refused with one ValueError naming the file and line (issue 21)."""
+
+import re
+
+import pytest
+import sympy as sp
+
+from bpttlab.derivations import custom_cell, derive, prove
+from bpttlab.derivations.cells.spec import parse_cell_file
+from bpttlab.derivations.cells.translate import MAX_DEPTH, MAX_FUNCTIONS, MAX_NODES
+from bpttlab.derivations.printing import latex, text
+from bpttlab.derivations.symbols import H
+
+LEAKY = "h_t = 0.5*h_prev + 0.5*tanh(W_xh @ x_t + W_hh @ h_prev + b_h)"
+
+
+@pytest.mark.parametrize(("equations", "states", "block", "printed"), [
+    (LEAKY, {"h_t": "h_prev"}, ("h_t", "h_{t-1}"), "(1/2) I + (1/2) diag(1 - tanh(a_{h,t})²) W_hh"),
+    ("c_t = -c_prev + tanh(W_xc @ x_t)\nh_t = tanh(W_xh @ x_t + W_hh @ h_prev) * c_t",
+     {"h_t": "h_prev", "c_t": "c_prev"}, ("c_t", "c_{t-1}"), "-I"),
+    ("c_t = 0.5*c_prev + tanh(W_xc @ x_t)\nh_t = tanh(W_hh @ h_prev) * c_t",
+     {"h_t": "h_prev", "c_t": "c_prev"}, ("c_t", "c_{t-1}"), "(1/2) I"),
+])
+def test_a_state_scaled_by_a_constant_has_the_identity_of_its_own_size(equations, states, block, printed):
+    cell = custom_cell("scaled", equations, states)
+    jacobian = derive(cell, None).jacobian[block]
+    assert jacobian.shape == (H, H)
+    identities = [node for node in sp.preorder_traversal(jacobian) if isinstance(node, sp.Identity)]
+    assert identities and all(i.shape == (H, H) for i in identities)
+    assert text(jacobian) == printed
+    proof = prove(cell, "softmax", kind=("step", "bptt"))
+    assert proof.passed, str(proof)
+
+
+def test_the_leaky_rnn_reads_its_stored_pre_activation():
+    cell = custom_cell("leaky", LEAKY, {"h_t": "h_prev"})
+    assert [text(eq) for eq in cell.equations] == [
+        "a_{h,t} = W_hh h_{t-1} + W_xh x_t + b_h", "h_t = (1/2) tanh(a_{h,t}) + (1/2) h_{t-1}"]
+    lines = {text(eq.lhs): text(eq.rhs) for eq in derive(cell, None).step_backward}
+    assert lines["δa_{h,t}"] == "(1/2) δh_t ⊙ (1 - tanh(a_{h,t})²)"
+    assert lines["δh_{t-1}"] == "(1/2) δh_t + W_hhᵀ δa_{h,t}"
+
+
+@pytest.mark.parametrize("equations", [
+    "h_t = h_prev + tanh(W_xh @ x_t + W_hh @ h_prev + b_h)",  # a residual RNN
+    "h_t = tanh(W_xh @ x_t) + tanh(W_hh @ h_prev)",  # two functions on one line
+    "h_t = tanh(W_a @ sigmoid(W_b @ x_t) + W_c @ h_prev)",  # one inside the other
+])
+def test_functions_inside_a_larger_expression_get_their_pre_activations_named(equations):
+    cell = custom_cell("inside", equations, {"h_t": "h_prev"})
+    for eq in cell.equations:  # every function reads a stored symbol
+        for node in sp.preorder_traversal(eq.rhs):
+            if hasattr(node, "function"):
+                assert isinstance(node.arg, sp.MatrixSymbol), text(eq)
+    assert prove(cell, "linear", kind=("step", "bptt")).passed
+
+
+@pytest.mark.parametrize(("equations", "zero"), [
+    ("h_t = tanh(W_xh @ x_t + W_zz @ (h_prev - h_prev))", ("δh_{t-1}", "δW_zz")),  # never reads h_prev
+    ("h_t = tanh(W_hh @ h_prev + b_h)", ("δx_t",)),  # never reads x_t
+    ("h_t = tanh(W_xh @ x_t + W_hh @ h_prev + b_z - b_z)", ("δb_z",)),  # a parameter that cancels
+    ("h_t = tanh(W_xh @ x_t + W_hh @ h_prev + 0*b_z)", ("δb_z",)),
+])
+def test_an_input_or_parameter_without_effect_has_a_zero_gradient_and_is_proven(equations, zero):
+    cell = custom_cell("idle", equations, {"h_t": "h_prev"})
+    backward = {eq.lhs.name: eq.rhs for eq in derive(cell, "softmax").step_backward}
+    for name in zero:
+        assert isinstance(backward[name], sp.ZeroMatrix), name
+    proof = prove(cell, "softmax", kind=("step", "bptt"))
+    assert proof.passed, str(proof)
+
+
+def test_forty_minus_signs_fold_into_one_sign_as_they_are_read():
+    """Each sign used to wrap the product in another, and building that doubled with every sign."""
+    for signs, sign in ((40, ""), (41, "-")):
+        cell = custom_cell("signs", f"h_t = tanh(W_xh @ x_t + {'-' * signs}h_prev)", {"h_t": "h_prev"})
+        assert text(cell.equations[0]) == f"a_{{h,t}} = W_xh x_t {sign or '+'} h_{{t-1}}"
+
+
+@pytest.mark.parametrize(("equations", "message"), [
+    ("h_t = tanh(W_xh @ x_t + " + " + ".join(f"b_{i}" for i in range(900)) + ")",
+     rf"x.cell:3: the equation has \d+ terms and operations, more than the {MAX_NODES}"),
+    ("h_t = tanh(W_xh @ x_t + " + "-" * 5000 + "h_prev)",
+     r"x.cell:3: the equation (nests|is too deeply|has \d+ terms)"),
+    ("h_t = " + "-(" * 120 + "W_xh @ x_t" + ")" * 120,
+     rf"x.cell:3: the equation nests \d+ levels deep, more than the {MAX_DEPTH}"),
+    ("h_t = " + "tanh(" * 9 + "W_xh @ x_t" + ")" * 9,
+     rf"x.cell:3: h_t is 9 functions deep .*, more than the {MAX_FUNCTIONS}"),
+    ("h_t = tanh(1e999 * (W_xh @ x_t))", r"x.cell:3: the constant .* is not a finite number"),
+    ("h_t = tanh(" + "9" * 5000 + " * (W_xh @ x_t))", r"x.cell:3: a number with more than 300 digits"),
+    ("h_t = tanh(W_xh @ x_t) / h_prev",
+     r"x.cell:3: .*division only by a non-zero constant \(a number, not a vector"),
+])
+def test_what_would_recurse_or_overflow_is_refused_at_its_line(equations, message):
+    with pytest.raises(ValueError, match=message):
+        custom_cell("big", "\n\n" + equations, {"h_t": "h_prev"}, where="x.cell")
+
+
+CELL = "name: ok\nstates: h_t <- h_prev\nh_t = tanh(W_xh @ x_t + W_hh @ h_prev + b_h)\n"
+
+
+def test_a_file_saved_with_a_byte_order_mark_reads_as_without_one():
+    assert parse_cell_file("\ufeff" + CELL, "x.cell") == parse_cell_file(CELL, "x.cell")
+
+
+@pytest.mark.parametrize(("text_", "message"), [
+    ("name: x\nstates: ｈ_t <- h_prev\nｈ_t = tanh(W_xh @ x_t)\n",
+     "x.cell:2: states: 'ｈ_t' is not an ASCII identifier"),
+    ("name: x\nstates: h_t <- h_prev, h_t <- g_prev\nh_t = tanh(W_xh @ x_t)\n",
+     "x.cell:2: state h_t is listed twice"),
+    ("name: x\nstates: h_t <- h_prev, g_t <- h_prev\nh_t = tanh(W_xh @ x_t)\ng_t = h_t\n",
+     "x.cell:2: two states replace h_prev"),
+    ("name: x\nstates: h_t <- h_prev\nparams: W_q\nh_t = tanh(W_xh @ x_t)\n",
+     "x.cell:3: params: 'W_q' must be"),
+    ("name: x\nstates: h_t <- h_prev\nparams: p q\nh_t = tanh(W_xh @ x_t)\n",
+     "x.cell:3: params: 'p q' is not"),
+    ("name: x\nstates: h_t <- h_prev\n", "x.cell:2: no equation found"),
+    ("name: x y\nstates: h_t <- h_prev\nh_t = tanh(W_xh @ x_t)\n", "x.cell:1: name: 'x y' is not an ASCII"),
+    ("name: x\ntitle: a\x1bb\nstates: h_t <- h_prev\nh_t = tanh(W_xh @ x_t)\n",
+     "x.cell:2: cell title .* U\\+001B"),
+    ("name: x\nstates: g_t <- h_prev\nh_t = tanh(W_xh @ x_t)\n", "x.cell:2: state 'g_t' .* is not assigned"),
+])
+def test_every_header_error_names_the_file_and_line(text_, message):
+    with pytest.raises(ValueError, match=message):
+        parse_cell_file(text_, "x.cell")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"params": 5}, "params must be names of vector parameters"),
+    ({"states": {"h_t": 3}}, "previous state's name must be an ASCII identifier"),
+    ({"states": {"h_t": "h_prev"}, "params": ["p", None]}, "a parameter's name must be an ASCII identifier"),
+    ({"title": 7}, "title must be a string"),
+])
+def test_wrong_python_arguments_raise_value_errors(kwargs, message):
+    arguments = {"name": "c", "equations": "h_t = tanh(W_xh @ x_t)", "states": {"h_t": "h_prev"}, **kwargs}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        custom_cell(**arguments)
+
+
+@pytest.mark.parametrize("name", ["s_t", "y_t", "a_t", "h_T"])
+def test_a_cell_may_call_its_values_by_the_names_a_head_uses(name):
+    """The head's own values are renamed out of the cell's way (a prime), never the cell's."""
+    cell = custom_cell("named", f"{name} = tanh(W_xh @ x_t + W_hh @ h_prev)\nh_t = {name} * h_prev + {name}",
+                       {"h_t": "h_prev"})
+    for head in ("softmax", "sigmoid", "linear"):
+        for loss_at in ("every", "last"):
+            d = derive(cell, head, loss_at)
+            cell_names = {s.name for eq in cell.equations for s in (eq.lhs, *eq.rhs.atoms(sp.MatrixSymbol))}
+            head_values = {s.name for s in d.head.values}
+            assert not cell_names & head_values
+            assert prove(cell, head, loss_at, kind=("step", "bptt")).passed
+    seed_002 = custom_cell("seed002", "s_t = tanh(W_xs @ x_t + W_ss @ s_prev + b_s)", {"s_t": "s_prev"})
+    d = derive(seed_002, "softmax")
+    assert d.head.logits.name == "a_{y,t}" and d.head.h.name == "s_t"
+    assert latex(d.recurrence[0].lhs) == r"\delta s_t"
+    last = derive(seed_002, "softmax", "last")
+    assert latex(last.recurrence[0].lhs) == r"\delta s_T"
