@@ -1,19 +1,25 @@
-"""``REPORT.md``: the one-page summary of ``bpttlab all`` — every file linked, the verification table
-and the headline decay figure embedded.
+"""``REPORT.md``: the one-page summary of ``bpttlab all`` — when, by what and on which machine it ran,
+each step's result, what that result means and how long it took, every file linked, the verification
+table and the headline decay figure embedded.
 
-The page holds no timings, so two runs with the same results write the same bytes.
+The data files (``.tex``, CSV, JSON) are the same bytes from run to run; REPORT.md is the page that
+says when and where its run happened, so it changes with the date and the timings.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bpttlab.reports.atomic import write_text
 
-__all__ = ["Step", "render_report", "write_report"]
+__all__ = ["Run", "Step", "render_report", "write_report"]
 
 
 @dataclass
@@ -22,11 +28,75 @@ class Step:
 
     name: str
     passed: bool = True
+    meaning: str = ""  # what "ok" means for this step, one line
     seconds: float = 0.0
     written: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # what did not run here, e.g. the PyTorch checks
     data: dict = field(default_factory=dict)
+
+
+def _commit() -> str:
+    """The commit of the checkout bpttlab runs from, or a sentence saying there is none."""
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "not from a git checkout"
+    if done.returncode != 0 or not done.stdout.strip():
+        return "not from a git checkout"
+    dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+    return f"commit {done.stdout.strip()}" + (" with uncommitted changes" if dirty else "")
+
+
+def _machine() -> str:
+    """The CPU's model and cores, as Linux names them (else the platform's description)."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                          if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def _versions() -> str:
+    found = []
+    for package in ("numpy", "sympy", "torch", "jax"):
+        try:
+            found.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            continue
+    return ", ".join([f"Python {platform.python_version()}", *found])
+
+
+@dataclass(frozen=True)
+class Run:
+    """When, by what and where a run happened: its start (UTC), the command line, bpttlab's version and
+    commit, the machine and the libraries' versions."""
+
+    started: datetime
+    command: str
+    bpttlab: str
+    commit: str
+    machine: str
+    versions: str
+
+    @classmethod
+    def now(cls, command: str) -> Run:
+        """This process's run of ``command``, starting now."""
+        try:
+            own = version("bpttlab")
+        except PackageNotFoundError:
+            own = "(not installed)"
+        return cls(datetime.now(timezone.utc), command, own, _commit(), _machine(), _versions())
+
+    def lines(self) -> list[str]:
+        return [f"Run of `{self.command}` on {self.started:%Y-%m-%d %H:%M} UTC with bpttlab {self.bpttlab} "
+                f"({self.commit}), {self.versions}, on {self.machine}."]
 
 
 def _relative(path: Path, out: Path) -> str:
@@ -68,7 +138,16 @@ def _sheet_table(files: Sequence[Path], out: Path) -> list[str]:
     return lines
 
 
-def render_report(out: Path, steps: Sequence[Step]) -> str:
+def _files(step: Step, out: Path) -> str:
+    """The step's data files linked; where it wrote only documents (the sheets), how many and where."""
+    data = [p for p in step.written if p.suffix in (".txt", ".json", ".csv")]
+    if data or not step.written:
+        return " ".join(_link(p, out) for p in data)
+    kinds = sorted({p.suffix[1:] for p in step.written})
+    return f"{len(step.written)} files ({', '.join(kinds)}), listed below"
+
+
+def render_report(out: Path, steps: Sequence[Step], run: Run | None = None) -> str:
     """The Markdown text of REPORT.md for the steps of a run written under ``out``."""
     by_name = {s.name: s for s in steps}
     failed = [s.name for s in steps if not s.passed]
@@ -80,10 +159,12 @@ def render_report(out: Path, steps: Sequence[Step]) -> str:
     else:
         verdict = "Everything passed."
     lines = ["# bpttlab report", "", verdict, ""]
-    lines += ["| step | result | files |", "| --- | --- | --- |"]
+    if run is not None:
+        lines += [*run.lines(), ""]
+    lines += ["| step | result | what ok means | time | files |", "| --- | --- | --- | ---: | --- |"]
     for s in steps:
-        data = " ".join(_link(p, out) for p in s.written if p.suffix in (".txt", ".json", ".csv"))
-        lines.append(f"| {s.name} | {'ok' if s.passed else '**failed**'} | {data} |")
+        lines.append(f"| {s.name} | {'ok' if s.passed else '**failed**'} | {s.meaning} | {s.seconds:.1f} s "
+                     f"| {_files(s, out)} |")
     if "decay" in by_name and by_name["decay"].data.get("figure"):
         figure = Path(by_name["decay"].data["figure"])
         lines += ["", "## Gradient decay", "",
@@ -116,8 +197,8 @@ def render_report(out: Path, steps: Sequence[Step]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(out: Path, steps: Sequence[Step]) -> Path:
+def write_report(out: Path, steps: Sequence[Step], run: Run | None = None) -> Path:
     """Write ``out/REPORT.md``; returns its path."""
     path = Path(out) / "REPORT.md"
-    write_text(path, render_report(Path(out), steps))
+    write_text(path, render_report(Path(out), steps, run))
     return path

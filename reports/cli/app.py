@@ -3,15 +3,21 @@
 
 Misuse exits with status 2 and a one-line message (argparse's behaviour, and the same for bad values
 found later); a failed proof or check, or an output that cannot be written, exits with status 1 and
-one line saying why. Ctrl-C exits with 130 and leaves no partial files (every file is written to a
-temporary name and renamed).
+one line saying why; a failure inside bpttlab or a library it calls (a bug, never the user's input)
+exits with status 3 and one line asking for a report (``BPTTLAB_TRACEBACK=1`` shows the traceback).
+Ctrl-C exits with 130 and leaves no partial files (every file is written to a temporary name and
+renamed).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
+import traceback
 from functools import partial
+from pathlib import Path
 
 from bpttlab import __version__
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT, derive, prove
@@ -22,9 +28,9 @@ from bpttlab.reports.cli import decay as decay_command
 from bpttlab.reports.cli import learn as learn_command
 from bpttlab.reports.cli import main_job, verify
 from bpttlab.reports.cli import sheet as sheet_command
-from bpttlab.reports.cli.arguments import CELL_HELP, cell_argument
+from bpttlab.reports.cli.arguments import CELL_HELP, cell_argument, integer_at_least
 
-__all__ = ["build_parser", "main", "run_guarded"]
+__all__ = ["INTERNAL_ERROR", "build_parser", "main", "raised_by_bpttlab", "run_guarded"]
 
 
 def _derive(args: argparse.Namespace) -> int:
@@ -121,9 +127,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="skip the large size")
     p.add_argument("--cells", nargs="+", type=cell_argument, default=list(BUILT_IN),
                    help=f"{CELL_HELP} (default: the built-in {', '.join(BUILT_IN)})")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=integer_at_least(1, "timed calls for each median"), default=5)
     p.set_defaults(run=_bench)
     return parser
+
+
+#: The folders of bpttlab's own code: a ValueError raised there judged the user's input.
+_OWN_CODE = tuple(str(Path(module.__file__).parent) for module in map(sys.modules.get, (
+    "bpttlab", "bpttlab.derivations", "bpttlab.numeric", "bpttlab.reports")) if module is not None)
+#: The exit status of a failure that is a bug, not a misuse.
+INTERNAL_ERROR = 3
+
+
+def raised_by_bpttlab(error: BaseException) -> bool:
+    """Whether ``error`` was raised by bpttlab's own code (its checks of what it was given), rather
+    than inside SymPy, NumPy or another library it calls."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and frames[-1].filename.startswith(_OWN_CODE)
+
+
+def _internal_error(prog: str, error: BaseException) -> int:
+    if os.environ.get("BPTTLAB_TRACEBACK"):
+        traceback.print_exception(error)
+    message = " ".join(str(error).split()) or "no message"
+    print(f"{prog}: internal error ({type(error).__name__}: {message}); this is a bug in bpttlab "
+          f"{__version__}: please report it with the command line (BPTTLAB_TRACEBACK=1 shows where)",
+          file=sys.stderr)
+    return INTERNAL_ERROR
 
 
 def run_guarded(parser: argparse.ArgumentParser, args: argparse.Namespace, prog: str) -> int:
@@ -133,19 +163,27 @@ def run_guarded(parser: argparse.ArgumentParser, args: argparse.Namespace, prog:
     except BrokenPipeError:  # output piped into head or less, which closed early
         sys.stderr.close()
         return 0
-    except (ValueError, ImportError) as error:  # misuse only the library could judge, or a missing extra
+    except ImportError as error:  # a missing extra
         parser.exit(2, f"{prog}: error: {error}\n")
+    except ValueError as error:  # misuse only the library could judge, unless the library itself failed
+        if not raised_by_bpttlab(error):
+            return _internal_error(prog, error)
+        message = " ".join(str(error).split())
+        parser.exit(2, f"{prog}: error: {message}\n")
     except OSError as error:  # an output that cannot be written, a missing tool
         print(f"{prog}: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # anything else is a bug: one line and exit status 3
+        return _internal_error(prog, error)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = shlex.join(["bpttlab", *(sys.argv[1:] if argv is None else argv)])
     return run_guarded(parser, args, f"bpttlab {args.command}")
 
 

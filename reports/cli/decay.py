@@ -16,60 +16,34 @@ curve's fitted decay, and exits 1 if Pascanu et al.'s bound ‖∂h_T/∂h_k‖�
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from bpttlab.numeric.decay.study import CELLS, FORGET_BIASES, RADII
-from bpttlab.reports.cli.arguments import cell_argument
+from bpttlab.derivations import CELLS as CELLS_REGISTERED
+from bpttlab.numeric.decay.study import CELLS, FORGET_BIASES, HEAD, RADII
+from bpttlab.numeric.decay.study import D as INPUT_D
+from bpttlab.numeric.decay.study import K as OUTPUT_K
+from bpttlab.reports.cli.arguments import cell_argument, check_run_memory, integer_at_least, number_argument
 from bpttlab.reports.decay.job import DecayResult, write_decay
 from bpttlab.reports.decay.plots import LANGUAGES
 
 __all__ = ["build_parser", "run"]
 
 
-def _integer_at_least(smallest: int, why: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer ≥ {smallest}, got {text!r}") from None
-        if value < smallest:
-            raise argparse.ArgumentTypeError(f"must be ≥ {smallest} ({why}), got {value}")
-        return value
-
-    return parse
-
-
-def _number(positive: bool) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or (positive and value <= 0):
-            raise argparse.ArgumentTypeError(f"expected a {'positive' if positive else 'finite'} number, "
-                                             f"got {text!r}")
-        return value
-
-    return parse
-
-
 def build_parser(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``bpttlab decay`` to ``parser``."""
-    parser.add_argument("--T", type=_integer_at_least(2, "a curve needs two steps"), default=100,
+    parser.add_argument("--T", type=integer_at_least(2, "a curve needs two steps"), default=100,
                         help="sequence length (default: 100)")
-    parser.add_argument("--H", type=_integer_at_least(1, "hidden units"), default=32,
+    parser.add_argument("--H", type=integer_at_least(1, "hidden units"), default=32,
                         help="hidden units (default: 32)")
-    parser.add_argument("--seeds", type=_integer_at_least(1, "at least one seed"), default=5,
+    parser.add_argument("--seeds", type=integer_at_least(1, "at least one seed"), default=5,
                         help="number of seeds, 0..n-1, for the median and the band (default: 5)")
     parser.add_argument("--out", default="build/decay", help="output directory (default: build/decay)")
     parser.add_argument("--lang", choices=list(LANGUAGES), default="en",
                         help="language of the labels: en or id (default: en)")
-    parser.add_argument("--radii", nargs="+", type=_number(positive=True), default=list(RADII),
+    parser.add_argument("--radii", nargs="+", type=number_argument(positive=True), default=list(RADII),
                         help="spectral radii of the RNN's W_hh (default: 0.5 0.9 1 1.5 3)")
-    parser.add_argument("--forget-biases", nargs="+", type=_number(positive=False),
+    parser.add_argument("--forget-biases", nargs="+", type=number_argument(positive=False),
                         default=list(FORGET_BIASES), help="forget-gate biases of the LSTM (default: 0 1 3)")
     parser.add_argument("--cells", nargs="+", type=cell_argument, default=list(CELLS), metavar="CELL",
                         help="cells compared in the first figure: registered names or paths to .cell "
@@ -90,6 +64,8 @@ def _summary(result: DecayResult) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Write the figures and data; print one line per file, the fits and the bound check."""
     out = Path(args.out)
+    runs = [(cell, HEAD, "last") for cell in (*args.cells, *CELLS_REGISTERED)]
+    check_run_memory(runs, "the decay study", T=args.T, N=1, D=INPUT_D, H=args.H, K=OUTPUT_K)
     try:
         result = write_decay(out, T=args.T, H=args.H, seeds=tuple(range(args.seeds)), radii=args.radii,
                              forget_biases=args.forget_biases, cells=args.cells, langs=(args.lang,))

@@ -26,10 +26,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bpttlab.derivations import CELLS, resolve_cell
+from bpttlab.numeric.training import AddingProblem
 from bpttlab.numeric.verify import INSTALL_TORCH, torch_available
 from bpttlab.reports.atomic import write_text
-from bpttlab.reports.cli.arguments import cell_argument
-from bpttlab.reports.cli.decay import _integer_at_least
+from bpttlab.reports.cli.arguments import cell_argument, check_run_memory, integer_at_least
 from bpttlab.reports.decay.plots import LANGUAGES
 from bpttlab.reports.learn.job import CHECKPOINT, write_learn
 from bpttlab.reports.learn.speed import TORCH_MODULES, SpeedRow, training_speed
@@ -47,19 +47,19 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                         help="the small study of `bpttlab all`: T 10 and 20, one seed, 300 steps (< 60 s)")
     parser.add_argument("--cells", nargs="+", type=_cell_spelling, default=None, metavar="CELL",
                         help=f"registered names or .cell paths (default: the {len(CELLS)} registered cells)")
-    parser.add_argument("--T", nargs="+", type=_integer_at_least(2, "a sequence of two steps at least"),
+    parser.add_argument("--T", nargs="+", type=integer_at_least(2, "a sequence of two steps at least"),
                         default=None, help=f"sequence lengths (default: {' '.join(map(str, LENGTHS))})")
-    parser.add_argument("--seeds", type=_integer_at_least(1, "at least one seed"), default=None,
+    parser.add_argument("--seeds", type=integer_at_least(1, "at least one seed"), default=None,
                         help=f"number of seeds, 0..n-1 (default: {len(defaults.seeds)})")
-    parser.add_argument("--budget", type=_integer_at_least(1, "optimizer steps"), default=None,
+    parser.add_argument("--budget", type=integer_at_least(1, "optimizer steps"), default=None,
                         help=f"optimizer steps per run before 'not solved' (default: {defaults.budget})")
-    parser.add_argument("--H", type=_integer_at_least(1, "hidden units"), default=None,
+    parser.add_argument("--H", type=integer_at_least(1, "hidden units"), default=None,
                         help=f"hidden units (default: {defaults.H})")
     parser.add_argument("--lang", nargs="+", choices=list(LANGUAGES), default=list(LANGUAGES),
                         help="languages of the figures (default: en id)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in --out (same options as before)")
-    parser.add_argument("--jobs", type=_integer_at_least(1, "processes"), default=None,
+    parser.add_argument("--jobs", type=integer_at_least(1, "processes"), default=None,
                         help="settings trained at once, each in a process of its own (default: 1 with "
                              "--quick, else the number of cores up to 2); the numbers do not change")
     parser.add_argument("--no-speed", dest="speed", action="store_false",
@@ -107,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not (out / CHECKPOINT).exists():
         raise ValueError(f"--resume: no checkpoint {out / CHECKPOINT} to continue from")
     config = _config(args)
+    task = AddingProblem
+    check_run_memory([(cell, task.head, task.loss_at) for cell in config.cells], "the learning study",
+                     T=max(config.lengths), N=max(config.batch_size, config.eval_size), D=task.D, H=config.H,
+                     K=task.K)
     jobs = args.jobs if args.jobs is not None else 1 if args.quick else min(2, os.cpu_count() or 1)
     started = time.perf_counter()
     with tqdm(total=1, desc="learn", unit="run", leave=False, disable=None) as bar:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT
 from bpttlab.numeric.verify import CHECKS, INSTALL_TORCH, Comparison, skipped_checks, verify_gradients
-from bpttlab.reports.cli.arguments import CELL_HELP, cell_argument
+from bpttlab.reports.cli.arguments import CELL_HELP, cell_argument, check_run_memory, integer_at_least
 
 __all__ = ["build_parser", "format_table", "main", "results_json", "run", "skip_note"]
 
@@ -61,8 +61,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--heads", nargs="+", choices=list(HEADS), default=list(HEADS))
     parser.add_argument("--loss-at", nargs="+", choices=list(LOSS_AT), default=list(LOSS_AT))
     for size, default in (("T", 4), ("N", 3), ("D", 3), ("H", 4), ("K", 3)):
-        parser.add_argument(f"--{size}", type=_positive, default=default, help=f"default {default}")
-    parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(f"--{size}", type=integer_at_least(1, "a size"), default=default,
+                            help=f"default {default}")
+    parser.add_argument("--seed", type=integer_at_least(0, "a seed"), default=0)
     parser.add_argument("--checks", nargs="+", choices=[c.replace(" ", "-") for c in CHECKS], default=None,
                         help="which comparisons to run (default: all; without PyTorch its two are skipped, "
                              "and naming one of them is an error)")
@@ -70,17 +71,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
+    runs = [(cell, head, at) for cell in args.cells for head in args.heads for at in args.loss_at]
+    check_run_memory(runs, "verification", T=args.T, N=args.N, D=args.D, H=args.H, K=args.K)
     started = time.perf_counter()
     with tqdm(total=jobs_count(args), desc="verify", unit="case", disable=args.json or None,
               leave=False) as bar:

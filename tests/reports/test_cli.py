@@ -1,6 +1,7 @@
 """The ``bpttlab`` command line: help with an example on every subcommand, misuse exits 2 with one
 line, an output that cannot be written exits 1 with one line, and nothing is half-written."""
 
+import re
 import subprocess
 import sys
 
@@ -86,3 +87,49 @@ def test_sheet_writes_tex_without_pdf(tmp_path):
 def test_version():
     result = bpttlab("--version")
     assert result.returncode == 0 and result.stdout.startswith("bpttlab ")
+
+
+def test_a_failure_inside_a_library_is_an_internal_error_not_a_misuse(monkeypatch, capsys):
+    """SymPy's ShapeError is a ValueError too; raised outside bpttlab's own checks it is a bug: exit 3
+    and one line asking for a report, never the misuse status 2."""
+    import sympy as sp
+
+    from bpttlab.reports.cli import app
+
+    def broken(*args, **kwargs):
+        sp.Matrix([[1, 2]]) + sp.Matrix([[1], [2]])  # raises inside SymPy
+
+    monkeypatch.setattr(app, "derive", broken)
+    assert app.main(["derive", "rnn"]) == app.INTERNAL_ERROR == 3
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "internal error (ShapeError" in error[0] and "please report" in error[0]
+
+
+def test_a_misuse_found_by_the_library_exits_2_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "deep.cell"
+    bad.write_text("name: deep\nstates: h_t <- h_prev\nh_t = " + "tanh(" * 9 + "W_xh @ x_t" + ")" * 9 + "\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["prove", "--cells", str(bad)])
+    assert exit_.value.code == 2
+    assert f"{bad}:3: h_t is 9 functions deep" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["decay", "--T", "100000000", "--out"],
+    ["verify", "--T", "1000000000", "--cells", "rnn"],
+    ["learn", "--T", "100000000", "--cells", "rnn", "--out"],
+])
+def test_a_run_too_large_for_memory_is_refused_before_it_starts(tmp_path, capsys, argv):
+    out = tmp_path / "out"
+    argv = [*argv, str(out)] if argv[-1] == "--out" else argv
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and not out.exists()  # nothing written, not even the folder
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and re.search(r"needs about [\d.]+ GB of memory, more than the", error[0])
+
+
+def test_bench_refuses_zero_repeats_at_once(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--repeats", "0"])
+    assert exit_.value.code == 2 and "--repeats: must be ≥ 1" in capsys.readouterr().err

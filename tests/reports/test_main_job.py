@@ -8,6 +8,7 @@ every registered cell is test_registry_coverage.py's (its loops run over the reg
 passes its proofs and checks is test_prove.py's and test_verify.py's."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,22 @@ def test_report_links_every_data_file_and_embeds_table_and_figure(two_runs):
         assert f"]({name})" in report and (out / name).is_file()
     assert "](sheets/lstm.id.course.tex)" in report
     assert "PDFs not compiled" in report
+
+
+def test_report_says_when_how_and_where_it_ran_and_what_each_result_means(two_runs):
+    report = (two_runs[0] / "REPORT.md").read_text()
+    run = next(line for line in report.splitlines() if line.startswith("Run of "))
+    assert re.fullmatch(rf"Run of `bpttlab all --out {re.escape(str(two_runs[0]))} --no-pdf` on "
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC with bpttlab [\w.]+ "
+                        r"\((commit [0-9a-f]+.*|not from a git checkout)\), Python [\d.]+, numpy .*, "
+                        r"on .+, \d+ cores\.", run)
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in report.splitlines()
+            if line.startswith("| ") and line.count(" | ") == 4}
+    for step in ("proofs", "verify", "decay", "learn", "sheets"):
+        _, result, meaning, seconds, files = rows[step]
+        assert result == "ok" and meaning and re.fullmatch(r"\d+\.\d s", seconds), rows[step]
+        assert files.strip(" |"), f"{step}: empty files cell"
+    assert "Pascanu" in rows["decay"][2] and "ello" in rows["learn"][2]
 
 
 def test_nothing_is_left_half_written(two_runs):
