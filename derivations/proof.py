@@ -218,60 +218,78 @@ def _step_inputs(d: Derivation, sizes: dict) -> dict:
 
 
 def _prove_cell_step(d: Derivation) -> list[Check]:
-    """Every equation of one backward step, each checked *locally*: the graph is cut at the values
-    whose gradients have equations of their own (the named deltas), so that the truth for δv is
-    ∂Λ/∂v with
+    """Every equation of one backward step, each checked *locally*. The graph is cut at the named
+    values that are stored sums (pre-activations, cell states): each becomes a free variable w', and
+    the truth for δv is ∂Λ/∂v with
 
         Λ = <δh_t, h_t> + Σ_s <δs^{(t+1)}, s_t> + Σ_w <δw, F_w>,
 
-    w over the cut values, F_w w's definition in terms of the step's inputs, parameters and the
-    other cut values (each a free variable), and every δw and seed a free symbol. A claim equal to
-    its local truth for any values of those symbols is, by induction from the last cut back to the
-    inputs, the true gradient of <δh_t, h_t> + Σ_s <δs^{(t+1)}, s_t>. Every value is written over
-    the generators of :class:`~.opaque.Opaque` (function applications and stored sums held opaque),
-    so each check costs what its own piece of the graph costs, however deep the cell."""
+    w over the cut values, F_w w's definition in terms of the step's inputs, its parameters and the
+    other cut values, and every δw and seed a free symbol. The claims read the same cut values, the δw
+    of cut values as free symbols and the δ of the other named values (a gate that is also a state,
+    the GRU's r ⊙ h) as their own derived formulas, each of which is checked with its value made a
+    free variable in turn. A claim equal to its local truth for any values of those symbols is, by
+    induction from the last value back to the inputs, the true gradient of
+    <δh_t, h_t> + Σ_s <δs^{(t+1)}, s_t>. A named value with no derived equation (it reaches no state)
+    is claimed to have δ = 0, and that claim is checked too. Everything is written over the generators
+    of :class:`~.opaque.Opaque` (function applications and stored sums held opaque), so each check
+    costs what its own piece of the graph costs, however deep the cell."""
     c, sizes, g = d.cell, STEP_SIZES, Opaque()
-    cuts = set(c.named_deltas)
-    env = {name: value.applyfunc(g.leaf) for name, value in _step_inputs(d, sizes).items()}
-    definitions: dict[sp.MatrixSymbol, sp.ImmutableMatrix] = {}
-    for eq in c.equations:
-        value = explicit(eq.rhs, sizes, env)
-        definitions[eq.lhs] = value.applyfunc(lambda e, n=eq.lhs.name: g.node(e, n))
-        env[eq.lhs.name] = (symbol_matrix(f"{eq.lhs.name}'", *value.shape).applyfunc(g.leaf)
-                            if eq.lhs in cuts else definitions[eq.lhs])
+    named = [eq.lhs for eq in c.equations if eq.lhs in set(c.named_deltas)]
+    derived = {eq.lhs.name: eq for eq in d.step_backward}
+    leaves = {name: value.applyfunc(g.leaf) for name, value in _step_inputs(d, sizes).items()}
 
-    def free(symbol: sp.MatrixSymbol) -> sp.ImmutableMatrix:
-        return symbol_matrix(symbol.name, *explicit(symbol, sizes, {}).shape).applyfunc(g.leaf)
+    def free(symbol: sp.MatrixSymbol, name: str | None = None) -> sp.ImmutableMatrix:
+        return symbol_matrix(name or symbol.name, *explicit(symbol, sizes, {}).shape).applyfunc(g.leaf)
 
     seeds = {delta(c.h): free(delta(c.h)), **{carry(s): free(carry(s)) for s in c.new_states[1:]}}
-    adjoints = {w: free(delta(w)) for w in cuts}
-    objective = _inner(seeds[delta(c.h)], env[c.h.name])
-    objective += sum((_inner(seeds[carry(s)], env[s.name]) for s in c.new_states[1:]), sp.S.Zero)
-    objective += sum((_inner(adjoints[w], definitions[w]) for w in cuts), sp.S.Zero)
-    claims_env = {**env, **{k.name: v for k, v in seeds.items()}}
-    claims_env.update({delta(w).name: v for w, v in adjoints.items()})
-    # A cut value that is not a stored sum (a gate σ(a) that is also a state, the GRU's r ⊙ h) is put
-    # back as its definition before comparing: the derived formulas read it as what it stands for.
-    values = {g.index[leaf]: g.polynomial(value) for w in cuts
-              for leaf, value in zip(env[w.name], definitions[w], strict=True) if not _stored_sum(g, value)}
 
-    def settled(p: Polynomial) -> Polynomial:
-        return p.substitute(values) if values else p
+    def forward(leaf_at: sp.MatrixSymbol | None) -> tuple[dict, dict, list]:
+        """The step over the generators, each named stored sum (and ``leaf_at``) cut to a free variable."""
+        env, definitions, cut = dict(leaves), {}, []
+        for eq in c.equations:
+            value = explicit(eq.rhs, sizes, env)
+            definitions[eq.lhs] = value.applyfunc(lambda e, n=eq.lhs.name: g.node(e, n))
+            if eq.lhs in named and (eq.lhs == leaf_at or all(_stored_sum(g, e) for e in definitions[eq.lhs])):
+                env[eq.lhs.name] = free(eq.lhs, f"{eq.lhs.name}'")
+                cut.append(eq.lhs)
+            else:
+                env[eq.lhs.name] = definitions[eq.lhs]
+        return env, definitions, cut
 
-    derived = {eq.lhs.name: eq for eq in d.step_backward}
-    named = [eq.lhs for eq in c.equations if eq.lhs in cuts]
+    def claims(env: dict, cut: list) -> dict:
+        """What the derived equations read: the cut values' deltas free, the other named values'
+        deltas by their own derived formulas (zero where none was derived)."""
+        values = {**env, **{k.name: v for k, v in seeds.items()}}
+        for eq in d.step_backward:
+            w = next((v for v in named if delta(v) == eq.lhs), None)
+            if w is not None and w not in cut:
+                values[eq.lhs.name] = explicit(eq.rhs, sizes, dict(values))
+        for w in named:
+            if delta(w).name not in derived:
+                values[delta(w).name] = explicit(sp.ZeroMatrix(*w.shape), sizes, {})
+            elif w in cut:
+                values[delta(w).name] = free(delta(w))
+        return values
+
+    def objective(env: dict, definitions: dict, cut: list) -> sp.Expr:
+        total = _inner(seeds[delta(c.h)], env[c.h.name])
+        total += sum((_inner(seeds[carry(s)], env[s.name]) for s in c.new_states[1:]), sp.S.Zero)
+        live = [w for w in cut if delta(w).name in derived]  # a dead value's δ is checked to be 0 apart
+        return total + sum((_inner(free(delta(w)), definitions[w]) for w in live), sp.S.Zero)
+
+    base = forward(None)
     checks = []
     for symbol in (*c.previous_states, c.x, *c.params, *named):
         started = time.perf_counter()
         what = f"step {delta(symbol).name}"
+        env, definitions, cut = base if symbol not in named or symbol in base[2] else forward(symbol)
         eq = derived.get(delta(symbol).name)
-        if eq is None:
-            checks.append(Check(what, 0, False, time.perf_counter() - started, "no equation was derived"))
-            continue
-        claim = explicit(eq.rhs, sizes, dict(claims_env))
+        rhs = eq.rhs if eq is not None else sp.ZeroMatrix(*symbol.shape)  # δ of a value that reaches nothing
+        claim = explicit(rhs, sizes, claims(env, cut))
         wrt = env[symbol.name]
-        truth = g.gradient(objective, list(wrt))
-        pairs = [(settled(g.polynomial(a)), settled(truth.get(g.index[v], Polynomial())))
+        truth = g.gradient(objective(env, definitions, cut), list(wrt))
+        pairs = [(g.polynomial(a), truth.get(g.index[v], Polynomial()))
                  for a, v in zip(claim, wrt, strict=True)]
         checks.append(_verdict(what, pairs, g, started))
     return checks

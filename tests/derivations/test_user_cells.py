@@ -156,3 +156,35 @@ def test_a_cell_may_call_its_values_by_the_names_a_head_uses(name):
     assert latex(d.recurrence[0].lhs) == r"\delta s_t"
     last = derive(seed_002, "softmax", "last")
     assert latex(last.recurrence[0].lhs) == r"\delta s_T"
+
+
+@pytest.mark.parametrize("text", [
+    # found by the cell generator: values that reach no state, aliases of inputs and parameters,
+    # a gate that is also a state, a named product
+    "name: g\nstates: y_t <- y_prev, h_t <- h_prev\nparams:\ngate_t = h_prev\ns_t = b_d\ny_t = (b_e)\n"
+    "h_t = sigmoid(h_prev)\n",
+    "name: g\nstates: m_t <- m_prev\nparams: w2\ns_t = W_x0 @ x_t\n"
+    "a_t = ((W_x0 @ x_t) / 2) * ((--------(0.5 - (m_prev))) / 1e-3)\nv_t = w2\nm_t = b_d\n",
+    "name: g\nstates: q_t <- q_prev, c_t <- c_prev\nparams: p, w2\nq_1 = relu(softplus(w2))\nk = w2\n"
+    "z_t = p\nq_t = softplus(w2) * k\nc_t = 0 * (p) + q_1\n",
+])
+def test_dead_values_and_aliases_are_proven_with_a_zero_or_a_shared_gradient(text):
+    cell = parse_cell_file(text, "gen.cell")
+    for head, loss_at in (("softmax", "last"), ("linear", "every")):
+        proof = prove(cell, head, loss_at, kind=("step", "bptt"))
+        assert proof.passed, str(proof)
+
+
+def test_a_wrong_equation_of_a_value_that_is_also_a_state_fails_its_own_check():
+    """lstm_fgr's gates are states too (their own previous values feed the next step): their δ is
+    checked with the gate as a free variable, so a wrong δi_t fails its own check (and δa_{i,t}'s,
+    whose check reads δi_t through its derived formula, since i_t = σ(a_{i,t}) is no free variable there)."""
+    import dataclasses
+
+    from bpttlab.derivations.symbols import vector
+
+    d = derive("lstm_fgr", "softmax")
+    wrong = tuple(sp.Eq(eq.lhs, eq.rhs + vector("g_t", H), evaluate=False) if eq.lhs.name == "δi_t" else eq
+                  for eq in d.step_backward)
+    proof = prove("lstm_fgr", kind=("step",), derivation=dataclasses.replace(d, step_backward=wrong))
+    assert {c.what for c in proof.checks if not c.passed} == {"step δi_t", "step δa_{i,t}"}
