@@ -18,7 +18,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from bpttlab.derivations.cells.record import Cell
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.lift import local_derivative
-from bpttlab.derivations.tidy import coefficient_and_matrix, is_zero, tidy
+from bpttlab.derivations.tidy import coefficient_and_matrix, is_zero, stored_values, tidy
 
 __all__ = ["jacobians", "step_jacobian"]
 
@@ -67,7 +67,7 @@ def _forward(expr: sp.MatrixExpr, wrt: sp.MatrixSymbol, known: dict, stored: dic
 
 def step_jacobian(cell: Cell, of: sp.MatrixSymbol, wrt: sp.MatrixSymbol) -> sp.MatrixExpr:
     """∂of/∂wrt over one step, e.g. ∂h_t/∂h_{t-1}, written in the step's stored values."""
-    stored = {eq.rhs: eq.lhs for eq in cell.equations}
+    stored = stored_values(cell.equations)
     known: dict[sp.MatrixSymbol, sp.MatrixExpr] = {}
     for eq in cell.equations:
         known[eq.lhs] = _forward(eq.rhs, wrt, known, stored)

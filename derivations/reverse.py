@@ -32,7 +32,7 @@ from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.lift import local_derivative
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 from bpttlab.derivations.symbols import delta
-from bpttlab.derivations.tidy import coefficient_and_matrix, tidy
+from bpttlab.derivations.tidy import coefficient_and_matrix, stored_values, tidy
 
 __all__ = ["reverse_pass", "vjp"]
 
@@ -95,7 +95,7 @@ def reverse_pass(
     wrt, named = list(wrt), set(named)
     defined = {eq.lhs for eq in equations}
     relevant = set(wrt) | defined
-    rewrites = {eq.rhs: eq.lhs for eq in (*stored, *equations)}
+    rewrites: dict[sp.Basic, sp.Basic] = dict(stored_values((*stored, *equations)))
     rewrites.update(identities or {})
     adjoints: dict[sp.MatrixSymbol, list[sp.MatrixExpr]] = defaultdict(list)
     for symbol, seed in seeds.items():

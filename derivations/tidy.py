@@ -11,14 +11,38 @@ terms in place; these rules remove them so that a derived formula reads as a tex
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-__all__ = ["coefficient_and_matrix", "is_zero", "tidy"]
+__all__ = ["coefficient_and_matrix", "is_zero", "stored_values", "tidy"]
 
 
 def is_zero(expr: sp.Basic) -> bool:
     return isinstance(expr, sp.ZeroMatrix) or expr == 0
+
+
+def _names_something(rhs: sp.Basic) -> bool:
+    """Whether a right side is an expression worth reading back as its stored name: not a bare symbol
+    (an alias: ``k = w`` must not turn every w into k), not zero, ones or the identity (a value that is
+    identically zero must not turn every zero of a formula into its name)."""
+    _, body = coefficient_and_matrix(rhs) if isinstance(rhs, sp.MatrixExpr) else (None, rhs)
+    trivial = body is None or isinstance(body, sp.MatrixSymbol | sp.OneMatrix | sp.Identity) or is_zero(body)
+    return not trivial
+
+
+def stored_values(equations: Iterable[sp.Eq]) -> dict[sp.Basic, sp.MatrixSymbol]:
+    """Right side → left side, for the equations whose right sides a derived formula should read as
+    the stored value (``tanh∘(a_t)`` → ``h_t``); aliases and constants are left as they are.
+
+    >>> from sympy import Eq, MatrixSymbol, ZeroMatrix
+    >>> h, w, a = MatrixSymbol("h", 2, 1), MatrixSymbol("w", 2, 1), MatrixSymbol("a", 2, 2)
+    >>> stored_values([Eq(MatrixSymbol("k", 2, 1), w), Eq(MatrixSymbol("z", 2, 1), ZeroMatrix(2, 1)),
+    ...                Eq(h, a * w)])
+    {a*w: h}
+    """
+    return {eq.rhs: eq.lhs for eq in equations if _names_something(eq.rhs)}
 
 
 def coefficient_and_matrix(expr: sp.MatrixExpr) -> tuple[sp.Expr, sp.MatrixExpr | None]:

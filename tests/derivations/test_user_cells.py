@@ -188,3 +188,13 @@ def test_a_wrong_equation_of_a_value_that_is_also_a_state_fails_its_own_check():
                   for eq in d.step_backward)
     proof = prove("lstm_fgr", kind=("step",), derivation=dataclasses.replace(d, step_backward=wrong))
     assert {c.what for c in proof.checks if not c.passed} == {"step δi_t", "step δa_{i,t}"}
+
+
+def test_an_alias_or_a_zero_value_is_never_read_back_into_the_formulas():
+    """z_t = h_prev and s_t = 0 used to turn every h_{t-1} of the backward step into z_t and every zero
+    into s_t (δs_t = s_t, δh_{t-1} = W_h0ᵀ δh_t + δz_t): right in value, nonsense to read."""
+    cell = parse_cell_file("name: g\nstates: h_t <- h_prev\nparams:\nz_t = h_prev\ns_t = z_t - (z_t)\n"
+                           "h_t = ----(W_h0 @ h_prev)\n", "gen.cell")
+    assert [text(eq) for eq in derive(cell, None).step_backward] == [
+        "δh_{t-1} = W_h0ᵀ δh_t", "δx_t = 0", "δW_h0 = δh_t h_{t-1}ᵀ"]
+    assert prove(cell, "softmax", kind=("step", "bptt")).passed
