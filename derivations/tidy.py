@@ -143,12 +143,12 @@ def clean(expr: sp.MatrixExpr, args: list[sp.Basic]) -> sp.Basic:
 
 
 @clean.register(sp.HadamardProduct)
-def _clean_hadamard(expr: sp.HadamardProduct, args: list[sp.Basic]) -> sp.Basic:
+def _clean_hadamard(_expr: sp.HadamardProduct, args: list[sp.Basic]) -> sp.Basic:
     return _hadamard(args)
 
 
 @clean.register(sp.MatMul)
-def _clean_product(expr: sp.MatMul, args: list[sp.Basic]) -> sp.Basic:
+def _clean_product(_expr: sp.MatMul, args: list[sp.Basic]) -> sp.Basic:
     return _matmul(args)
 
 
@@ -171,7 +171,7 @@ def _clean_power(expr: sp.HadamardPower, args: list[sp.Basic]) -> sp.Basic:
 
 
 @clean.register(sp.Transpose)
-def _clean_transpose(expr: sp.Transpose, args: list[sp.Basic]) -> sp.Basic:
+def _clean_transpose(_expr: sp.Transpose, args: list[sp.Basic]) -> sp.Basic:
     return args[0].T
 
 
@@ -187,6 +187,6 @@ def _clean_rebuilt(expr: sp.MatrixExpr, args: list[sp.Basic]) -> sp.Basic:
 @clean.register(sp.OneMatrix)
 @clean.register(sp.ZeroMatrix)
 @clean.register(sp.Identity)
-def _clean_constant(expr: sp.MatrixExpr, args: list[sp.Basic]) -> sp.Basic:
+def _clean_constant(expr: sp.MatrixExpr, _args: list[sp.Basic]) -> sp.Basic:
     """A constant matrix (its arguments are its sizes): as it is."""
     return expr
