@@ -46,8 +46,8 @@ from bpttlab.derivations.printing.notebook import html_table, markdown_table
 from bpttlab.numeric.engine.core import Engine, build_engine
 from bpttlab.numeric.verify.optional import require_torch, torch_available, torch_missing
 
-__all__ = ["BARS", "CHECKS", "FD_ROUNDING", "TORCH_CHECKS", "Comparison", "Verification", "resolution",
-           "skipped_checks", "verify_gradients"]
+__all__ = ["BARS", "CHECKS", "FD_ROUNDING", "FD_ROUNDING_MEASURED", "TORCH_CHECKS", "Comparison",
+           "Verification", "resolution", "skipped_checks", "verify_gradients"]
 
 #: A relu argument this close to 0 could be crossed by a finite-difference step (±2ε · |x| ≤ 0.006 at
 #: ε = 1e-3), so a problem that comes closer is drawn again, up to KINK_ATTEMPTS times.
@@ -59,9 +59,10 @@ BARS = {"finite differences": 1e-7, "torch autograd": 1e-12, "torch nn module": 
 #: Finite differences resolve a gradient entry to FD_ROUNDING · u · max(|L|, 1) / ε absolute (u the unit
 #: roundoff of float64): each value of the loss carries a rounding error of a few u·|L|, which the
 #: five-point stencil multiplies by (1 + 8 + 8 + 1)/12ε. Measured on gradients that are identically
-#: zero (three cells that cancel a term or never read one, every head and placement, three seeds, ε =
-#: 1e-3): at most 0.21 u·max(|L|, 1)/ε.
-FD_ROUNDING = 4.0
+#: zero (three cells that cancel a term or never read one, every head and placement, seeds 0–2, ε =
+#: 1e-3; a test recomputes it): at most FD_ROUNDING_MEASURED u·max(|L|, 1)/ε, so the bar leaves a margin
+#: of about 20.
+FD_ROUNDING, FD_ROUNDING_MEASURED = 4.0, 0.22
 CHECKS = tuple(BARS)
 TORCH_CHECKS = ("torch autograd", "torch nn module")
 

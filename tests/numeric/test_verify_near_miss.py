@@ -99,6 +99,34 @@ def test_zero_against_noise_within_the_resolution_agrees_and_beyond_it_does_not(
     assert verify._errors({"W_zz": np.full((2, 2), 1e-14)}, zeros, 1e-12, torch_floor)[1] > 1e-12
 
 
+ROUNDING_CELLS = {  # the documented measurement: gradients that are identically zero (W_hh, b_z, h_prev)
+    "cancelled": "h_t = tanh(W_xh @ x_t + W_hh @ (h_prev - h_prev) + b_h)",
+    "cancelled_bias": "h_t = tanh(W_xh @ x_t + W_zz @ h_prev - W_zz @ h_prev + b_h + b_z - b_z)",
+    "unread": "h_t = tanh(W_xh @ x_t + b_h)",
+}
+
+
+def test_the_stated_rounding_of_finite_differences_is_measured_and_the_resolution_keeps_a_margin():
+    """FD_ROUNDING_MEASURED recomputed: finite differences of gradients that are identically zero stay
+    within it (in u·max(|L|, 1)/ε); FD_ROUNDING is at least ten times that and at most twenty times."""
+    u, eps, worst = 2.0**-52, 1e-3, 0.0
+    for name, text in ROUNDING_CELLS.items():
+        cell = custom_cell(name, text, {"h_t": "h_prev"})
+        zero = {"W_hh", "b_z", "W_zz", "h_prev"}
+        for head in ("softmax", "sigmoid", "linear"):
+            for loss_at in ("every", "last"):
+                engine = build_engine(cell, head, loss_at)
+                for seed in range(3):
+                    problem = verify._problem(engine, {"T": 4, "N": 3, "D": 3, "H": 4, "K": 3}, seed)
+                    loss = engine.loss(problem["params"], problem["xs"], problem["targets"],
+                                       initial=problem["initial"])
+                    numeric = verify._finite_differences(engine, problem, eps)
+                    noise = max(float(np.max(np.abs(numeric[q]))) for q in zero & set(numeric))
+                    worst = max(worst, noise * eps / (u * max(abs(loss), 1.0)))
+    assert 0 < worst <= verify.FD_ROUNDING_MEASURED
+    assert 10 * verify.FD_ROUNDING_MEASURED <= verify.FD_ROUNDING <= 20 * verify.FD_ROUNDING_MEASURED
+
+
 def test_a_gradient_of_the_wrong_shape_fails_naming_it():
     """A scalar 0.0 where a (2, 2) gradient belongs would broadcast into a difference of 0: refused."""
     _, max_rel, quantity = verify._errors({"W": np.float64(0.0)}, {"W": np.zeros((2, 2))}, 1e-7, 1e-12)
