@@ -224,35 +224,37 @@ def counted(table):
             table.register(cls, rule)
 
 
-def _every_derivation() -> list:
-    _clear_derivation_caches()
-    cells = [*CELLS.values(), *GRAMMAR_CELLS]
-    return [derive(cell, head) for cell in cells for head in (None, *HEADS)]
-
-
 def _node_types(expr: sp.Basic) -> set[type]:
     return {type(node) for node in sp.preorder_traversal(expr) if isinstance(node, sp.MatrixExpr)}
 
 
-def test_every_derivative_rule_is_reached_and_no_node_lacks_one():
+@pytest.fixture(scope="module")
+def derived():
+    """Every registered cell and grammar cell with every head and none, derived afresh (the caches
+    emptied first) while counting the calls of each derivative rule. The derivations are left cached:
+    the counting wrappers return what the rules return."""
+    _clear_derivation_caches()
+    with counted(vjp) as backward, counted(jvp) as forward:
+        derivations = [derive(cell, head) for cell in (*CELLS.values(), *GRAMMAR_CELLS)
+                       for head in (None, *HEADS)]
+    return backward, forward, derivations
+
+
+def test_every_derivative_rule_is_reached_and_no_node_lacks_one(derived):
     """Deriving every registered cell with every head, and the grammar's cells, runs each rule of the
     reverse pass and of the Jacobian at least once and asks for no rule that is missing (a rule that
     nothing reaches is dead code no proof checks)."""
-    try:
-        with counted(vjp) as backward, counted(jvp) as forward:
-            derivations = _every_derivation()
-    finally:
-        _clear_derivation_caches()
+    backward, forward, derivations = derived
     assert set(backward) == rules(vjp), rules(vjp) - set(backward)
     assert set(forward) == rules(jvp), rules(jvp) - set(forward)
-    assert derivations
+    assert len(derivations) == (len(CELLS) + len(GRAMMAR_CELLS)) * (len(HEADS) + 1)
 
 
-def test_every_node_type_met_has_an_evaluation_and_a_clean_up_rule_and_each_is_met():
+def test_every_node_type_met_has_an_evaluation_and_a_clean_up_rule_and_each_is_met(derived):
     """What the proofs evaluate (forward and backward equations, Jacobians) and what the clean-up meets
     is made of node types that each have a rule, and each rule's type is met."""
     met: set[type] = set()
-    for d in _every_derivation():
+    for d in derived[2]:
         for eq in (*d.forward, *d.backward):
             met |= _node_types(eq.lhs) | _node_types(eq.rhs)
         for expression in d.jacobian.values():
