@@ -8,6 +8,9 @@ for the built-in cells, the shipped variants and any cell written as equations (
 'DiagMatrix(f_t)'
 >>> prove("rnn", head="sigmoid", kind=("step",)).passed
 True
+
+The proofs' own pieces (:class:`~.proof.Check`, :data:`~.proof.STEP_SIZES`, :func:`~.proof.bptt_sizes`,
+:class:`~.opaque.Opaque`, :class:`~.polynomial.Polynomial`) are imported from their modules.
 """
 
 from bpttlab.derivations.activations import ACTIVATIONS, Activation, activation, register_activation
@@ -19,13 +22,11 @@ from bpttlab.derivations.cells import (
     register,
     resolve_cell,
 )
-from bpttlab.derivations.derivation import CELLS, HEADS, LOSS_AT, Derivation, carry, cell, derive
+from bpttlab.derivations.derivation import CELLS, HEADS, LOSS_AT, Derivation, carry, derive
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.equations import Equations
 from bpttlab.derivations.heads import Head, head
-from bpttlab.derivations.opaque import Opaque
-from bpttlab.derivations.polynomial import Polynomial
-from bpttlab.derivations.proof import STEP_SIZES, Check, Proof, bptt_sizes, bptt_steps, prove
+from bpttlab.derivations.proof import Proof, bptt_steps, prove
 from bpttlab.derivations.scalar import relu, sigmoid, softplus, step
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 from bpttlab.derivations.symbols import DIMENSIONS, D, H, K, delta
@@ -36,11 +37,9 @@ __all__ = [
     "DIMENSIONS",
     "HEADS",
     "LOSS_AT",
-    "STEP_SIZES",
     "VARIANTS",
     "Activation",
     "Cell",
-    "Check",
     "D",
     "Derivation",
     "Elementwise",
@@ -49,15 +48,11 @@ __all__ = [
     "Head",
     "K",
     "LogSoftmax",
-    "Opaque",
-    "Polynomial",
     "Proof",
     "Softmax",
     "activation",
-    "bptt_sizes",
     "bptt_steps",
     "carry",
-    "cell",
     "custom_cell",
     "delta",
     "derive",

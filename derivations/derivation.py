@@ -37,14 +37,9 @@ from bpttlab.derivations.names import at_step, shift_name
 from bpttlab.derivations.reverse import reverse_pass
 from bpttlab.derivations.symbols import delta
 
-__all__ = ["CELLS", "HEADS", "LOSS_AT", "Derivation", "carry", "cell", "derive"]
+__all__ = ["CELLS", "HEADS", "LOSS_AT", "Derivation", "carry", "derive"]
 
 LOSS_AT = ("every", "last")
-
-
-def cell(name: str | Cell) -> Cell:
-    """The cell called ``name`` in :data:`CELLS` (or at a ``.cell`` path; a :class:`Cell` is itself)."""
-    return resolve_cell(name)
 
 
 def carry(state: sp.MatrixSymbol) -> sp.MatrixSymbol:

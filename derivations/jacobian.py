@@ -1,8 +1,9 @@
 """Step Jacobians ∂s_t/∂s_{t-1} of a cell, in matrix form, by a forward-mode pass over its equations.
 
-Rules: ∂(W v) = W ∂v for a constant W; ∂(A ⊙ B) = diag(B) ∂A + diag(A) ∂B; ∂f∘(A) = diag(f'∘(A)) ∂A
-(f' from ``sympy.diff``, written in stored values); sums add. The result for the Elman RNN is the
-textbook diag(1 − h_t^2) W_hh:
+One rule per node type, in :func:`jvp`'s table: ∂(A + B) = ∂A + ∂B; ∂(W v) = W ∂v for a constant W;
+∂(A ⊙ B) = diag(B) ∂A + diag(A) ∂B; ∂A^n = diag(n A^{n−1}) ∂A; ∂f∘(A) = diag(f'∘(A)) ∂A (f' from
+``sympy.diff``, written in stored values). Those are the node types a cell's equations are made of
+(``**`` writes A^n). The result for the Elman RNN is the textbook diag(1 − h_t^2) W_hh:
 
 >>> from bpttlab.derivations.cells.rnn import rnn
 >>> cell = rnn()
@@ -12,6 +13,9 @@ DiagMatrix(-HadamardPower(h_t, 2) + 1)*W_hh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import singledispatch
+
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
@@ -20,7 +24,7 @@ from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.lift import local_derivative
 from bpttlab.derivations.tidy import coefficient_and_matrix, is_zero, stored_values, tidy
 
-__all__ = ["jacobians", "step_jacobian"]
+__all__ = ["Tangents", "jacobians", "jvp", "step_jacobian"]
 
 
 def _diag(v: sp.MatrixExpr) -> sp.MatrixExpr:
@@ -31,47 +35,82 @@ def _scaled(left: sp.MatrixExpr, d: sp.MatrixExpr) -> sp.MatrixExpr:
     return d if is_zero(d) else tidy(sp.MatMul(left, d))  # no doit(): DiagMatrix.doit asks the slow solver
 
 
-def _forward(expr: sp.MatrixExpr, wrt: sp.MatrixSymbol, known: dict, stored: dict) -> sp.MatrixExpr:
-    zero = sp.ZeroMatrix(expr.rows, wrt.rows)
-    if expr == wrt:
-        return sp.Identity(wrt.rows)
-    if isinstance(expr, sp.MatrixSymbol):
-        return known.get(expr, zero)
-    if wrt not in expr.atoms(sp.MatrixSymbol) and not (expr.atoms(sp.MatrixSymbol) & set(known)):
-        return zero
-    if isinstance(expr, sp.MatAdd):
-        return tidy(sp.MatAdd(*(_forward(a, wrt, known, stored) for a in expr.args)))
-    if isinstance(expr, sp.MatMul):
-        coefficient, body = coefficient_and_matrix(expr)
-        factors = list(body.args) if isinstance(body, sp.MatMul) else [body]
-        *constant, last = factors
-        if any(wrt in f.atoms(sp.MatrixSymbol) or set(known) & f.atoms(sp.MatrixSymbol) for f in constant):
-            raise NotImplementedError(f"only the last factor of {expr} may depend on {wrt}")
-        return _scaled(sp.MatMul(coefficient, *constant), _forward(last, wrt, known, stored))
-    if isinstance(expr, sp.HadamardProduct):
-        terms = []
-        for i, factor in enumerate(expr.args):
-            others = expr.args[:i] + expr.args[i + 1:]
-            other = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
-            terms.append(_scaled(_diag(other.xreplace(stored)), _forward(factor, wrt, known, stored)))
-        return tidy(sp.MatAdd(*terms))
-    if isinstance(expr, sp.HadamardPower):  # A^n element-wise (A ⊙ A is written A^2): diag(n A^{n-1}) dA
-        base, n = expr.args
-        derivative = tidy(sp.MatMul(n, sp.HadamardPower(base, n - 1))).xreplace(stored)
-        return _scaled(_diag(derivative), _forward(base, wrt, known, stored))
-    if isinstance(expr, Elementwise):
-        derivative = local_derivative(expr, stored.get(expr)).xreplace(stored)
-        return _scaled(_diag(derivative), _forward(expr.arg, wrt, known, stored))
-    raise NotImplementedError(f"no Jacobian rule for {type(expr).__name__}")
+@dataclass(frozen=True)
+class Tangents:
+    """One forward-mode pass: the derivative of each sub-expression with respect to ``wrt``, given
+    those already ``known`` (earlier left sides), written in the ``stored`` values (right side → left
+    side). A rule of :func:`jvp` reads its children's derivatives through :meth:`of`."""
+
+    wrt: sp.MatrixSymbol
+    known: dict
+    stored: dict
+
+    def depends(self, expr: sp.Basic) -> bool:
+        """Whether ``expr`` reads ``wrt``, directly or through a known left side."""
+        symbols = expr.atoms(sp.MatrixSymbol)
+        return self.wrt in symbols or bool(symbols & self.known.keys())
+
+    def of(self, expr: sp.MatrixExpr) -> sp.MatrixExpr:
+        """∂expr/∂wrt: the identity, a known derivative, zero, or the rule of ``expr``'s node type."""
+        if expr == self.wrt:
+            return sp.Identity(self.wrt.rows)
+        if isinstance(expr, sp.MatrixSymbol) or not self.depends(expr):
+            return self.known.get(expr, sp.ZeroMatrix(expr.rows, self.wrt.rows))
+        return jvp(expr, self)
+
+
+@singledispatch
+def jvp(expr: sp.MatrixExpr, tangents: Tangents) -> sp.MatrixExpr:
+    """∂expr/∂wrt in matrix form for an expression that depends on ``wrt``, by the rule registered
+    for its node type (``jvp.register``); the children's derivatives come from ``tangents.of``."""
+    raise NotImplementedError(f"no Jacobian rule for {type(expr).__name__} (in {expr})")
+
+
+@jvp.register(sp.MatAdd)
+def _jvp_add(expr: sp.MatAdd, tangents: Tangents) -> sp.MatrixExpr:
+    return tidy(sp.MatAdd(*(tangents.of(a) for a in expr.args)))
+
+
+@jvp.register(sp.MatMul)
+def _jvp_product(expr: sp.MatMul, tangents: Tangents) -> sp.MatrixExpr:
+    coefficient, body = coefficient_and_matrix(expr)
+    factors = list(body.args) if isinstance(body, sp.MatMul) else [body]
+    *constant, last = factors
+    if any(tangents.depends(f) for f in constant):
+        raise NotImplementedError(f"only the last factor of {expr} may depend on {tangents.wrt}")
+    return _scaled(sp.MatMul(coefficient, *constant), tangents.of(last))
+
+
+@jvp.register(sp.HadamardProduct)
+def _jvp_hadamard(expr: sp.HadamardProduct, tangents: Tangents) -> sp.MatrixExpr:
+    terms = []
+    for i, factor in enumerate(expr.args):
+        others = expr.args[:i] + expr.args[i + 1:]
+        other = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
+        terms.append(_scaled(_diag(other.xreplace(tangents.stored)), tangents.of(factor)))
+    return tidy(sp.MatAdd(*terms))
+
+
+@jvp.register(sp.HadamardPower)
+def _jvp_power(expr: sp.HadamardPower, tangents: Tangents) -> sp.MatrixExpr:
+    """A^n element-wise: diag(n A^{n-1}) dA."""
+    base, n = expr.args
+    derivative = tidy(sp.MatMul(n, sp.HadamardPower(base, n - 1))).xreplace(tangents.stored)
+    return _scaled(_diag(derivative), tangents.of(base))
+
+
+@jvp.register(Elementwise)
+def _jvp_elementwise(expr: Elementwise, tangents: Tangents) -> sp.MatrixExpr:
+    derivative = local_derivative(expr, tangents.stored.get(expr)).xreplace(tangents.stored)
+    return _scaled(_diag(derivative), tangents.of(expr.arg))
 
 
 def step_jacobian(cell: Cell, of: sp.MatrixSymbol, wrt: sp.MatrixSymbol) -> sp.MatrixExpr:
     """∂of/∂wrt over one step, e.g. ∂h_t/∂h_{t-1}, written in the step's stored values."""
-    stored = stored_values(cell.equations)
-    known: dict[sp.MatrixSymbol, sp.MatrixExpr] = {}
+    tangents = Tangents(wrt, {}, stored_values(cell.equations))
     for eq in cell.equations:
-        known[eq.lhs] = _forward(eq.rhs, wrt, known, stored)
-    return known[of]
+        tangents.known[eq.lhs] = tangents.of(eq.rhs)
+    return tangents.known[of]
 
 
 def jacobians(cell: Cell) -> dict[tuple[str, str], sp.MatrixExpr]:

@@ -1,20 +1,25 @@
 """The reverse pass: from forward equations to backward equations, one matrix rule per node type.
 
 Walking the equations last to first, the gradient (adjoint) of each left-hand side is pushed
-through its right-hand side with the rule for each node:
+through its right-hand side with the rule for each node, looked up in :func:`vjp`'s table (one
+registration per node type, as JAX's autodidax keeps its ``vjp_rules``):
 
 =====================  ==================================================
 node                   what δ of the node sends to its children
 =====================  ==================================================
 A + B                  δ to each term
-c · A_1 ⋯ A_n          A_iᵀ-free sides: (A_1⋯A_{i−1})ᵀ · c δ · (A_{i+1}⋯A_n)ᵀ
+c · A_1 ⋯ A_n          to A_i: c (A_1⋯A_{i−1})ᵀ δ (A_{i+1}⋯A_n)ᵀ
 A ⊙ B                  δ ⊙ B to A, δ ⊙ A to B
 A^n (element-wise)     δ ⊙ n A^{n−1}
 f∘(A)                  δ ⊙ f'∘(A), f' from ``sympy.diff`` (see :mod:`.lift`)
-Aᵀ                     δᵀ
 log softmax(A)         δ − softmax(A) (1ᵀ δ)
-softmax(A)             p ⊙ δ − p (pᵀ δ),  p = softmax(A)
 =====================  ==================================================
+
+Those are the node types that lie on a differentiated path of some cell the grammar accepts or of
+some registered head (a test derives them all and checks that every rule is used). softmax(A) and
+Aᵀ have no rule: the softmax head's prediction and its target's transpose are read by no loss
+that is differentiated, and a cell cannot write either; a derivation that meets one stops with
+``NotImplementedError`` naming it.
 
 Each derived expression is then written in stored forward values: any sub-expression equal to
 the right side of a forward equation is replaced by its left side (``tanh∘(a_t)`` becomes ``h_t``).
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import singledispatch
 
 import sympy as sp
 
@@ -41,39 +47,53 @@ def _free(expr: sp.Basic) -> set[sp.MatrixSymbol]:
     return expr.atoms(sp.MatrixSymbol)
 
 
+@singledispatch
 def vjp(node: sp.MatrixExpr, upstream: sp.MatrixExpr) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
-    """The contributions ``(child, δchild)`` that ``upstream = δnode`` sends to the node's children."""
-    if isinstance(node, sp.MatAdd):
-        return [(term, upstream) for term in node.args]
-    if isinstance(node, sp.MatMul):
-        coefficient, body = coefficient_and_matrix(node)
-        factors = list(body.args) if isinstance(body, sp.MatMul) else [body]
-        scaled = upstream if coefficient == 1 else sp.MatMul(coefficient, upstream)
-        out = []
-        for i, factor in enumerate(factors):
-            left = [f.T for f in reversed(factors[:i])]
-            right = [f.T for f in reversed(factors[i + 1:])]
-            out.append((factor, sp.MatMul(*left, scaled, *right)))
-        return out
-    if isinstance(node, sp.HadamardProduct):
-        return [
-            (factor, sp.HadamardProduct(upstream, *(node.args[:i] + node.args[i + 1:])))
-            for i, factor in enumerate(node.args)
-        ]
-    if isinstance(node, sp.HadamardPower):
-        base, n = node.args
-        return [(base, sp.HadamardProduct(upstream, sp.MatMul(n, sp.HadamardPower(base, n - 1))))]
-    if isinstance(node, Elementwise):
-        return [(node.arg, sp.HadamardProduct(upstream, local_derivative(node)))]
-    if isinstance(node, sp.Transpose):
-        return [(node.arg, upstream.T)]
-    if isinstance(node, LogSoftmax):
-        column_sum = sp.OneMatrix(1, node.shape[0]) * upstream
-        return [(node.arg, upstream - Softmax(node.arg) * column_sum)]
-    if isinstance(node, Softmax):
-        p = node
-        return [(node.arg, sp.HadamardProduct(p, upstream) - p * (p.T * upstream))]
-    raise NotImplementedError(f"no reverse-pass rule for {type(node).__name__}")
+    """The contributions ``(child, δchild)`` that ``upstream = δnode`` sends to the node's children,
+    by the rule registered for the node's type (``vjp.register``)."""
+    raise NotImplementedError(f"no reverse-pass rule for {type(node).__name__} (in {node})")
+
+
+@vjp.register(sp.MatAdd)
+def _vjp_add(node: sp.MatAdd, upstream: sp.MatrixExpr) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
+    return [(term, upstream) for term in node.args]
+
+
+@vjp.register(sp.MatMul)
+def _vjp_product(node: sp.MatMul, upstream: sp.MatrixExpr) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
+    coefficient, body = coefficient_and_matrix(node)
+    factors = list(body.args) if isinstance(body, sp.MatMul) else [body]
+    scaled = upstream if coefficient == 1 else sp.MatMul(coefficient, upstream)
+    out = []
+    for i, factor in enumerate(factors):
+        left = [f.T for f in reversed(factors[:i])]
+        right = [f.T for f in reversed(factors[i + 1:])]
+        out.append((factor, sp.MatMul(*left, scaled, *right)))
+    return out
+
+
+@vjp.register(sp.HadamardProduct)
+def _vjp_hadamard(node: sp.HadamardProduct, upstream: sp.MatrixExpr
+                  ) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
+    return [(factor, sp.HadamardProduct(upstream, *(node.args[:i] + node.args[i + 1:])))
+            for i, factor in enumerate(node.args)]
+
+
+@vjp.register(sp.HadamardPower)
+def _vjp_power(node: sp.HadamardPower, upstream: sp.MatrixExpr) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
+    base, n = node.args
+    return [(base, sp.HadamardProduct(upstream, sp.MatMul(n, sp.HadamardPower(base, n - 1))))]
+
+
+@vjp.register(Elementwise)
+def _vjp_elementwise(node: Elementwise, upstream: sp.MatrixExpr) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
+    return [(node.arg, sp.HadamardProduct(upstream, local_derivative(node)))]
+
+
+@vjp.register(LogSoftmax)
+def _vjp_log_softmax(node: LogSoftmax, upstream: sp.MatrixExpr) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
+    column_sum = sp.OneMatrix(1, node.shape[0]) * upstream
+    return [(node.arg, upstream - Softmax(node.arg) * column_sum)]
 
 
 def reverse_pass(

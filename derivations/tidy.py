@@ -2,6 +2,8 @@
 
 SymPy's constructors leave ``1 ⊙ X``, ``X · I``, scalar factors inside Hadamard products and zero
 terms in place; these rules remove them so that a derived formula reads as a textbook writes it.
+One rule per node type, in :func:`clean`'s table; a node with nothing to clean in itself is rebuilt
+from its tidied arguments.
 
 >>> from sympy import MatrixSymbol, OneMatrix, HadamardProduct, Identity
 >>> x = MatrixSymbol("x", 3, 1)
@@ -12,11 +14,15 @@ terms in place; these rules remove them so that a derived formula reads as a tex
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import singledispatch
 
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-__all__ = ["coefficient_and_matrix", "is_zero", "stored_values", "tidy"]
+from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.softmax import LogSoftmax, Softmax
+
+__all__ = ["clean", "coefficient_and_matrix", "is_zero", "stored_values", "tidy"]
 
 
 def is_zero(expr: sp.Basic) -> bool:
@@ -123,25 +129,64 @@ def _factor_common(terms: list[sp.MatrixExpr]) -> sp.MatrixExpr:
 
 
 def tidy(expr: sp.Basic) -> sp.Basic:
-    """Rebuild ``expr`` bottom-up with the clean-up rules applied."""
+    """Rebuild ``expr`` bottom-up with the clean-up rule of each node type (:func:`clean`)."""
     if not isinstance(expr, sp.MatrixExpr) or isinstance(expr, sp.MatrixSymbol) or not expr.args:
         return expr
-    args = [tidy(a) for a in expr.args]
-    if isinstance(expr, sp.HadamardProduct):
-        return _hadamard(args)
-    if isinstance(expr, sp.MatMul):
-        return _matmul(args)
-    if isinstance(expr, sp.MatAdd):
-        terms = [a for a in args if not is_zero(a)]
-        if not terms:
-            return sp.ZeroMatrix(*expr.shape)
-        return terms[0] if len(terms) == 1 else _factor_common(terms)
-    if isinstance(expr, sp.HadamardPower):
-        base, exponent = args
-        if exponent == 1:
-            return base
-        if exponent == 0:
-            return sp.OneMatrix(*base.shape)
-    if isinstance(expr, sp.Transpose):
-        return args[0].T
+    return clean(expr, [tidy(a) for a in expr.args])
+
+
+@singledispatch
+def clean(expr: sp.MatrixExpr, args: list[sp.Basic]) -> sp.Basic:
+    """``expr`` rebuilt from its tidied ``args`` by the rule registered for its node type
+    (``clean.register``)."""
+    raise NotImplementedError(f"no clean-up rule for {type(expr).__name__} (in {expr})")
+
+
+@clean.register(sp.HadamardProduct)
+def _clean_hadamard(_expr: sp.HadamardProduct, args: list[sp.Basic]) -> sp.Basic:
+    return _hadamard(args)
+
+
+@clean.register(sp.MatMul)
+def _clean_product(_expr: sp.MatMul, args: list[sp.Basic]) -> sp.Basic:
+    return _matmul(args)
+
+
+@clean.register(sp.MatAdd)
+def _clean_add(expr: sp.MatAdd, args: list[sp.Basic]) -> sp.Basic:
+    terms = [a for a in args if not is_zero(a)]
+    if not terms:
+        return sp.ZeroMatrix(*expr.shape)
+    return terms[0] if len(terms) == 1 else _factor_common(terms)
+
+
+@clean.register(sp.HadamardPower)
+def _clean_power(expr: sp.HadamardPower, args: list[sp.Basic]) -> sp.Basic:
+    base, exponent = args
+    if exponent == 1:
+        return base
+    if exponent == 0:
+        return sp.OneMatrix(*base.shape)
+    return expr.func(base, exponent)
+
+
+@clean.register(sp.Transpose)
+def _clean_transpose(_expr: sp.Transpose, args: list[sp.Basic]) -> sp.Basic:
+    return args[0].T
+
+
+@clean.register(Elementwise)
+@clean.register(Softmax)
+@clean.register(LogSoftmax)
+@clean.register(DiagMatrix)
+def _clean_rebuilt(expr: sp.MatrixExpr, args: list[sp.Basic]) -> sp.Basic:
+    """Nothing to clean in the node itself: rebuilt from its tidied arguments."""
     return expr.func(*args)
+
+
+@clean.register(sp.OneMatrix)
+@clean.register(sp.ZeroMatrix)
+@clean.register(sp.Identity)
+def _clean_constant(expr: sp.MatrixExpr, _args: list[sp.Basic]) -> sp.Basic:
+    """A constant matrix (its arguments are its sizes): as it is."""
+    return expr

@@ -108,20 +108,24 @@ def _link(path: Path, out: Path) -> str:
 
 
 def _verification_table(results: Sequence) -> list[str]:
-    """The worst case per cell and check, over heads and placements; a skipped check says so."""
+    """The worst case per cell and check, over heads and placements, with the quantity it is in; a
+    skipped check says so."""
     rows: dict[tuple[str, str], list] = {}
     for r in results:
         rows.setdefault((r.cell, r.check), []).append(r)
     lines = ["| cell | compared with | cases | worst relative error | bar | result |",
              "| --- | --- | ---: | ---: | ---: | --- |"]
     for (cell, check), cases in rows.items():
-        ran = [r.max_rel for r in cases if r.max_rel is not None]
-        worst = f"{max(ran):.1e}" if ran else "—"
+        ran = [r for r in cases if r.max_rel is not None]
+        worst = max(ran, key=lambda r: r.max_rel) if ran else None
+        text = "—" if worst is None else f"{worst.max_rel:.1e}"
+        if worst is not None and worst.quantity:
+            text += f" ({worst.quantity})"
         if any(r.failed for r in cases):
             result = "**failed**"
         else:
             result = "passed" if ran else "skipped"
-        lines.append(f"| {cell} | {check} | {len(cases)} | {worst} | {cases[0].bar:.0e} | {result} |")
+        lines.append(f"| {cell} | {check} | {len(cases)} | {text} | {cases[0].bar:.0e} | {result} |")
     return lines
 
 

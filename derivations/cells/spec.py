@@ -1,7 +1,8 @@
 """Cells written as equations in NumPy's syntax, parsed with :mod:`ast` (never evaluated).
 
 ``@`` is the matrix product, ``*`` the element-wise (Hadamard) product, ``+ -`` and scalar
-constants are as in NumPy, ``/`` divides by a non-zero constant (not by a vector), and the
+constants are as in NumPy, ``/`` divides by a non-zero constant (not by a vector), ``v ** n`` is the
+element-wise power for a whole number n from 1 to :data:`~.translate.MAX_POWER`, and the
 functions are those of :func:`~.translate.function_names` (the registered activations a cell may
 call, and ``identity``). ``x_t`` is the input (D entries); every state and intermediate has H
 entries. A name starting ``W_`` is a weight matrix, used as ``W_… @ v`` (H×D when ``v`` is ``x_t``,

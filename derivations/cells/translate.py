@@ -31,8 +31,8 @@ from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.symbols import D, H, matrix, ones, vector
 from bpttlab.derivations.tidy import coefficient_and_matrix
 
-__all__ = ["IDENTITY", "INPUT", "MAX_DEPTH", "MAX_FUNCTIONS", "MAX_NODES", "Translator", "check_size",
-           "function_depth", "function_names", "place", "previous_symbol"]
+__all__ = ["IDENTITY", "INPUT", "MAX_DEPTH", "MAX_FUNCTIONS", "MAX_NODES", "MAX_POWER", "Translator",
+           "check_size", "function_depth", "function_names", "place", "previous_symbol"]
 
 INPUT = "x_t"
 #: The one function that is not an element-wise node: ``identity(v)`` is ``v``.
@@ -44,6 +44,9 @@ MAX_NODES, MAX_DEPTH = 400, 100
 #: (``tanh(W @ σ(a))`` is two deep; the LSTM's h_t two, lstm_fgr's three). Each one multiplies the
 #: size of the exact derivatives the proofs expand; past eight they outgrow what a proof can hold.
 MAX_FUNCTIONS = 8
+#: The largest exponent ``v ** n`` may take. A value that is not a sum is not held opaque by the unrolled
+#: proof, so its degree multiplies by n a step: n³ must stay within the 255 a packed exponent holds.
+MAX_POWER = 6
 
 
 def function_names() -> tuple[str, ...]:
@@ -171,7 +174,7 @@ class Translator:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise self.error(f"unsupported syntax: {ast.unparse(node)!r} (equations use names, numbers, "
-                             f"+ - * / @, and the functions {', '.join(function_names())})")
+                             f"+ - * / @ **, and the functions {', '.join(function_names())})")
         return method(node)
 
     def _Constant(self, node: ast.Constant) -> sp.Expr:
@@ -209,6 +212,8 @@ class Translator:
     def _BinOp(self, node: ast.BinOp) -> sp.Basic:
         if isinstance(node.op, ast.MatMult):
             return self._matmul(node)
+        if isinstance(node.op, ast.Pow):
+            return self._power(node)
         if _is_sum(node):
             return self._sum(node)
         left, right = self(node.left), self(node.right)
@@ -225,7 +230,22 @@ class Translator:
                 raise self.error(f"{ast.unparse(node)!r}: division only by a non-zero constant (a number, "
                                  f"not a vector: x / 2 is fine, 1 / h_prev is not)")
             return scaled(1 / right, left)
-        raise self.error(f"unsupported operator in {ast.unparse(node)!r} (use + - * / @)")
+        raise self.error(f"unsupported operator in {ast.unparse(node)!r} (use + - * / @ **)")
+
+    def _power(self, node: ast.BinOp) -> sp.Basic:
+        """``v ** n``, element-wise as in NumPy, for a whole number n from 1 to :data:`MAX_POWER`."""
+        exponent = node.right
+        if not (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int)
+                and not isinstance(exponent.value, bool) and 1 <= exponent.value <= MAX_POWER):
+            raise self.error(f"{ast.unparse(node)!r}: the exponent of ** must be a whole number from 1 to "
+                             f"{MAX_POWER}")
+        base, n = self(node.left), exponent.value
+        if not _is_matrix(base):
+            return base ** n
+        if isinstance(base, sp.ZeroMatrix) or n == 1:
+            return base
+        coefficient, body = coefficient_and_matrix(base)
+        return scaled(coefficient ** n, sp.HadamardPower(body, n))
 
     def _sum(self, node: ast.BinOp) -> sp.Basic:
         """A sum of any length without recursing into it: its terms are read one by one, a constant

@@ -234,8 +234,8 @@ def gates(cell: Cell) -> tuple[str, ...]:
     """Names of the cell's gates: the values it computes with a gate function (values in (0, 1),
     :attr:`~bpttlab.derivations.activations.Activation.is_gate`), in evaluation order.
 
-    >>> from bpttlab.derivations import cell
-    >>> gates(cell("lstm")), gates(cell("gru")), gates(cell("rnn"))
+    >>> from bpttlab.derivations import resolve_cell
+    >>> gates(resolve_cell("lstm")), gates(resolve_cell("gru")), gates(resolve_cell("rnn"))
     (('i_t', 'f_t', 'o_t'), ('z_t', 'r_t'), ())
     """
     return tuple(eq.lhs.name for eq in cell.equations
@@ -298,8 +298,8 @@ def concatenated(eq: sp.Eq, notation: str = "course", gates: Iterable[str] = (),
     ``definitions`` are inlined inside the bracket (the GRU's ``u_t = r_t ⊙ h_{t-1}`` gives the
     course's ``[r_t \\odot h_{t-1}, x_t]``). Only the course notation has concatenated weights.
 
-    >>> from bpttlab.derivations import cell
-    >>> lstm = cell("lstm")
+    >>> from bpttlab.derivations import resolve_cell
+    >>> lstm = resolve_cell("lstm")
     >>> form = concatenated(lstm.equations[2])
     >>> form.form, form.blocks
     ('W_f [h_{t-1}, x_t] + b_f', '[W_{hf}\\\\; W_{xf}]')

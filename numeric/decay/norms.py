@@ -135,8 +135,13 @@ def _log10_curve(log10_norms: object, steps: object) -> tuple[np.ndarray, np.nda
 def fit_decay(log10_norms: Sequence[float] | np.ndarray, steps: Sequence[int] | np.ndarray | None = None
               ) -> DecayFit:
     """Slope and horizon of one curve: ``log10_norms`` at ``steps`` k (default 1..T; the last step is
-    the reference k = T). With fewer than every step, the horizon is the first sampled one below the
-    drop. The slope is fitted on the finite values (a norm that underflowed to 0 is left out)."""
+    the reference k = T).
+
+    The slope is the least-squares line of log10‖·‖ against the steps back, T − k, over EVERY finite
+    value given: from k = T (0 steps back) to the first step given (the farthest back), a norm that
+    underflowed to 0 (−inf) left out. The horizon is the smallest number of steps back whose value is
+    below the one at k = T by more than the drop (:data:`HORIZON_DROP`), strictly; with fewer than every
+    step given, the first sampled one that is; None if the value at k = T is not finite or none is."""
     k, values = _log10_curve(log10_norms, steps)
     back = k[-1] - k  # steps back from T
     finite = np.isfinite(values)

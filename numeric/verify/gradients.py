@@ -13,9 +13,18 @@ compared with
    (``Cell.torch_module``; the GRU against ``gru_torch``) with our parameters copied into theirs:
    hidden states, loss and gradients.
 
-Errors: ``max abs`` is max |a − b| over every compared entry; ``max rel`` is that divided by the
-largest |b| of the same quantity (a norm-wise relative error, so entries near 0 do not blow it up),
-the largest over all quantities. Bars: 1e-12 against PyTorch, 1e-7 against finite differences.
+Errors: ``max abs`` is max |a − b| over every compared entry; ``max rel`` is, for each quantity (a
+parameter, ``xs``, an initial state, the loss), max |a − b| divided by the largest |b| of that quantity
+(a norm-wise relative error, so entries near 0 do not blow it up), the largest over all quantities;
+``quantity`` names the quantity it comes from. Bars: 1e-12 against PyTorch, 1e-7 against finite
+differences, each applied to every quantity.
+
+Zero against zero is agreement. A quantity whose reference is zero within what the check resolves
+(:func:`resolution`: the rounding error of finite differences, about u·|L|/ε, or u·|L| against
+PyTorch) has no scale of its own: it agrees when ours is zero within the same resolution, and its
+relative error is reported as bar · max |a − b| / resolution (at most the bar exactly when it agrees).
+A gradient that is identically zero (a parameter that cancels, an input the cell never reads) is
+such a quantity.
 
 PyTorch is optional. Without it the PyTorch comparisons are listed as *skipped* (neither passed nor
 failed) and everything else runs; asking for one of them by name raises ``ModuleNotFoundError``.
@@ -37,8 +46,8 @@ from bpttlab.derivations.printing.notebook import html_table, markdown_table
 from bpttlab.numeric.engine.core import Engine, build_engine
 from bpttlab.numeric.verify.optional import require_torch, torch_available, torch_missing
 
-__all__ = ["BARS", "CHECKS", "TORCH_CHECKS", "Comparison", "Verification", "skipped_checks",
-           "verify_gradients"]
+__all__ = ["BARS", "CHECKS", "FD_ROUNDING", "FD_ROUNDING_MEASURED", "TORCH_CHECKS", "Comparison",
+           "Verification", "resolution", "skipped_checks", "verify_gradients"]
 
 #: A relu argument this close to 0 could be crossed by a finite-difference step (±2ε · |x| ≤ 0.006 at
 #: ε = 1e-3), so a problem that comes closer is drawn again, up to KINK_ATTEMPTS times.
@@ -47,6 +56,13 @@ KINK_MARGIN, KINK_ATTEMPTS = 0.01, 100
 #: quantity's whole gradient is below this (a relu unit dead on nearly every path) is drawn again too.
 GRADIENT_FLOOR = 1e-6
 BARS = {"finite differences": 1e-7, "torch autograd": 1e-12, "torch nn module": 1e-12}
+#: Finite differences resolve a gradient entry to FD_ROUNDING · u · max(|L|, 1) / ε absolute (u the unit
+#: roundoff of float64): each value of the loss carries a rounding error of a few u·|L|, which the
+#: five-point stencil multiplies by (1 + 8 + 8 + 1)/12ε. Measured on gradients that are identically
+#: zero (three cells that cancel a term or never read one, every head and placement, seeds 0–2, ε =
+#: 1e-3; a test recomputes it): at most FD_ROUNDING_MEASURED u·max(|L|, 1)/ε, so the bar leaves a margin
+#: of about 20.
+FD_ROUNDING, FD_ROUNDING_MEASURED = 4.0, 0.22
 CHECKS = tuple(BARS)
 TORCH_CHECKS = ("torch autograd", "torch nn module")
 
@@ -54,7 +70,8 @@ TORCH_CHECKS = ("torch autograd", "torch nn module")
 @dataclass(frozen=True)
 class Comparison:
     """One check of one cell × head × loss placement. ``max_abs`` and ``max_rel`` are None where the
-    check was skipped (``skipped`` says why)."""
+    check was skipped (``skipped`` says why); ``quantity`` is the quantity whose relative error is
+    ``max_rel`` (a parameter's name, ``xs``, an initial state's, ``loss``)."""
 
     cell: str
     head: str
@@ -64,6 +81,7 @@ class Comparison:
     max_rel: float | None
     bar: float
     skipped: str | None = None
+    quantity: str | None = None
 
     @property
     def status(self) -> str:
@@ -90,10 +108,14 @@ class Comparison:
 
         >>> print(Comparison("rnn", "linear", "last", "finite differences", 2e-12, 3e-10, 1e-7))
         rnn × linear × last, finite differences: passed (max rel 3.0e-10, bar 1e-07)
+        >>> print(Comparison("rnn", "linear", "last", "torch autograd", 1e-9, 2e-9, 1e-12, quantity="b_h"))
+        rnn × linear × last, torch autograd: failed (max rel 2.0e-09 in b_h, bar 1e-12)
         """
         if self.max_rel is None:
             return f"{self.case}, {self.check}: skipped ({self.skipped})"
-        return f"{self.case}, {self.check}: {self.status} (max rel {self.max_rel:.1e}, bar {self.bar:.0e})"
+        where = f" in {self.quantity}" if self.quantity else ""
+        return (f"{self.case}, {self.check}: {self.status} "
+                f"(max rel {self.max_rel:.1e}{where}, bar {self.bar:.0e})")
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
@@ -102,20 +124,21 @@ class Comparison:
 class Verification(list):
     """The :class:`Comparison` list :func:`verify_gradients` returns; a notebook shows it as a table.
 
-    >>> results = Verification([Comparison("rnn", "linear", "last", "finite differences", 2e-12, 3e-10, 1e-7),
-    ...                         Comparison("rnn", "linear", "last", "torch autograd", 1.0, 0.5, 1e-12)])
+    >>> results = Verification([
+    ...     Comparison("rnn", "linear", "last", "finite differences", 2e-12, 3e-10, 1e-7, quantity="W_hh"),
+    ...     Comparison("rnn", "linear", "last", "torch autograd", 1.0, 0.5, 1e-12, quantity="b_h")])
     >>> results.counts, results.passed
     ({'passed': 1, 'failed': 1, 'skipped': 0}, False)
     >>> print(results._repr_markdown_())
     **1 passed, 1 failed**
     <BLANKLINE>
-    | cell × head × loss at | check | max abs | max rel | bar | status |
-    | --- | --- | --- | --- | --- | --- |
-    | rnn × linear × last | finite differences | 2.0e-12 | 3.0e-10 | 1e-07 | passed |
-    | rnn × linear × last | torch autograd | 1.0e+00 | 5.0e-01 | 1e-12 | **FAILED** |
+    | cell × head × loss at | check | max abs | max rel | in | bar | status |
+    | --- | --- | --- | --- | --- | --- | --- |
+    | rnn × linear × last | finite differences | 2.0e-12 | 3.0e-10 | W_hh | 1e-07 | passed |
+    | rnn × linear × last | torch autograd | 1.0e+00 | 5.0e-01 | b_h | 1e-12 | **FAILED** |
     """
 
-    _HEADER = ("cell × head × loss at", "check", "max abs", "max rel", "bar", "status")
+    _HEADER = ("cell × head × loss at", "check", "max abs", "max rel", "in", "bar", "status")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -136,7 +159,7 @@ class Verification(list):
         def error(value: float | None) -> str:
             return "—" if value is None else f"{value:.1e}"
 
-        return [[r.case, r.check, error(r.max_abs), error(r.max_rel), f"{r.bar:.0e}",
+        return [[r.case, r.check, error(r.max_abs), error(r.max_rel), r.quantity or "—", f"{r.bar:.0e}",
                  failed if r.failed else r.status] for r in self]
 
     def _repr_markdown_(self) -> str:
@@ -154,14 +177,36 @@ def skipped_checks(results: list[Comparison]) -> dict[str, str]:
     return {r.check: r.skipped for r in results if r.skipped is not None}
 
 
-def _errors(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> tuple[float, float]:
+def resolution(check: str, loss: float, eps: float) -> float:
+    """The smallest gradient ``check`` tells from zero, absolute: :data:`FD_ROUNDING` · u · max(|L|, 1)/ε
+    for finite differences of the loss ``L`` with step ``eps``, u · max(|L|, 1) against PyTorch (both
+    sides in float64). Below it a reference counts as zero (see the module docstring).
+
+    >>> resolution("finite differences", 2.0, 1e-3) == 4.0 * 2.0**-52 * 2.0 / 1e-3
+    True
+    """
+    roundoff = float(np.finfo(np.float64).eps) * max(abs(float(loss)), 1.0)
+    return FD_ROUNDING * roundoff / eps if check == "finite differences" else roundoff
+
+
+def _errors(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray], bar: float, floor: float
+            ) -> tuple[float, float, str | None]:
+    """Max |a − b| over every quantity, the largest relative error of one quantity, and which quantity
+    that is (see the module docstring; ``floor`` is the check's :func:`resolution`)."""
     worst_abs = worst_rel = 0.0
+    worst = None
     for name, reference in theirs.items():
-        difference = float(np.max(np.abs(np.asarray(ours[name]) - reference), initial=0.0))
-        scale = float(np.max(np.abs(reference), initial=0.0))
+        reference, value = np.asarray(reference), np.asarray(ours[name])
+        if value.shape != reference.shape:  # a wrong shape would broadcast into a meaningless difference
+            difference = relative = float("inf")
+        else:
+            difference = float(np.max(np.abs(value - reference), initial=0.0))
+            scale = float(np.max(np.abs(reference), initial=0.0))
+            relative = difference / scale if scale > floor else bar * difference / floor
         worst_abs = max(worst_abs, difference)
-        worst_rel = max(worst_rel, difference / scale if scale > 0 else difference)
-    return worst_abs, worst_rel
+        if worst is None or relative > worst_rel:
+            worst_rel, worst = relative, name
+    return worst_abs, worst_rel, worst
 
 
 def _random_problem(engine: Engine, sizes: dict[str, int], seed: int) -> dict:
@@ -247,16 +292,20 @@ def _verify_one(cell: Cell, head: str, loss_at: str, sizes: dict[str, int], seed
     cell_name = cell.name
     have_torch = torch_available()
 
-    def compare(check: str, errors: Callable[[], tuple[float, float]]) -> None:
+    def compare(check: str, reference: Callable[[], tuple[dict, dict]]) -> None:
+        """``check`` of ``ours`` against ``theirs`` = ``reference()``, quantity by quantity."""
         if check not in checks:
             return
         if check in TORCH_CHECKS and not have_torch:
             why = torch_missing(f"the {check} check")
             results.append(Comparison(cell_name, head, loss_at, check, None, None, BARS[check], why))
             return
-        results.append(Comparison(cell_name, head, loss_at, check, *errors(), BARS[check]))
+        ours, theirs = reference()
+        max_abs, max_rel, quantity = _errors(ours, theirs, BARS[check], resolution(check, loss, eps))
+        results.append(Comparison(cell_name, head, loss_at, check, max_abs, max_rel, BARS[check],
+                                  quantity=quantity))
 
-    def torch_autograd() -> tuple[float, float]:
+    def torch_autograd() -> tuple[dict, dict]:
         if cell.source is not None:  # a cell written as equations: the same text, evaluated by torch
             from bpttlab.numeric.verify.torch_cell import torch_cell_loss_and_grads
 
@@ -267,22 +316,60 @@ def _verify_one(cell: Cell, head: str, loss_at: str, sizes: dict[str, int], seed
 
             torch_loss, torch_grads = torch_loss_and_grads(cell_name, head, loss_at, params, xs, targets,
                                                            *initial.values())
-        return _errors({**grads, "loss": loss}, {**torch_grads, "loss": np.array(torch_loss)})
+        return {**grads, "loss": loss}, {**torch_grads, "loss": np.array(torch_loss)}
 
-    def torch_module() -> tuple[float, float]:
+    def torch_module() -> tuple[dict, dict]:
         from bpttlab.numeric.verify.torch_reference import torch_module_loss_and_grads
 
         module_loss, module_grads, module_h = torch_module_loss_and_grads(
             cell_name, head, loss_at, params, xs, targets, *initial.values())
         h = engine.forward(params, xs, initial=initial).h
-        ours = {**grads, "loss": loss, "h": h}
-        return _errors(ours, {**module_grads, "loss": np.array(module_loss), "h": module_h})
+        return {**grads, "loss": loss, "h": h}, {**module_grads, "loss": np.array(module_loss), "h": module_h}
 
-    compare("finite differences", lambda: _errors(grads, _finite_differences(engine, problem, eps)))
+    compare("finite differences", lambda: (grads, _finite_differences(engine, problem, eps)))
     compare("torch autograd", torch_autograd)
     if cell.torch_module is not None:
         compare("torch nn module", torch_module)
     return results
+
+
+def _check_names(cells: object, heads: object, loss_at: object) -> None:
+    for argument, name, chosen, valid in (("cells", "cell", cells, CELLS), ("heads", "head", heads, HEADS),
+                                          ("loss_at", "loss placement", loss_at, LOSS_AT)):
+        if isinstance(chosen, str) or not isinstance(chosen, (tuple, list)):
+            example = (next(iter(valid)),)
+            raise ValueError(f"{argument} must be a tuple of {name} names such as {example!r}, "
+                             f"got {chosen!r}")
+        if argument != "cells":
+            unknown = [c for c in chosen if not isinstance(c, str) or c not in valid]
+            if unknown:
+                raise ValueError(f"unknown {name} {unknown[0]!r}; valid: {', '.join(valid)}")
+
+
+def _check_numbers(sizes: dict[str, object], seed: object, eps: object, progress: object) -> None:
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0 < eps < float("inf"):
+        raise ValueError(f"eps must be a positive finite number (the finite-difference step), got {eps!r}")
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be a function of one label, or None; got {progress!r}")
+
+
+def _chosen_checks(checks: object) -> tuple[str, ...]:
+    """The checks to run: all of :data:`CHECKS` for None; a PyTorch one named without PyTorch raises."""
+    if checks is None:
+        return CHECKS
+    if isinstance(checks, str) or not isinstance(checks, (tuple, list)) or not checks \
+            or any(c not in CHECKS for c in checks):
+        valid = ", ".join(map(repr, CHECKS))
+        raise ValueError(f"checks must be a non-empty tuple of {valid}; got {checks!r}")
+    for check in checks:
+        if check in TORCH_CHECKS:
+            require_torch(f"the {check} check")
+    return tuple(checks)
 
 
 def verify_gradients(
@@ -303,41 +390,15 @@ def verify_gradients(
     is a list of :class:`Comparison` (a :class:`Verification`, which a notebook shows as a table)."""
     cells = tuple(CELLS) if cells is None else cells  # every registered cell, as registered now
     heads = tuple(HEADS) if heads is None else heads  # and every registered head
-    for argument, name, chosen, valid in (("cells", "cell", cells, CELLS), ("heads", "head", heads, HEADS),
-                                          ("loss_at", "loss placement", loss_at, LOSS_AT)):
-        if isinstance(chosen, str) or not isinstance(chosen, (tuple, list)):
-            example = (next(iter(valid)),)
-            raise ValueError(f"{argument} must be a tuple of {name} names such as {example!r}, "
-                             f"got {chosen!r}")
-        if argument != "cells":
-            unknown = [c for c in chosen if not isinstance(c, str) or c not in valid]
-            if unknown:
-                raise ValueError(f"unknown {name} {unknown[0]!r}; valid: {', '.join(valid)}")
+    _check_names(cells, heads, loss_at)
     cells = tuple(resolve_cell(c) for c in cells)  # a name, a .cell path or a Cell
     sizes = {"T": T, "N": N, "D": D, "H": H, "K": K}
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0 < eps < float("inf"):
-        raise ValueError(f"eps must be a positive finite number (the finite-difference step), got {eps!r}")
-    if progress is not None and not callable(progress):
-        raise ValueError(f"progress must be a function of one label, or None; got {progress!r}")
-    if checks is None:
-        checks = CHECKS
-    elif isinstance(checks, str) or not isinstance(checks, (tuple, list)) or not checks \
-            or any(c not in CHECKS for c in checks):
-        valid = ", ".join(map(repr, CHECKS))
-        raise ValueError(f"checks must be a non-empty tuple of {valid}; got {checks!r}")
-    else:
-        for check in checks:
-            if check in TORCH_CHECKS:
-                require_torch(f"the {check} check")
+    _check_numbers(sizes, seed, eps, progress)
+    checks = _chosen_checks(checks)
     jobs = [(c, h, at) for c in cells for h in heads for at in loss_at]
     results = Verification()
     for c, h, at in jobs:
-        results += _verify_one(c, h, at, sizes, seed, eps, tuple(checks))
+        results += _verify_one(c, h, at, sizes, seed, eps, checks)
         if progress:
             progress(f"{c.name} × {h} × {at}")
     return results

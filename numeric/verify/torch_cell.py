@@ -4,7 +4,7 @@ tensors, then differentiated by autograd.
 
 Nothing here goes through SymPy: the lines come from :func:`~bpttlab.derivations.cells.spec.parse_lines`
 (``ast.parse``, never ``eval``) and a small walker maps each node to a torch operation — ``@`` to
-:func:`torch.matmul`, ``*`` to the element-wise product, ``+ - /`` and unary minus as in NumPy,
+:func:`torch.matmul`, ``*`` to the element-wise product, ``+ - / **`` and unary minus as in NumPy,
 numbers to Python floats, and the functions to :func:`torch.sigmoid`, :func:`torch.tanh`,
 :func:`torch.relu`, :func:`torch.nn.functional.softplus`, :func:`torch.exp` and the identity. So it
 checks the engine's gradients *and* the translation of the text into SymPy that they come from.
@@ -75,7 +75,7 @@ TORCH_FUNCTIONS: Mapping[str, Callable[[Tensor], Tensor]] = {
 }
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.MatMult: operator.matmul}
+           ast.MatMult: operator.matmul, ast.Pow: operator.pow}
 
 
 class _Walker:

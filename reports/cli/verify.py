@@ -24,14 +24,18 @@ def jobs_count(args: argparse.Namespace) -> int:
 
 
 def format_table(results: list[Comparison]) -> str:
-    """The results as a table, a row per comparison, and a closing count."""
+    """The results as a table, a row per comparison (``in``: the quantity of the largest relative
+    error), and a closing count."""
+    width = max([2, *(len(r.quantity or "") for r in results)])
     header = (f"{'cell':<10} {'head':<8} {'loss at':<7} {'check':<19} {'max abs':>9} {'max rel':>9} "
-              f"{'bar':>7}  result")
+              f"{'in':<{width}} {'bar':>7}  result")
     lines = [header, "-" * len(header)]
     for r in results:
         errors = f"{'—':>9} {'—':>9}" if r.max_rel is None else f"{r.max_abs:9.1e} {r.max_rel:9.1e}"
         result = {"passed": "yes", "failed": "NO", "skipped": "skipped"}[r.status]
-        lines.append(f"{r.cell:<10} {r.head:<8} {r.loss_at:<7} {r.check:<19} {errors} {r.bar:7.0e}  {result}")
+        quantity = r.quantity or "—"
+        lines.append(f"{r.cell:<10} {r.head:<8} {r.loss_at:<7} {r.check:<19} {errors} {quantity:<{width}} "
+                     f"{r.bar:7.0e}  {result}")
     count = {status: sum(r.status == status for r in results) for status in ("passed", "failed", "skipped")}
     closing = f"{count['passed']} passed, {count['failed']} failed"
     lines.append(closing + (f", {count['skipped']} skipped" if count["skipped"] else ""))
@@ -48,7 +52,8 @@ def skip_note(results: list[Comparison]) -> str | None:
 
 
 def results_json(results: list[Comparison]) -> str:
-    """The results as a JSON list; a skipped check has ``"status": "skipped"`` and null errors."""
+    """The results as a JSON list; ``quantity`` names the quantity of the largest relative error; a
+    skipped check has ``"status": "skipped"`` and null errors."""
     return json.dumps([{**asdict(r), "status": r.status, "passed": r.passed} for r in results], indent=2)
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 import sympy as sp
 
-from bpttlab.derivations import CELLS, HEADS, LOSS_AT, cell, derive
+from bpttlab.derivations import CELLS, HEADS, LOSS_AT, derive, resolve_cell
 from bpttlab.derivations.printing.latex_printer import (
     aligned,
     concatenated,
@@ -28,7 +28,7 @@ def backward_equation(cell_name: str, lhs: str, head: str | None = None) -> sp.E
 
 
 def show(eq: sp.Eq, notation: str, cell_name: str = "rnn") -> str:
-    lhs, rhs = equation(eq, notation, gates(cell(cell_name)))
+    lhs, rhs = equation(eq, notation, gates(resolve_cell(cell_name)))
     return f"{lhs} = {rhs}"
 
 
@@ -207,9 +207,9 @@ class TestHadamardOrder:
         assert latex(sp.HadamardProduct(c2, f3), gates=["f_t"]) == r"f_3 \odot C_2"
 
     def test_gates_of_the_cells(self):
-        assert gates(cell("lstm")) == ("i_t", "f_t", "o_t")
-        assert gates(cell("gru")) == gates(cell("gru_torch")) == ("z_t", "r_t")
-        assert gates(cell("rnn")) == ()
+        assert gates(resolve_cell("lstm")) == ("i_t", "f_t", "o_t")
+        assert gates(resolve_cell("gru")) == gates(resolve_cell("gru_torch")) == ("z_t", "r_t")
+        assert gates(resolve_cell("rnn")) == ()
 
 
 def test_signs_and_the_ones_vector():
@@ -245,7 +245,7 @@ class TestConcatenated:
         assert (form.lhs, form.form) == ("a_{C,t}", "W_C [h_{t-1}, x_t] + b_C")
 
     def test_gru_candidate_puts_the_reset_inside_the_bracket(self):
-        c = cell("gru")
+        c = resolve_cell("gru")
         definitions = {eq.lhs: eq.rhs for eq in c.equations if eq.lhs.name == "u_t"}
         form = concatenated(forward_equation("gru", "a_{n,t}"), "course", gates(c), definitions)
         assert form.form == r"W_{\tilde{h}} [r_t \odot h_{t-1}, x_t] + b_{\tilde{h}}"
@@ -253,13 +253,14 @@ class TestConcatenated:
         assert form.blocks == r"[W_{h\tilde{h}}\; W_{x\tilde{h}}]"
 
     def test_forms_of_each_cell(self):
-        lstm = concatenated_forms(cell("lstm")).split("\n")
+        lstm = concatenated_forms(resolve_cell("lstm")).split("\n")
         assert [line.split(" &= ")[0] for line in lstm] == ["a_{i,t}", "a_{f,t}", "a_{C,t}", "a_{o,t}"]
-        assert r"[r_t \odot h_{t-1}, x_t]" in concatenated_forms(cell("gru"))
-        assert len(concatenated_forms(cell("gru_torch")).split("\n")) == 2  # its candidate is not W [·, x]
-        assert concatenated_forms(cell("rnn")) == ""
+        assert r"[r_t \odot h_{t-1}, x_t]" in concatenated_forms(resolve_cell("gru"))
+        # the GRU of PyTorch: its candidate is not W [·, x]
+        assert len(concatenated_forms(resolve_cell("gru_torch")).split("\n")) == 2
+        assert concatenated_forms(resolve_cell("rnn")) == ""
         for name in CELLS:
-            text = concatenated_forms(cell(name))
+            text = concatenated_forms(resolve_cell(name))
             assert "W_h y" not in text and "W_-" not in text and "b_-" not in text
 
     def test_only_pre_activations_and_only_the_course(self):
@@ -288,7 +289,7 @@ def every_printed_equation(notation: str):
                     yield f"{c} Jacobian", latex(J, notation, names)
     for c in CELLS:
         if notation == "course":
-            yield f"{c} concatenated", concatenated_forms(cell(c))
+            yield f"{c} concatenated", concatenated_forms(resolve_cell(c))
 
 
 def balanced(text: str, opening: str, closing: str) -> bool:

@@ -210,17 +210,18 @@ def test_verify_gradients_returns_a_list_shown_as_a_table():
 def test_failed_and_skipped_comparisons_are_shown_as_such():
     results = Verification([
         Comparison("lstm", "softmax", "last", "finite differences", 1e-12, 2e-10, 1e-7),
-        Comparison("lstm", "softmax", "last", "torch autograd", 0.5, 0.25, 1e-12),
+        Comparison("lstm", "softmax", "last", "torch autograd", 0.5, 0.25, 1e-12, quantity="b_f"),
         Comparison("lstm", "softmax", "last", "torch nn module", None, None, 1e-12,
                    "PyTorch is not installed"),
     ])
     assert results.counts == {"passed": 1, "failed": 1, "skipped": 1} and not results.passed
     markdown, html = results._repr_markdown_(), results._repr_html_()
     assert markdown.startswith("**1 passed, 1 failed, 1 skipped**")
-    assert "| torch autograd | 5.0e-01 | 2.5e-01 | 1e-12 | **FAILED** |" in markdown
-    assert "| torch nn module | — | — | 1e-12 | skipped |" in markdown
+    assert "| torch autograd | 5.0e-01 | 2.5e-01 | b_f | 1e-12 | **FAILED** |" in markdown
+    assert "| torch nn module | — | — | — | 1e-12 | skipped |" in markdown
     assert "<td>FAILED</td>" in html and "<td>skipped</td>" in html
-    assert str(results[1]) == "lstm × softmax × last, torch autograd: failed (max rel 2.5e-01, bar 1e-12)"
+    assert str(results[1]) == ("lstm × softmax × last, torch autograd: failed (max rel 2.5e-01 in b_f, "
+                               "bar 1e-12)")
     assert str(results[2]) == "lstm × softmax × last, torch nn module: skipped (PyTorch is not installed)"
     assert Verification([results[0]]).passed and Verification([results[2]]).passed
 

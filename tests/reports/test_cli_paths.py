@@ -97,14 +97,15 @@ def test_prove_exits_1_when_a_proof_fails(monkeypatch, capsys):
 def test_verify_table_shows_every_check_under_the_stated_bars(capsys):
     assert main(["verify", "--cells", "rnn", "--heads", "linear", "--loss-at", "last"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["cell", "head", "loss", "at", "check", "max", "abs", "max", "rel", "bar",
+    assert out[0].split() == ["cell", "head", "loss", "at", "check", "max", "abs", "max", "rel", "in", "bar",
                               "result"]
     rows = [line for line in out if line.startswith("rnn ")]
     assert len(rows) == len(CHECKS)
     for row, check in zip(rows, CHECKS, strict=True):
         assert check in row and row.endswith("yes"), row
-        max_rel, bar = (float(v) for v in row[row.index(check) + len(check):].split()[1:3])
-        assert bar == BARS[check] and max_rel <= BARS[check], row
+        _, max_rel, quantity, bar = row[row.index(check) + len(check):].split()[:4]
+        assert float(bar) == BARS[check] and float(max_rel) <= BARS[check], row
+        assert quantity in {"W_xh", "W_hh", "b_h", "W_hy", "b_y", "xs", "h0", "loss", "h"}, row
     assert f"{len(CHECKS)} passed, 0 failed" in out
     assert re.fullmatch(r"in \d+\.\d s", out[-1])
 
