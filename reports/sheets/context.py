@@ -204,9 +204,13 @@ class CellSheet:
 
 @dataclass(frozen=True)
 class HeadSheet:
+    """A head's forward lines, its backward step (a parameter's line is step t's term δW^{(t)}) and
+    its parameters' totals as (∂L/∂W, δW^{(t)}) pairs: ∂L/∂W = Σ_t δW^{(t)}."""
+
     name: str
     forward: str
     backward: str
+    totals: tuple[tuple[str, str], ...] = ()
 
 
 def _space(shape: tuple) -> str:
@@ -651,10 +655,14 @@ def _cell_sheet(c: Cell, notation: str) -> CellSheet:
 
 
 def head_sheet(name: str, notation: str) -> HeadSheet:
-    """A head's forward equations (logits, prediction, loss) and its backward step."""
+    """A head's forward equations (logits, prediction, loss) and its backward step, in which a
+    parameter's line is step t's term δW^{(t)} of the total δW = ∂L/∂W (the sheet's one δ convention)."""
     d = derive("rnn", head=name)
-    return HeadSheet(name, aligned(d.head.equations, notation=notation),
-                     aligned(d.head_backward, notation=notation))
+    show = partial(latex, notation=notation)
+    terms = {delta(p): sp.MatrixSymbol(f"δ{p.name}^{{(t)}}", *p.shape) for p in d.head.params}
+    lines = [sp.Eq(terms.get(eq.lhs, eq.lhs), eq.rhs, evaluate=False) for eq in d.head_backward]
+    return HeadSheet(name, aligned(d.head.equations, notation=notation), aligned(lines, notation=notation),
+                     tuple((show(p), show(terms[delta(p)])) for p in d.head.params))
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from bpttlab.derivations.scalar import sigmoid
 from bpttlab.derivations.symbols import D, H
 from bpttlab.numeric.decay.study import FORGET_BIASES, SEEDS, cell_curves
 from bpttlab.reports.sheets.diagrams import RnnType, cell_diagram, rnn_types, unrolled_diagram
+from bpttlab.reports.sheets.formulas import TRUNCATED
 from bpttlab.reports.sheets.numbers import number
 from bpttlab.reports.sheets.softmax_steps import PrintedSteps, check_steps, steps_latex
 
@@ -356,7 +357,8 @@ def _symbols(notation: str) -> dict[str, str]:
             "T": "T" if notation == "course" else r"\tau",
             "b_f": latex(bias, notation=notation, gates=gates(lstm)), "h_next": show(following),
             "delta_block": in_block(delta(h)), "delta_next_block": in_block(delta(following)),
-            "grad_loss": rf"\nabla_{{{show(h)}}} {show(d.head.loss)}", "y_hat": show(d.head.prediction)}
+            "grad_loss": rf"\nabla_{{{show(h)}}} {show(d.head.loss)}", "y_hat": show(d.head.prediction),
+            "indicator": TRUNCATED.indicator_latex(), "lowest": TRUNCATED.lowest_latex()}
 
 
 @cache

@@ -29,6 +29,7 @@ from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.reports.atomic import write_text
 from bpttlab.reports.sheets.context import cell_sheet, common_symbols, head_sheet, recurrences
 from bpttlab.reports.sheets.decay_figure import DecayFigure, cell_decay_figures
+from bpttlab.reports.sheets.formulas import DoubleSum
 from bpttlab.reports.sheets.numbers import DECIMAL_MARKS, number
 from bpttlab.reports.sheets.scalar_blocks import IMPORTS, scalar_blocks
 from bpttlab.reports.sheets.topics import topics
@@ -194,7 +195,10 @@ def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *
     compact = name == VARIANTS_SHEET
     if worked is None:
         worked = name == COMBINED or (len(sheets) == 1 and sheets[0].prose == "rnn")
+    double_sum = DoubleSum.of(cells[0])
     context = {
+        "double_sum": {"display": double_sum.latex(notation), "coupled": double_sum.coupled,
+                       "states": ", ".join(sheets[0].sym["outputs"].split(", "))},
         "version": _version(),
         "notation": notation,
         "sheet_cell": sheets[0] if name not in (COMBINED, VARIANTS_SHEET) else None,
