@@ -40,6 +40,7 @@ from sympy.printing.latex import LatexPrinter
 from bpttlab.derivations import Cell, Elementwise, LogSoftmax, Softmax
 from bpttlab.derivations.activations import activation
 from bpttlab.derivations.printing.notations import GATE_LETTERS, NOTATIONS, Name, notation, parse_name
+from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.sums import signed_sum
 from bpttlab.derivations.tidy import coefficient_and_matrix
 
@@ -91,7 +92,7 @@ class SheetPrinter(LatexPrinter):
     def _print_Identity(self, expr: sp.Identity) -> str:
         if expr.rows == 1:
             return "1"
-        return r"\bm{I}" if self._notation.name == "dlbook" else "I"
+        return self._notation.identity
 
     # --- sums and products -----------------------------------------------------------------------
 
@@ -311,8 +312,8 @@ def concatenated(eq: sp.Eq, notation: str = "course", gates: Iterable[str] = (),
         raise ValueError(f"eq: {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)} is not a gate's pre-activation "
                          "W_xk x_t + W_hk v + b_k (k a gate or candidate), so it has no concatenated form")
     k, input_term, recurrent_term, bias = parts
-    if notation != "course":
-        raise ValueError(f"symbol 'W_{k}' has no {notation} notation: only the course writes a gate's "
+    if not notation_of(notation).concatenated_weights:
+        raise ValueError(f"symbol 'W_{k}' has no {notation} notation: it does not write a gate's "
                          "weights as one matrix on a concatenated vector")
     W_x, x = input_term.args
     W_h, v = recurrent_term.args

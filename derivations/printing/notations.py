@@ -23,12 +23,14 @@ escaped by :mod:`.escape`: ``W_{if}``, ``p_i``, ``\\mathit{my\\_state}_t`` in th
 ``course`` (the course's sheet, seed 003): plain italic, subscripts, ``C_t`` for the LSTM cell state,
 ``\\tilde{C}_t`` for its candidate (our ``g_t``), ``\\tilde{h}_t`` for the GRU candidate (our ``n_t``),
 and the parameters of those two named after them (``W_{xC}``, ``b_{\\tilde{h}}``).
-``dlbook`` (Goodfellow, Bengio & Courville, ch. 10), symbol for symbol: bold vectors and matrices, the
+``dlbook`` (Goodfellow, Bengio & Courville, ch. 10), symbol for symbol where the sheets do not say
+otherwise: bold vectors and matrices, the
 time step as a superscript, τ for the length (``h_T`` is ``\\bm{h}^{(\\tau)}``), ``U``/``W``/``V`` for the
 input, recurrent and output weights, ``b``/``c`` for the biases, ``\\bm{o}^{(t)}`` for the output
-pre-activation (our ``s_t``), ``L^{(t)}`` for a step's loss; the LSTM's state ``\\bm{s}^{(t)}``, input
+pre-activation (our ``a_{y,t}``), ``L^{(t)}`` for a step's loss; the LSTM's state ``\\bm{s}^{(t)}``, input
 gate ``\\bm{g}^{(t)}`` and output gate ``\\bm{q}^{(t)}`` (our ``c_t``, ``i_t``, ``o_t``; their weights
-``\\bm{U}^{g}``, ``\\bm{U}^{o}``), the GRU's update gate ``\\bm{u}^{(t)}`` (our ``z_t``); a gate's
+``\\bm{U}^{g}``, ``\\bm{U}^{o}``); the GRU's update gate keeps the course's ``\\bm{z}^{(t)}`` (the book's
+``u`` weights the old state, the course's gate the candidate: ``z = 1 − u``); a gate's
 ``\\bm{U}^{f}``, ``\\bm{W}^{f}``, ``\\bm{b}^{f}``. What the book leaves unnamed: the candidates
 ``\\tilde{\\bm{s}}^{(t)}``, ``\\tilde{\\bm{h}}^{(t)}`` with weights ``\\bm{U}^{s}``, ``\\bm{U}^{h}``
 (so that no two symbols print alike), the GRU's ``r ⊙ h`` ``\\bm{v}^{(t)}``. A parameter's term of one step
@@ -36,7 +38,7 @@ gate ``\\bm{g}^{(t)}`` and output gate ``\\bm{q}^{(t)}`` (our ``c_t``, ``i_t``, 
 
 >>> course, dlbook = notation("course"), notation("dlbook")
 >>> [course.latex(n) for n in ("W_hy", "h_{t-1}", "δa_{f,t}", "g_t", "δh_t^{(t+1)}")]
-['W_{hy}', 'h_{t-1}', '\\\\delta a_{f,t}', '\\\\tilde{C}_t', '\\\\delta h_t^{(t+1)}']
+['W_{hy}', 'h_{t-1}', '\\\\delta a_{f,t}', '\\\\tilde{C}_t', '\\\\delta h_t^{(\\\\leftarrow t+1)}']
 >>> [dlbook.latex(n) for n in ("W_hy", "h_{t-1}", "δa_{f,t}", "W_xf", "ℓ_t")]
 ['\\\\bm{V}', '\\\\bm{h}^{(t-1)}', '\\\\delta \\\\bm{a}_f^{(t)}', '\\\\bm{U}^{f}', 'L^{(t)}']
 >>> dlbook.latex("x_t", superscript=r"\\top")
@@ -49,7 +51,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import cache
+from types import MappingProxyType
 from typing import ClassVar
 
 from bpttlab.derivations.names import (
@@ -76,9 +78,10 @@ __all__ = [
     "notation",
     "parse_index",
     "parse_name",
+    "register_notation",
+    "unregister_notation",
 ]
 
-NOTATIONS = ("course", "dlbook")
 
 @dataclass(frozen=True)
 class Typeset:
@@ -97,9 +100,24 @@ class Typeset:
 
 
 class Notation:
-    """Maps derivation symbol names to LaTeX; one instance per entry of :data:`NOTATIONS`."""
+    """Maps derivation symbol names to LaTeX; one instance per entry of :data:`NOTATIONS`.
+
+    A notation owns what differs between notations: its symbols (:meth:`typeset`), how it writes a
+    time index and the sequence's length (:attr:`length`: T, or the book's τ), its identity matrix,
+    whether it writes a gate's weights as one matrix on the concatenated ``[h_{t-1}; x_t]``
+    (:attr:`concatenated_weights`), and the key of its words on a sheet (``notation.{name}.*`` in
+    each language's words: its name and the paragraph that introduces it)."""
 
     name: str = ""
+    #: How the identity matrix prints.
+    identity: str = "I"
+    #: Whether a gate's pre-activation is also written with one weight matrix on [h_{t-1}; x_t].
+    concatenated_weights: bool = False
+
+    @property
+    def length(self) -> str:
+        """The sequence's length as this notation writes it (T, τ)."""
+        return self.time(Index("T"))
 
     def typeset(self, name: str) -> Typeset:
         """The pieces of the symbol called ``name``: in this notation's own letters when it knows the
@@ -214,6 +232,7 @@ class CourseNotation(Notation):
     ``\\tilde{C}_t``."""
 
     name = "course"
+    concatenated_weights = True
     # Gate letters renamed after the value they make: the LSTM candidate C̃ (W_C in the course) and
     # the GRU candidate h̃.
     LETTERS: ClassVar[dict[str, str]] = {"g": "C", "n": r"\tilde{h}"}
@@ -222,11 +241,16 @@ class CourseNotation(Notation):
 
     def _parameter(self, name: Name) -> Typeset:
         source, destination = _parameter_parts(name)
-        sup = "" if name.carry is None else f"({name.carry})"
+        sup = "" if name.carry is None else f"({name.carry})"  # step t's term of the gradient
         return Typeset(name.base, source + self.LETTERS.get(destination, destination), sup)
 
     def plain(self, name: Name) -> Typeset:
-        sup = "" if name.carry is None else f"({name.carry})"
+        if name.carry is None:
+            sup = ""
+        elif name.time is None:  # a parameter's step term, δp^{(t)}
+            sup = f"({name.carry})"
+        else:
+            sup = rf"(\leftarrow {name.carry})"
         return Typeset(_word(name.base), ",".join(_plain_parts(name)), sup)
 
     def _value(self, name: Name) -> Typeset:
@@ -234,7 +258,8 @@ class CourseNotation(Notation):
         parts = [self.LETTERS.get(label, label) for label in name.labels]
         if name.time is not None:
             parts.append(str(name.time))
-        sup = "" if name.carry is None else f"({name.carry})"
+        # what reaches the value from step carry: δh_t^{(←t+1)}, the book's δh^{(t←t+1)} without the t
+        sup = "" if name.carry is None else rf"(\leftarrow {name.carry})"
         return Typeset(self.BASES.get(name.base, name.base), ",".join(parts), sup)
 
 
@@ -243,6 +268,7 @@ class BookNotation(Notation):
     and a gate's ``\\bm{W}^{f}``."""
 
     name = "dlbook"
+    identity = r"\bm{I}"
     # (base, source, destination) → the book's letter for the Elman RNN's parameters.
     RNN: ClassVar[dict[tuple[str, str, str], str]] = {
         ("W", "x", "h"): "U", ("W", "h", "h"): "W", ("W", "h", "y"): "V",
@@ -250,16 +276,18 @@ class BookNotation(Notation):
     }
     SCALARS: ClassVar[dict[str, str]] = {"ℓ": "L", "L": "L"}
     # The book's letters (eqs. 10.8, 10.40-10.46): the output pre-activation o, the LSTM's state s,
-    # input gate g and output gate q, the GRU's update gate u; the candidates, which the book writes
-    # inside its equations, as a tilde over the state they feed. The GRU's product r ⊙ h, our u, is v.
-    BASES: ClassVar[dict[str, str]] = {"c": "s", "i": "g", "o": "q", "z": "u", "u": "v",
+    # input gate g and output gate q; the candidates, which the book writes inside its equations, as a
+    # tilde over the state they feed. The GRU's product r ⊙ h, our u, is v. The update gate keeps the
+    # course's z: the book's u weights the old state, where the course's GRU weights the candidate
+    # with its gate (z = 1 − u), so printing z as u would give the letter the opposite meaning.
+    BASES: ClassVar[dict[str, str]] = {"c": "s", "i": "g", "o": "q", "u": "v",
                                        "g": r"\tilde{s}", "n": r"\tilde{h}"}
     # A gate's letter as a label (a_{f,t}) and as the superscript of its parameters: U^{g} for the
-    # input gate and U^{o} for the output gate (the book's), U^{u} for the update gate. The book
+    # input gate and U^{o} for the output gate (the book's), U^{z} for the update gate. The book
     # writes the candidates' parameters as plain U, W, b, which are the Elman RNN's; here they carry
     # the letter of the state they feed (U^{s}, U^{h}) so that no two symbols print alike.
-    LABELS: ClassVar[dict[str, str]] = {"i": "g", "o": "q", "z": "u", "g": r"\tilde{s}", "n": r"\tilde{h}"}
-    PARAMETER_LABELS: ClassVar[dict[str, str]] = {"i": "g", "z": "u", "g": "s", "n": "h"}
+    LABELS: ClassVar[dict[str, str]] = {"i": "g", "o": "q", "g": r"\tilde{s}", "n": r"\tilde{h}"}
+    PARAMETER_LABELS: ClassVar[dict[str, str]] = {"i": "g", "g": "s", "n": "h"}
 
     def time(self, index: Index) -> str:
         """A time index in the book's letters: the length T is τ."""
@@ -320,11 +348,33 @@ class BookNotation(Notation):
         return Typeset(body, ",".join(self.LABELS.get(label, label) for label in name.labels), sup)
 
 
-@cache
+_registry: dict[str, Notation] = {}
+#: Every notation a sheet can be printed in, by name: one :class:`Notation` each.
+NOTATIONS = MappingProxyType(_registry)
+
+
+def register_notation(written: Notation, *, replace: bool = False) -> Notation:
+    """Add ``written`` to :data:`NOTATIONS` under its name; a name already taken raises ``ValueError``
+    unless ``replace``."""
+    if not isinstance(written, Notation) or not written.name:
+        raise ValueError(f"register_notation takes a named Notation, got {written!r}")
+    if written.name in _registry and not replace:
+        raise ValueError(f"a notation named {written.name!r} is registered already; pass replace=True")
+    _registry[written.name] = written
+    return written
+
+
+def unregister_notation(name: str) -> None:
+    """Remove a notation registered for a while (the recipe's test of a new notation)."""
+    _registry.pop(name, None)
+
+
 def notation(name: str) -> Notation:
     """The notation called ``name``: one of :data:`NOTATIONS`."""
-    if name == "course":
-        return CourseNotation()
-    if name == "dlbook":
-        return BookNotation()
-    raise ValueError(f"unknown notation {name!r}; valid notations: {', '.join(NOTATIONS)}")
+    if not isinstance(name, str) or name not in _registry:
+        raise ValueError(f"unknown notation {name!r}; valid notations: {', '.join(_registry)}")
+    return _registry[name]
+
+
+register_notation(CourseNotation())
+register_notation(BookNotation())

@@ -4,8 +4,9 @@ the full gradient, as the truncation length k₂ grows, for each built-in cell.
 The engine computes the truncated gradient itself (``Engine.loss_and_grads(..., truncate=(k1, k2))``:
 every k₁ steps the losses of those k₁ steps are sent back k₂ steps). Two schemes are measured:
 k₁ = k₂ (the sequence cut into blocks of k₂ steps, as a loop that detaches the state every k₂ steps
-does: the backward pass costs what full BPTT costs, but the first loss of a block reaches back one
-step only) and k₁ = 1 (every loss reaches back exactly k₂ steps, at k₂ times the cost). The error is
+does: the backward pass costs what full BPTT costs, but a loss reaches only the states of its own
+block) and k₁ = 1 (every loss reaches the k₂ states up to its own, at k₂ times the cost). Both are
+measured at the k₂ that divide T, so that no block is shorter than the others. The error is
 relative, over all parameters together,
 
     ‖g_{k₂} − g‖ / ‖g‖,
@@ -14,6 +15,8 @@ with g the full gradient; it is exactly 0 once k₂ ≥ T. Every cell runs on on
 entries) with random targets, softmax head, loss at every step, at the engine's initialisation (the
 LSTM's forget-gate bias 1, as in the decay study); seeds change the parameters and the targets.
 
+>>> block_lengths(12).tolist()
+[1, 2, 3, 4, 6, 12]
 >>> study = truncation_study(cells=("rnn",), T=6, H=4, seeds=(0,), k2s=(1, 6))
 >>> [(curve.cell, curve.k1) for curve in study.curves]
 [('rnn', 'k2'), ('rnn', 1)]
@@ -35,8 +38,8 @@ from bpttlab.numeric.decay.initialisation import decay_params
 from bpttlab.numeric.engine.core import build_engine
 from bpttlab.numeric.training.clipping import global_norm
 
-__all__ = ["SCHEMES", "TRUNCATION_HEAD", "TruncationCurve", "TruncationStudy", "truncation_steps",
-           "truncation_study"]
+__all__ = ["SCHEMES", "TRUNCATION_HEAD", "TruncationCurve", "TruncationStudy", "block_lengths",
+           "truncation_steps", "truncation_study"]
 
 #: The head of the study; the loss is at every step (where truncation matters most).
 TRUNCATION_HEAD, D, K, INPUT_SEED = "softmax", 8, 4, 1234
@@ -77,11 +80,20 @@ def truncation_steps(T: int, count: int = 24) -> np.ndarray:
     return np.unique(np.concatenate([np.arange(1, min(T, 10) + 1), spaced, [T]]))
 
 
+def block_lengths(T: int) -> np.ndarray:
+    """The truncation lengths that divide T: with k₁ = k₂ every block then has k₂ steps (a k₂ that
+    does not divide T leaves a shorter last block, whose losses reach further back than the others':
+    the error would drop at k₂ > T/2 for that reason, not because of the cell)."""
+    if not isinstance(T, (int, np.integer)) or isinstance(T, bool) or T < 1:
+        raise ValueError(f"T must be a positive integer, got {T!r}")
+    return np.array([k for k in range(1, int(T) + 1) if T % k == 0])
+
+
 def truncation_study(cells: Sequence[str | Cell] = BUILT_IN, T: int = 100, H: int = 32,
                      seeds: Sequence[int] = (0, 1, 2, 3, 4), k2s: Sequence[int] | None = None,
                      forget_bias: float = 1.0) -> TruncationStudy:
     """The relative error of the truncated gradient for each cell and scheme at each k₂ in ``k2s``
-    (default :func:`truncation_steps`; for k₁ = 1 those up to T/2 and from T on), over ``seeds``."""
+    (default :func:`block_lengths`, the divisors of T, for both schemes), over ``seeds``."""
     if not isinstance(T, (int, np.integer)) or isinstance(T, bool) or T < 2:
         raise ValueError(f"T must be an integer ≥ 2, got {T!r}")
     if not isinstance(H, (int, np.integer)) or isinstance(H, bool) or H < 1:
@@ -89,11 +101,10 @@ def truncation_study(cells: Sequence[str | Cell] = BUILT_IN, T: int = 100, H: in
     seeds = tuple(int(s) for s in seeds)
     if not seeds or any(s < 0 for s in seeds):
         raise ValueError(f"seeds must be a non-empty sequence of integers ≥ 0, got {seeds!r}")
-    steps = truncation_steps(T) if k2s is None else np.array(sorted(set(int(k) for k in k2s)))
+    steps = block_lengths(T) if k2s is None else np.array(sorted(set(int(k) for k in k2s)))
     if steps.size == 0 or steps[0] < 1:
         raise ValueError(f"k2s must be positive integers, got {k2s!r}")
-    # k₁ = 1 costs k₂ backward steps per loss: measured up to T/2, and from T on (one window, full BPTT).
-    measured = {"k2": steps, 1: steps[(steps <= max(T // 2, 1)) | (steps >= T)]}
+    measured = {"k2": steps, 1: steps}
     xs = np.random.default_rng(INPUT_SEED).normal(size=(T, 1, D))
     curves = []
     for cell in dict.fromkeys(resolve_cell(c) for c in cells):

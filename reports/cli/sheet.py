@@ -2,7 +2,8 @@
 
 ``--cell`` takes registered cell names, ``course`` (the combined sheet of the built-in cells),
 ``variants`` (the shipped variants), ``all`` (every one of those), or paths to ``.cell`` files; an
-unknown name or a bad file exits with status 2 and one line naming it.
+unknown name or a bad file exits with status 2 and one line naming it, a cell whose derivation does
+not prove exact with status 1 and one line naming the cell and the check (no sheet is written for it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from pathlib import Path
 from bpttlab.derivations import CELLS, resolve_cell
 from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.reports.sheets.pdflatex import INSTALL_TEX, pdflatex_available
-from bpttlab.reports.sheets.writer import COMBINED, LANGUAGES, VARIANTS_SHEET, all_sheets, write_sheets
+from bpttlab.reports.sheets.writer import (
+    COMBINED,
+    LANGUAGES,
+    VARIANTS_SHEET,
+    ProofFailed,
+    all_sheets,
+    write_sheets,
+)
 
 __all__ = ["build_parser", "expand_sheets", "run"]
 
@@ -78,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"bpttlab sheet: pdflatex not found; {INSTALL_TEX}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    sheets = write_sheets(args.out, sheets, _expand(args.lang, LANGUAGES),
-                          _expand(args.notation, NOTATIONS), pdf=pdf,
-                          decay_figures=args.decay_figures)
+    try:
+        sheets = write_sheets(args.out, sheets, _expand(args.lang, LANGUAGES),
+                              _expand(args.notation, NOTATIONS), pdf=pdf,
+                              decay_figures=args.decay_figures)
+    except ProofFailed as error:  # not a misuse: the derivation is wrong, and nothing is written
+        print(f"bpttlab sheet: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1
     for sheet in sheets:
         print(f"wrote {sheet.tex}" + (f" and {sheet.pdf}" if sheet.pdf else ""))
     if not pdf:

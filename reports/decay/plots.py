@@ -61,7 +61,7 @@ WORDS = {
         "per_step": "×{factor} per step",
         "sizes": "T = {T}, H = {H}, median and min–max over {seeds} seeds",
         "sizes_median": "T = {T}, H = {H}, median over {seeds} seeds; a gap is a gradient of exactly 0",
-        "cell_state": r"LSTM, cell $\|\partial L/\partial c_k\|$",
+        "state_curve": r"{cell}, $\|\partial L/\partial {state}\|$",
         "bound": r"bound $\lambda_1^{T-k}$",
         "one_cell": "The loss at the last step, back to step $k$",
     },
@@ -78,7 +78,7 @@ WORDS = {
         "per_step": "×{factor} per langkah",
         "sizes": "T = {T}, H = {H}, median serta rentang min–maks dari {seeds} seed",
         "sizes_median": "T = {T}, H = {H}, median dari {seeds} seed; celah berarti gradien tepat 0",
-        "cell_state": r"LSTM, sel $\|\partial L/\partial c_k\|$",
+        "state_curve": r"{cell}, $\|\partial L/\partial {state}\|$",
         "bound": r"batas $\lambda_1^{T-k}$",
         "one_cell": "Kerugian di langkah terakhir, mundur ke langkah $k$",
     },
@@ -197,7 +197,9 @@ def _cells(study: DecayStudy, words: dict[str, str]) -> Figure:
                 name += f" ($b_f$ = {_number(curve.setting['forget_bias'], words)})"
             _draw(axes, curve, colours[curve.cell], name, words)
         else:
-            _draw(axes, curve, colours.get(curve.cell, OKABE_ITO[-1]), words["cell_state"], words, ":")
+            state = _state_symbol(curve, "course")
+            name = words["state_curve"].format(cell=labels[curve.cell], state=state)
+            _draw(axes, curve, colours.get(curve.cell, OKABE_ITO[-1]), name, words, ":")
     _limit(axes, study.cells)
     return _legend(figure, axes)
 
@@ -282,6 +284,13 @@ def curves_of(data: dict, cell: str) -> tuple[Curve, ...]:
     return tuple(found.values())
 
 
+def _state_symbol(curve: Curve, notation: str) -> str:
+    """The state a curve of ‖∂L/∂·‖ is about, at step k, as mathtext in ``notation``: its own cell's
+    state (``C_k`` for the LSTM's ``dL/dc_k``, ``i_k`` for a cell whose state is a gate)."""
+    state = curve.what.removeprefix("dL/d").removesuffix("_k")
+    return _mathtext(notation_of(notation).latex(shift_name(f"{state}_t", "k")))
+
+
 def _mathtext(latex: str) -> str:
     """A sheet symbol for matplotlib's mathtext, which has \\mathbf but not \\bm."""
     return latex.replace(r"\bm{", r"\mathbf{")
@@ -307,15 +316,13 @@ def cell_figure(curves: tuple[Curve, ...], T: int, H: int, lang: str = "en",
         axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
         styles = ("-", ":", "--", "-.")
         for i, curve in enumerate(curves):
-            state = curve.what.removeprefix("dL/d").removesuffix("_k")
-            symbol = _mathtext(written.latex(shift_name(f"{state}_t", "k")))
-            name = rf"$\|\partial L / \partial {symbol}\|$"
+            name = rf"$\|\partial L / \partial {_state_symbol(curve, notation)}\|$"
             _draw(axes, curve, OKABE_ITO[i % len(OKABE_ITO)], name, words, styles[i % len(styles)])
         axes.set_ylabel(r"$\|\partial L / \partial \cdot\|$")
         _limit(axes, curves)
         sizes = words["sizes"].format(T=T, H=H, seeds=len(curves[0].seeds))
-        if notation == "dlbook":  # the book's length is τ
-            sizes = sizes.replace("T = ", r"$\tau$ = ", 1)
+        if written.length != "T":  # the notation's own length (the book's τ)
+            sizes = sizes.replace("T = ", f"${written.length}$ = ", 1)
         figure.text(0.99, 0.01, sizes, ha="right", va="bottom", fontsize=11, color="#555555")
         return _legend(figure, axes)
 

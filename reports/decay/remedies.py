@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator
 
+from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.numeric.decay.clipping import ClipDemo, ClipRun
 from bpttlab.numeric.decay.truncation import SCHEMES, TRUNCATION_HEAD, TruncationCurve, TruncationStudy
 from bpttlab.reports.atomic import write_text
@@ -79,21 +80,18 @@ WORDS = {
 }
 
 
-#: The book writes the sequence length τ: how a figure's words change under ``notation="dlbook"``.
-BOOK_LENGTH = (("$L/T$", r"$L/\tau$"), ("T = {T}", r"$\tau$ = {T}"), ("$k_2$ = T", r"$k_2$ = $\tau$"))
-
-
 def _words(lang: str, notation: str = "course") -> dict[str, str]:
+    """The figure words of ``lang``, with the sequence's length written as ``notation`` writes it."""
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {', '.join(WORDS)}, got {lang!r}")
-    if notation not in ("course", "dlbook"):
-        raise ValueError(f"notation must be course or dlbook, got {notation!r}")
-    if notation == "course":
+    length = notation_of(notation).length  # a ValueError for an unknown notation
+    if length == "T":
         return WORDS[lang]
     words = dict(WORDS[lang])
     for key, text in words.items():
-        for course, book in BOOK_LENGTH:
-            text = text.replace(course, book)
+        for course, written in (("$L/T$", f"$L/{length}$"), ("T = {T}", f"${length}$ = {{T}}"),
+                                ("$k_2$ = T", f"$k_2$ = ${length}$")):
+            text = text.replace(course, written)
         words[key] = text
     return words
 
@@ -112,7 +110,7 @@ def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course") -> F
         figure = _figure()
         norms, losses = figure.subplots(1, 2)
         updates = np.arange(1, len(demo.plain.losses) + 1)
-        threshold = decimal_text(demo.threshold, words)
+        threshold = decimal_text(round(demo.threshold, 1), words)
         for run, colour in zip(demo.runs, OKABE_ITO, strict=False):
             label = words["plain"] if run.threshold is None else words["clipped"].format(threshold=threshold)
             norms.plot(updates, run.grad_norms, color=colour, label=label)

@@ -1,8 +1,9 @@
-"""The learning study on the course sheet: from a ``bpttlab learn`` folder (its ``learn.json`` and
-figures), the context of ``learning.{lang}.tex.j2`` — the success figure and the hello training
-curve copied beside the sheet, a row per setting (horizon at initialisation, runs solved per T,
-whether the outcome agrees with the horizon), the study's sizes — all numbers in the sheet's
-decimal mark. Nothing here is prose: the templates say what it means.
+"""The learning study on the course sheet: from a learning study's folder (its ``learn.json`` and
+figures), the context of the sheet's learning section — the success figure copied beside the sheet, a
+row per setting (runs solved per T), the study's sizes — all numbers in the sheet's decimal mark;
+or None when the study does not meet the sheet's standard (:data:`.standard.STANDARD`: the four
+course cells, at least three seeds, T up to at least 100), and the sheet then leaves the section out.
+Nothing here is prose: the templates say what it means.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bpttlab.derivations import CELLS
 from bpttlab.reports.atomic import write_bytes
+from bpttlab.reports.learn.standard import STANDARD
 from bpttlab.reports.sheets.numbers import number
 
 __all__ = ["LearningRow", "LearningSection", "learning_context"]
@@ -24,6 +27,7 @@ class LearningRow:
     ("23" or "> 199"), "solved/run" per T ("" when not run) and agreement with the horizon."""
 
     cell: str
+    title: str  # the cell's registered title, and ρ and clipping where the setting changes them
     radius: str
     clipped: bool
     horizon: str
@@ -33,7 +37,6 @@ class LearningRow:
 
 @dataclass(frozen=True)
 class LearningSection:
-    template: str
     success: str
     hello: str
     lengths: tuple[int, ...]
@@ -66,14 +69,17 @@ def _copy(source: Path, out: Path, name: str) -> str:
     return f"figures/{name}"
 
 
-def learning_context(folder: str | os.PathLike, out: str | os.PathLike, lang: str) -> LearningSection:
+def learning_context(folder: str | os.PathLike, out: str | os.PathLike, lang: str) -> LearningSection | None:
     """The section's context for a sheet written into ``out`` in ``lang``, from the study in
-    ``folder``; its figures are copied into ``out``/figures."""
+    ``folder`` (its figures are copied into ``out``/figures); None when the study does not meet the
+    sheet's standard."""
     folder, out = Path(folder), Path(out)
     data_path = folder / "learn.json"
     if not data_path.exists():
         raise ValueError(f"learning figures: {data_path} not found; run `bpttlab learn --out {folder}` first")
     data = json.loads(data_path.read_text(encoding="utf-8"))
+    if not STANDARD.met(data):
+        return None
     config = data["config"]
     runs: dict[tuple[str, int], list[dict]] = {}
     for run in data["runs"]:
@@ -85,13 +91,17 @@ def learning_context(folder: str | os.PathLike, out: str | os.PathLike, lang: st
             ran = [r for r in runs.get((setting["key"], T), []) if r["status"] != "skipped"]
             solved.append(f"{sum(r['status'] == 'solved' for r in ran)}/{len(ran)}" if ran else "")
         horizon = data["horizons"][setting["key"]]
-        rows.append(LearningRow(_tex(setting["cell"]),
+        title = CELLS[setting["cell"]].title if setting["cell"] in CELLS else _tex(setting["cell"])
+        if setting["radius"] is not None:
+            title += rf", $\rho = {number(setting['radius'], lang)}$"
+        if setting["clip"] is not None:
+            title += rf", $\theta = {number(setting['clip'], lang)}$"
+        rows.append(LearningRow(_tex(setting["cell"]), title,
                                 "" if setting["radius"] is None else number(setting["radius"], lang),
                                 setting["clip"] is not None, horizon["text"].replace(">", "$>$"),
                                 tuple(solved), data["verdicts"][setting["key"]]["consistent"]))
     hello = data["hello"]
     return LearningSection(
-        template=f"learning.{lang}.tex.j2",
         success=_copy(folder / f"success.{lang}.pdf", out, f"learn-success.{lang}.pdf"),
         hello=_copy(folder / f"hello.{lang}.pdf", out, f"learn-hello.{lang}.pdf"),
         lengths=tuple(config["lengths"]), seeds=len(config["seeds"]), budget=config["budget"], H=config["H"],

@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bpttlab.derivations.heads import head as head_of
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import shift_name
 from bpttlab.derivations.scalar import sigmoid
@@ -39,6 +40,7 @@ class CurveFact:
     symbol: str
     factor: str
     decades: str
+    horizon: int | None = None  # steps back until the median is 10⁻⁶ of its value at T (None: not within T − 1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class DecayFigure:
     seeds: int
     head: str
     loss_at: str
+    head_title: str
     input_seed: int
     forget_bias: str  # "" when the cell has no forget gate
     gate_at_bias: str  # σ(b_f), the forget gate's value the bias alone gives
@@ -87,13 +90,14 @@ def cell_decay_figures(folder: str | os.PathLike, out: str | os.PathLike, cells:
             state = curve.what.removeprefix("dL/d").removesuffix("_k")
             factor = curve.fit.factor_per_step
             decades = (data["T"] - 1) * math.log10(factor) if factor > 0 else float("-inf")
-            facts.append(CurveFact(written.latex(shift_name(f"{state}_t", "k")), number(factor, lang, 3),
-                                   number(decades, lang, 1)))
+            facts.append(CurveFact(written.latex(shift_name(f"{state}_t", "k")), number(factor, lang, 2),
+                                   number(decades, lang, 1), curve.fit.horizon))
         bias = curves[0].setting.get("forget_bias")
         figures[cell] = DecayFigure(
             path=Path(os.path.relpath(stem.with_suffix(stem.suffix + ".pdf"), out)).as_posix(),
             T=data["T"], H=data["H"], D=data["D"], K=data["K"], seeds=len(data["seeds"]),
-            head=data["head"], loss_at=data["loss_at"], input_seed=data["input_seed"],
+            head=data["head"], loss_at=data["loss_at"], head_title=head_of(data["head"]).title,
+            input_seed=data["input_seed"],
             forget_bias="" if bias is None else number(f"{bias:g}", lang),
             gate_at_bias="" if bias is None else number(float(sigmoid(bias)), lang, 2),
             curves=tuple(facts))

@@ -25,7 +25,7 @@ from functools import partial
 import sympy as sp
 
 from bpttlab.derivations import Cell, Elementwise, carry, resolve_cell
-from bpttlab.derivations.activations import activation
+from bpttlab.derivations.activations import ACTIVATIONS
 from bpttlab.derivations.heads import head as head_of
 from bpttlab.derivations.printing.latex_printer import gates, latex
 from bpttlab.derivations.printing.time_index import at_step
@@ -75,7 +75,7 @@ def _operations(expr: sp.Basic) -> str:
     if products:
         found.append(r"W\cdot")
     functions = [node.name for node in sp.preorder_traversal(expr) if isinstance(node, Elementwise)]
-    found += [activation(f).latex for f in dict.fromkeys(functions)]
+    found += [ACTIVATIONS[f].latex for f in dict.fromkeys(functions)]
     if expr.atoms(sp.HadamardProduct):
         found.append(r"\odot")
     if isinstance(expr, sp.MatAdd) or expr.atoms(sp.MatAdd):
@@ -115,8 +115,8 @@ def cell_diagram(cell: str | os.PathLike | Cell, notation: str = "course") -> Ce
         shown.append(lhs)
         edges += [(p.name, lhs.name) for p in preds]
         if isinstance(rhs, Elementwise) and rhs.arg in folded:
-            operation[lhs] = activation(rhs.name).latex
-            kind[lhs] = "gate" if rhs.name == "sigmoid" else "function"
+            operation[lhs] = ACTIVATIONS[rhs.name].latex
+            kind[lhs] = "gate" if ACTIVATIONS[rhs.name].is_gate else "function"
         else:
             operation[lhs] = _operations(rhs)
             kind[lhs] = "combination"
@@ -251,15 +251,21 @@ class RnnType:
     decoder: tuple[int, ...] = ()
     tikz: str = ""
     loss: str = ""
+    family: str = ""  # the type it is a form of (sequence to sequence is a many-to-many); "" for itself
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", self.key)
 
 
-#: The five types the course names (seed 004), as data: which steps read an input, which give an output.
+#: The four types the course names, as data: which steps read an input, which give an output; the
+#: many-to-many type comes in two forms, aligned and sequence to sequence.
 RNN_TYPES = (
     RnnType("one_to_one", 1, (1,), (1,)),
     RnnType("one_to_many", 3, (1,), (1, 2, 3)),
     RnnType("many_to_one", 3, (1, 2, 3), (3,)),
     RnnType("many_to_many", 3, (1, 2, 3), (1, 2, 3)),
-    RnnType("sequence_to_sequence", 5, (1, 2, 3), (4, 5), decoder=(4, 5)),
+    RnnType("sequence_to_sequence", 5, (1, 2, 3), (4, 5), decoder=(4, 5), family="many_to_many"),
 )
 
 
@@ -294,5 +300,6 @@ def rnn_types(notation: str = "course", cell: str | Cell = "rnn", head: str = "s
         losses = [show(at_step(hd.loss, t)) for t in kind.outputs]
         total = "L = " + " + ".join(losses)
         picture = _type_picture(kind, show, c.h, c.x, hd.prediction, hd.loss)
-        typed.append(RnnType(kind.key, kind.steps, kind.inputs, kind.outputs, kind.decoder, picture, total))
+        typed.append(RnnType(kind.key, kind.steps, kind.inputs, kind.outputs, kind.decoder, picture, total,
+                             kind.family))
     return tuple(typed)

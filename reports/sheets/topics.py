@@ -1,49 +1,59 @@
-"""What the course sheet adds to the cells' sections, as data for ``templates/topics.{lang}.tex.j2``:
-the RNN types and the unrolled graph, each cell's diagram, a comparison table of the cells, why
-δs_t = ŷ_t − y_t, why the forget gate's bias starts at 1 (with horizons measured by the decay study),
-gradient clipping and truncated BPTT (with the numbers and figures of a ``bpttlab decay`` run), and
-exercises whose solutions are the proven derivations.
+"""What the course sheet adds to the cells' sections, as data: the notation key, the types of recurrent
+networks and the unrolled graph, the cells side by side (parameter counts, ours and PyTorch's), a
+scalar RNN worked by hand, the measured decay beside Pascanu's bound (λ₁ and ρ of the figure's
+networks), the forget gate's bias, clipping and truncated BPTT (the numbers of a ``bpttlab decay``
+folder), the learning standard, the errata of the course slides and exercises with numeric answers.
 
-Everything is read from the registry and the derivations: a table row's gates, states and parameter
-count come from the cell's equations and parameter shapes, a gate's role from the products it enters.
+Every number here is computed, from the registry, the derivations or a decay folder; the tests
+recompute each one.
 
 >>> row = comparison_table(["lstm"], "course")[0]
->>> row.count, row.example
-('4H(H + D + 1)', 5248)
+>>> row.count, row.example, row.torch
+('4H(H + D + 1)', 5248, 5376)
 >>> [(gate.symbol, gate.products) for gate in row.gates][1]
 ('f_t', (('f_t \\\\odot C_{t-1}', 'C_t'),))
+>>> scalar_rnn().rows[2].w, scalar_rnn().spans
+('3', (1, 5, 10, 20))
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
-from bpttlab.derivations import Cell, carry, delta, derive, resolve_cell
+from bpttlab.derivations import Cell, delta, derive, resolve_cell
 from bpttlab.derivations.cells import BUILT_IN
-from bpttlab.derivations.printing.latex_printer import aligned, gates, latex
+from bpttlab.derivations.heads import HEADS
+from bpttlab.derivations.heads import head as head_of
+from bpttlab.derivations.printing.latex_printer import gates, latex
+from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import at_step
 from bpttlab.derivations.scalar import sigmoid
-from bpttlab.derivations.symbols import D, H
+from bpttlab.derivations.structure import forget_gate, parameter_count
+from bpttlab.derivations.symbols import H
 from bpttlab.numeric.decay.study import FORGET_BIASES, SEEDS, cell_curves
-from bpttlab.reports.sheets.diagrams import RnnType, cell_diagram, rnn_types, unrolled_diagram
+from bpttlab.reports.learn.standard import STANDARD, LearningStandard
+from bpttlab.reports.sheets.diagrams import RnnType, rnn_types, unrolled_diagram
 from bpttlab.reports.sheets.formulas import TRUNCATED
-from bpttlab.reports.sheets.numbers import number
-from bpttlab.reports.sheets.softmax_steps import PrintedSteps, check_steps, steps_latex
+from bpttlab.reports.sheets.languages import Language, language
 
-__all__ = ["EXAMPLE_SIZES", "Clipping", "Exercise", "GateRole", "Horizon", "Remedies", "TableRow", "Topics",
-           "Truncation", "comparison_table", "exercises", "forget_bias_horizons", "load_remedies", "topics"]
+__all__ = ["EXAMPLE_SIZES", "Clipping", "Exercise", "ForgetBias", "GateProducts", "KeyRow", "Measured",
+           "NotationKey", "Remedies", "ScalarRnn", "TableRow", "Topics", "Truncation", "comparison_table",
+           "exercises", "forget_bias", "load_remedies", "measured_bound", "notation_key", "scalar_rnn",
+           "topics"]
 
 #: The sizes at which the table evaluates each parameter count (those of the decay study).
 EXAMPLE_SIZES = {"D": 8, "H": 32}
-#: The truncation lengths at which the sheet quotes the measured error.
+#: The truncation lengths at which the sheet quotes the measured error, where the study measured them.
 QUOTED_K2 = (1, 5, 10, 20)
 #: The built-in cell with a forget gate (the LSTM), whose bias the sheet discusses; read from the cells.
 FORGETTING_CELL = next(name for name in BUILT_IN if resolve_cell(name).forget_gate_bias)
@@ -51,10 +61,63 @@ FORGETTING_CELL = next(name for name in BUILT_IN if resolve_cell(name).forget_ga
 DECAY_T, DECAY_H = 100, 32
 
 
+# ----------------------------------------------------------------------------- the notation key
 @dataclass(frozen=True)
-class GateRole:
-    """A gate and what it does: each element-wise product it (or 1 minus it) enters, with the value
-    that product goes into."""
+class KeyRow:
+    """A quantity (``key``: its words), its symbol in every notation, in the course slides, in PyTorch."""
+
+    key: str
+    symbols: tuple[str, ...]
+    slides: str
+    torch: str
+
+
+@dataclass(frozen=True)
+class NotationKey:
+    notations: tuple[str, ...]
+    rows: tuple[KeyRow, ...]
+
+
+def notation_key() -> NotationKey:
+    """The same quantities in every registered notation (printed by each), in the course's slides and
+    in PyTorch: the hidden state, the three weights, the logits, prediction and target, the length,
+    the LSTM's cell state and gates, the GRU's gates and candidate."""
+    hd = head_of(HEADS[0])
+    lstm, gru = resolve_cell("lstm"), resolve_cell("gru")
+    quantities = (
+        ("hidden", "h_t", r"$s_t$, $h^{(t)}$", r"\texttt{h\_n}, \texttt{output}"),
+        ("input_weights", "W_xh", r"$U$, $W_{xh}$", r"\texttt{weight\_ih\_l0}"),
+        ("recurrent_weights", "W_hh", r"$W$, $W_{hh}$", r"\texttt{weight\_hh\_l0}"),
+        ("output_weights", hd.params[0].name, "$V$", r"\texttt{nn.Linear}"),
+        ("logits", hd.logits.name, "$V s_t$", "logits"),
+        ("prediction", hd.prediction.name, r"$\hat{y}_t$, $y_t$", ""),
+        ("target", hd.target.name, r"$y_t$, $\bar{y}_t$", r"\texttt{target}"),
+        ("length", None, r"$\tau$", r"\texttt{seq\_len}"),
+        ("cell_state", lstm.new_states[1].name, "$C_t$", r"\texttt{c\_n}"),
+        ("lstm_gates", ("i_t", "o_t"), "$i_t$, $o_t$", r"\texttt{i}, \texttt{o}"),
+        ("gru_gates", ("z_t", "r_t"), "", r"\texttt{z}, \texttt{r}"),
+        ("candidate", "n_t", "", r"\texttt{n}"),
+    )
+    names = tuple(NOTATIONS)
+    rows = []
+    for key, name, slides, torch in quantities:
+        symbols = []
+        for written in names:
+            show = partial(latex, notation=written, gates=gates(lstm) + gates(gru))
+            if name is None:
+                symbols.append(notation_of(written).length)
+            elif isinstance(name, tuple):
+                symbols.append(", ".join(show(sp.MatrixSymbol(n, H, 1)) for n in name))
+            else:
+                symbols.append(show(sp.MatrixSymbol(name, H, 1)))
+        rows.append(KeyRow(key, tuple(symbols), slides, torch))
+    return NotationKey(names, tuple(rows))
+
+
+# ------------------------------------------------------------------------- the cells side by side
+@dataclass(frozen=True)
+class GateProducts:
+    """A gate and each element-wise product it (or 1 minus it) enters, with the value it goes into."""
 
     symbol: str
     products: tuple[tuple[str, str], ...]
@@ -63,74 +126,183 @@ class GateRole:
 @dataclass(frozen=True)
 class TableRow:
     name: str
-    prose: str | None  # the templates' own name for the cell, if any
     title: str
     states: tuple[str, ...]
-    gates: tuple[GateRole, ...]
+    gates: tuple[GateProducts, ...]
     count: str  # the number of parameters as a formula in H and D
     example: int  # that number at EXAMPLE_SIZES
+    torch: int | None  # sum(p.numel()) of the torch.nn module computing the cell, if any
 
 
-def _parameter_count(c: Cell) -> tuple[str, int]:
-    """Σ rows·cols over the cell's parameter shapes, written as a multiple of H(H + D + 1) (one
-    weight matrix on x_t, one on the state and a bias per gate or candidate) plus what is left."""
-    d = derive(c, head=None)
-    total = sp.expand(sum((sp.sympify(rows) * sp.sympify(cols) for rows, cols in d.params.values()),
-                          sp.S.Zero))
-    blocks = total.coeff(H).coeff(D)  # one H×D input matrix per block
-    rest = sp.expand(total - blocks * H * (H + D + 1))
-    if blocks:
-        text = f"{'' if blocks == 1 else blocks}H(H + D + 1)"
-        if rest != 0:
-            negative = rest.could_extract_minus_sign()
-            text += f" {'-' if negative else '+'} {sp.latex(-rest if negative else rest).replace(' ', '')}"
-    else:
-        text = sp.latex(sp.factor(total))
-    return text, int(total.subs({D: EXAMPLE_SIZES["D"], H: EXAMPLE_SIZES["H"]}))
+def _count_text(c: Cell) -> str:
+    count = parameter_count(c)
+    if count.blocks:
+        text = f"{'' if count.blocks == 1 else count.blocks}H(H + D + 1)"
+        if count.rest != 0:
+            negative = count.rest.could_extract_minus_sign()
+            text += f" {'-' if negative else '+'} {sp.latex(-count.rest if negative else count.rest).replace(' ', '')}"
+        return text
+    return sp.latex(count.total)
 
 
-def _gate_roles(c: Cell, show: partial) -> tuple[GateRole, ...]:
-    roles = []
+def _gate_products(c: Cell, show: partial) -> tuple[GateProducts, ...]:
+    found = []
     for name in gates(c):
         gate = next(eq.lhs for eq in c.equations if eq.lhs.name == name)
         products = []
         for eq in c.equations:
             for product in sorted(eq.rhs.atoms(sp.HadamardProduct), key=lambda p: show(p)):
-                involved = any(f == gate or (isinstance(f, sp.MatAdd) and gate in f.atoms(sp.MatrixSymbol))
-                               for f in product.args)
-                if involved:
+                if any(f == gate or (isinstance(f, sp.MatAdd) and gate in f.atoms(sp.MatrixSymbol))
+                       for f in product.args):
                     products.append((show(product), show(eq.lhs)))
-        roles.append(GateRole(show(gate), tuple(products)))
-    return tuple(roles)
+        found.append(GateProducts(show(gate), tuple(products)))
+    return tuple(found)
 
 
 def comparison_table(cells: Iterable[str | Cell], notation: str) -> tuple[TableRow, ...]:
-    """One row per cell: states, gates with their products, parameter count."""
-    from bpttlab.reports.sheets.context import curated
-
+    """One row per cell: states, gates with their products, parameter count (ours and PyTorch's)."""
     rows = []
     for cell in cells:
         c = resolve_cell(cell)
         show = partial(latex, notation=notation, gates=gates(c))
-        count, example = _parameter_count(c)
-        rows.append(TableRow(c.name, curated(c), c.title, tuple(show(s) for s in c.new_states),
-                             _gate_roles(c, show), count, example))
+        count = parameter_count(c)
+        rows.append(TableRow(c.name, c.title, tuple(show(s) for s in c.new_states), _gate_products(c, show),
+                             _count_text(c), count.at(EXAMPLE_SIZES["D"], EXAMPLE_SIZES["H"]),
+                             count.torch_at(EXAMPLE_SIZES["D"], EXAMPLE_SIZES["H"])))
     return tuple(rows)
 
 
+# ---------------------------------------------------------------------------- a scalar RNN by hand
+@dataclass(frozen=True)
+class ScalarRow:
+    w: str
+    fixed: str  # h*, where h_t settles
+    factor: str  # w (1 − h*²): the factor per step there
+    products: tuple[str, ...]  # |∂h_t/∂h_k| for each span t − k
+
+
+@dataclass(frozen=True)
+class ScalarRnn:
+    """h_t = tanh(w h_{t−1} + x) with x constant from h_0 = 0, run ``steps`` steps: for each w, where
+    h_t settles and the product Π w (1 − h_j²) over the last t − k steps (in ``spans``)."""
+
+    x: str
+    steps: int
+    spans: tuple[int, ...]
+    rows: tuple[ScalarRow, ...]
+    weights: tuple[float, ...]
+    values: tuple[tuple[float, ...], ...]  # the products, unrounded (for the tests)
+
+
+def _scientific(value: float, lang: Language) -> str:
+    """A positive number as math: 0.43, 3.4 \\cdot 10^{-5}, 0."""
+    if value == 0:
+        return "0"
+    if 0.01 <= value < 1000:
+        return lang.number(value, 2)
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return rf"{lang.number(mantissa)} \cdot 10^{{{int(exponent)}}}"
+
+
+def scalar_rnn(lang: str | Language = "en", weights: tuple[float, ...] = (0.5, 1.0, 3.0), x: float = 0.5,
+               steps: int = 40, spans: tuple[int, ...] = (1, 5, 10, 20)) -> ScalarRnn:
+    """The table of :class:`ScalarRnn`, computed step by step."""
+    words = language(lang)
+    rows, values = [], []
+    for w in weights:
+        h = [0.0]
+        for _ in range(steps):
+            h.append(math.tanh(w * h[-1] + x))
+        factors = [w * (1 - value * value) for value in h[1:]]
+        products = tuple(abs(math.prod(factors[steps - span:])) for span in spans)
+        values.append(products)
+        rows.append(ScalarRow(f"{w:g}".replace(".", "{" + words.decimal_mark + "}" if words.decimal_mark == ","
+                                                   else "."),
+                              words.number(h[-1], 3), words.number(factors[-1], 3),
+                              tuple(_scientific(p, words) for p in products)))
+    return ScalarRnn(words.number(f"{x:g}"), steps, spans, tuple(rows), weights, tuple(values))
+
+
+# ------------------------------------------------------------------ the measured decay and the bound
+@dataclass(frozen=True)
+class Measured:
+    """For the networks of the bounded cell's decay figure: λ₁ = ‖M‖₂ and the spectral radius ρ of M
+    (the parameter the bound is about), lowest and highest over the seeds; the fitted factor per step
+    of ‖∂L/∂h_k‖; the radii figure of the decay folder, if any."""
+
+    cell: str
+    parameter: str
+    seeds: int
+    H: int
+    lambda_low: str
+    lambda_high: str
+    rho_low: str
+    rho_high: str
+    factor: str
+    bound_holds: bool  # λ₁ γ < 1 for every seed: the bound's condition holds
+    radii_figure: str | None
+    lambdas: tuple[float, ...]
+    rhos: tuple[float, ...]
+
+
+def measured_bound(decay: str | os.PathLike | None, cell: str | Cell, lang: str | Language,
+                   out: str | os.PathLike | None = None) -> Measured | None:
+    """λ₁ and ρ of the decay study's networks for ``cell`` (its bound's parameter, at the study's
+    sizes and seeds, with the study's initialisation), from a ``bpttlab decay`` folder."""
+    from bpttlab.numeric import build_engine
+    from bpttlab.numeric.decay.initialisation import decay_params
+    from bpttlab.reports.sheets.context import cell_section
+
+    if decay is None or not (Path(decay) / "decay.json").is_file():
+        return None
+    c = resolve_cell(cell)
+    section = cell_section(c, "course")
+    if section.bound is None:
+        return None
+    data = json.loads((Path(decay) / "decay.json").read_text(encoding="utf-8"))
+    entry = next((e for e in data["figures"]["cells"] if e["cell"] == c.name and e["quantity"] == "dL/dh_k"), None)
+    if entry is None:
+        return None
+    engine = build_engine(c, data["head"], data["loss_at"])
+    lambdas, rhos = [], []
+    for seed in data["seeds"]:
+        M = np.asarray(decay_params(engine, data["D"], data["H"], data["K"], seed)[section.bound.parameter])
+        M = np.diag(M.ravel()) if M.ndim == 1 or M.shape[1] == 1 else M
+        lambdas.append(float(np.linalg.norm(M, 2)))
+        rhos.append(float(np.max(np.abs(np.linalg.eigvals(M)))))
+    words = language(lang)
+    gamma = float(section.bound.gamma)
+    radii = _figure(Path(decay), "radii", words.code, Path(out) if out is not None else None)
+    return Measured(c.name, section.bound.weight, len(data["seeds"]), data["H"],
+                    words.number(min(lambdas), 2), words.number(max(lambdas), 2), words.number(min(rhos), 2),
+                    words.number(max(rhos), 2), words.number(entry["fit_of_median"]["factor_per_step"], 2),
+                    all(gamma * v < 1 for v in lambdas), radii, tuple(lambdas), tuple(rhos))
+
+
+# ------------------------------------------------------------------------------- the forget gate
 @dataclass(frozen=True)
 class Horizon:
     """The LSTM at forget-gate bias ``bias``: ``steps`` back until ‖∂L/∂h_k‖ is 10⁻⁶ of its value at
-    T (None: not within T − 1 steps), and the fitted ``factor`` per step."""
+    T (None: not within T − 1 steps), the fitted ``factor`` per step, and ``first``, the factor of the
+    first step back alone."""
 
     bias: float
     steps: int | None
     factor: float
+    first: float
 
     @property
     def gate(self) -> float:
         """σ(b_f): the forget gate's value where its pre-activation is the bias alone."""
-        return float(sigmoid(self.bias))  # the cells' own σ
+        return float(sigmoid(self.bias))
+
+
+@dataclass(frozen=True)
+class ForgetBias:
+    T: int
+    horizons: tuple[Horizon, ...]
+    bias: str  # b_f as the sheet writes it
+    gate: str  # f_t
 
 
 @cache
@@ -139,23 +311,35 @@ def _measured_horizons(T: int, H_size: int, seeds: tuple[int, ...], biases: tupl
     horizons = []
     for bias in biases:
         curve = cell_curves((FORGETTING_CELL,), T, H_size, seeds, forget_bias=bias)[0]
-        horizons.append(Horizon(bias, curve.fit.horizon, curve.fit.factor_per_step))
+        median = curve.median
+        horizons.append(Horizon(bias, curve.fit.horizon, curve.fit.factor_per_step,
+                                float(10 ** (median[-2] - median[-1]))))
     return tuple(horizons)
 
 
-def forget_bias_horizons(decay: str | os.PathLike | None = None) -> tuple[int, tuple[Horizon, ...]]:
+def forget_bias(decay: str | os.PathLike | None, notation: str) -> ForgetBias:
     """(T, horizons) of the LSTM for each forget-gate bias: read from a ``bpttlab decay`` folder's
     ``decay.json`` (its ``forget_bias`` figure), else measured at the study's defaults."""
+    lstm = resolve_cell(FORGETTING_CELL)
+    show = partial(latex, notation=notation, gates=gates(lstm))
+    bias_name, gate_name = forget_gate(lstm)
+    bias = next(p for p in lstm.params if p.name == bias_name)
+    gate = next(eq.lhs for eq in lstm.equations if eq.lhs.name == gate_name)
+    found: tuple[Horizon, ...] = ()
+    T = DECAY_T
     if decay is not None and (Path(decay) / "decay.json").is_file():
         data = json.loads((Path(decay) / "decay.json").read_text(encoding="utf-8"))
-        horizons = tuple(Horizon(entry["setting"]["forget_bias"], entry["fit_of_median"]["horizon"],
-                                 entry["fit_of_median"]["factor_per_step"])
-                         for entry in data["figures"]["forget_bias"] if entry["quantity"] == "dL/dh_k")
-        if horizons:
-            return data["T"], horizons
-    return DECAY_T, _measured_horizons(DECAY_T, DECAY_H, SEEDS, FORGET_BIASES)
+        found = tuple(Horizon(entry["setting"]["forget_bias"], entry["fit_of_median"]["horizon"],
+                              entry["fit_of_median"]["factor_per_step"],
+                              float(10 ** (entry["median_log10"][-2] - entry["median_log10"][-1])))
+                      for entry in data["figures"]["forget_bias"] if entry["quantity"] == "dL/dh_k")
+        T = data["T"]
+    if not found:
+        T, found = DECAY_T, _measured_horizons(DECAY_T, DECAY_H, SEEDS, FORGET_BIASES)
+    return ForgetBias(T, found, show(bias), show(gate))
 
 
+# ------------------------------------------------------------------------- clipping and truncation
 @dataclass(frozen=True)
 class Clipping:
     """The numbers of the clipping demonstration, as the sheet prints them."""
@@ -173,18 +357,28 @@ class Clipping:
     clipped_largest: str
     clipped_final: str
     figure: str | None
-    clipped_updates: int = 0  # the updates of the clipped run whose gradient was above θ
+    touched: int  # the updates of the clipped run whose gradient was above θ
+    below: int  # the updates of the unclipped run whose norm was below θ
+
+
+@dataclass(frozen=True)
+class TruncationRow:
+    cell: str
+    title: str
+    k1: str
+    errors: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Truncation:
-    """The truncation study's medians at :data:`QUOTED_K2`, per cell and scheme, as the sheet prints them."""
+    """The truncation study's medians at the quoted k₂, per cell and scheme, as the sheet prints them."""
 
     T: int
     H: int
     seeds: int
     k2s: tuple[int, ...]
-    rows: tuple[tuple[str, str, tuple[str, ...]], ...]  # (cell, k1, errors at k2s)
+    measured: tuple[int, ...]  # every k₂ the study measured (the divisors of T)
+    rows: tuple[TruncationRow, ...]
     figure: str | None
 
 
@@ -196,188 +390,197 @@ class Remedies:
 
 def _figure(decay: Path, name: str, lang: str, out: Path | None, notation: str = "course") -> str | None:
     """``{name}.{lang}.pdf`` of the decay folder, relative to ``out``; where that run wrote the other
-    language only, or the sheet writes the book's τ for the length, the figure is drawn from
-    ``{name}.json`` into ``out``/figures."""
+    language only, or the notation writes the length differently, the figure is drawn from
+    ``{name}.json`` into ``out``/figures (the clipping and truncation figures)."""
+    from bpttlab.reports.decay.remedies import DRAW
+
     found = decay / f"{name}.{lang}.pdf"
-    if out is not None and (notation != "course" or not found.is_file()):
+    redraw = notation_of(notation).length != "T" or not found.is_file()  # the figures write T
+    if out is not None and name in DRAW and redraw and (decay / f"{name}.json").is_file():
         from bpttlab.reports.decay.plots import save_figure
-        from bpttlab.reports.decay.remedies import DRAW
 
         (out / "figures").mkdir(parents=True, exist_ok=True)
         figure = DRAW[name]((decay / f"{name}.json").read_text(encoding="utf-8"), lang, notation)
-        stem = f"{name}.{lang}" if notation == "course" else f"{name}.{notation}.{lang}"
-        found = save_figure(figure, out / "figures" / stem)[1]
+        found = save_figure(figure, out / "figures" / f"{name}.{notation}.{lang}")[1]
     if not found.is_file():
         return None
     return Path(os.path.relpath(found, out)).as_posix() if out is not None else found.as_posix()
 
 
-def _grouped(value: float, lang: str) -> str:
-    """A whole number with its thousands grouped, as math: 3{,}135 in English, 3.135 in Indonesian."""
-    text = f"{round(value):,}"
-    return text.replace(",", "{,}") if lang == "en" else text.replace(",", ".")
-
-
-def _scientific(value: float, lang: str) -> str:
-    """A small positive number as math: 0.12, 3.4 \\cdot 10^{-5}, 0."""
-    if value == 0:
-        return "0"
-    if value >= 0.01:
-        return number(value, lang, 2)
-    mantissa, exponent = f"{value:.1e}".split("e")
-    return rf"{number(mantissa, lang)} \cdot 10^{{{int(exponent)}}}"
-
-
 def load_remedies(decay: str | os.PathLike | None, lang: str, out: str | os.PathLike | None = None,
                   notation: str = "course") -> Remedies:
     """The clipping and truncation numbers of a ``bpttlab decay`` folder (``clip.json``, ``trunc.json``)
-    and its figures ``clip.{lang}.pdf``, ``trunc.{lang}.pdf`` as paths relative to ``out``."""
+    and its figures as paths relative to ``out``."""
     if decay is None:
         return Remedies(None, None)
+    words = language(lang)
     decay = Path(decay)
     out = Path(out) if out is not None else None
     clipping = truncation = None
     if (decay / "clip.json").is_file():
         data = json.loads((decay / "clip.json").read_text(encoding="utf-8"))
         plain, clipped = data["runs"]
+        theta = data["threshold"]
         clipping = Clipping(
-            number(f"{data['spectral_radius']:g}", lang), number(f"{data['threshold']:g}", lang),
-            number(f"{data['learning_rate']:g}", lang), len(plain["loss_per_step"]), data["T"], data["H"],
-            data["batch"], number(plain["loss_per_step"][0], lang, 2),
-            _grouped(max(plain["grad_norm"]), lang), number(plain["loss_per_step"][-1], lang, 1),
-            _grouped(max(clipped["grad_norm"]), lang), number(clipped["loss_per_step"][-1], lang, 2),
+            words.number(f"{data['spectral_radius']:g}"), words.number(theta, 1),
+            words.number(f"{data['learning_rate']:g}"), len(plain["loss_per_step"]), data["T"], data["H"],
+            data["batch"], words.number(plain["loss_per_step"][0], 2),
+            words.grouped(max(plain["grad_norm"]), math=True), words.number(plain["loss_per_step"][-1], 2),
+            words.grouped(max(clipped["grad_norm"]), math=True), words.number(clipped["loss_per_step"][-1], 2),
             _figure(decay, "clip", lang, out, notation),
-            sum(norm > data["threshold"] for norm in clipped["grad_norm"]))
+            sum(norm > theta for norm in clipped["grad_norm"]), sum(norm < theta for norm in plain["grad_norm"]))
     if (decay / "trunc.json").is_file():
         data = json.loads((decay / "trunc.json").read_text(encoding="utf-8"))
-        quoted = tuple(k for k in QUOTED_K2 if k < data["T"])
+        measured = tuple(sorted({k for curve in data["curves"] for k in curve["k2"]}))
+        quoted = tuple(k for k in QUOTED_K2 if k in measured and k < data["T"])
+        if len(quoted) < 3:
+            quoted = tuple(k for k in measured if k < data["T"])[:4]
         rows = []
         for curve in data["curves"]:
             at = dict(zip(curve["k2"], curve["median"], strict=True))
-            rows.append((curve["cell"], str(curve["k1"]),
-                         tuple(_scientific(at[k], lang) if k in at else "" for k in quoted)))
-        truncation = Truncation(data["T"], data["H"], len(data["seeds"]), quoted, tuple(rows),
+            rows.append(TruncationRow(curve["cell"], resolve_cell(curve["cell"]).title, str(curve["k1"]),
+                                      tuple(_scientific(at[k], words) if k in at else "" for k in quoted)))
+        truncation = Truncation(data["T"], data["H"], len(data["seeds"]), quoted, measured, tuple(rows),
                                 _figure(decay, "trunc", lang, out, notation))
     return Remedies(clipping, truncation)
 
 
-@dataclass(frozen=True)
-class Exercise:
-    """One exercise of ``kind`` "step" (``given`` the gradients that reach a step, find ``wanted``),
-    "jacobian" (the blocks ∂``given``/∂``wanted``) or "softmax" (show ``given`` = ``wanted``);
-    ``solution`` is the derivation's own (proven) lines."""
-
-    kind: str
-    cell: str
-    prose: str | None
-    title: str
-    given: tuple[str, ...]
-    wanted: tuple[str, ...]
-    solution: str
-
-
-def exercises(cells: Iterable[str | Cell], notation: str) -> tuple[Exercise, ...]:
-    """For each cell, its backward step (δ of the named intermediates and of the previous states,
-    given δh_t and what the next step sends to the other states); then each cell's step Jacobian,
-    every block of it; and δs_t = ŷ_t − y_t for the softmax output. The solutions are the
-    derivation's own lines (the last: the steps of :mod:`.softmax_steps`, checked by SymPy)."""
-    from bpttlab.reports.sheets.context import broken, combined, curated, step_terms
-
-    steps, jacobians = [], []
-    for cell in cells:
-        c = resolve_cell(cell)
-        d = derive(c, head=None)
-        show = partial(latex, notation=notation, gates=gates(c))
-        # as the cell's section prints them: in the forward order, what the step sends back named
-        # δh_{t-1}^{(t)} (not the total δh_{t-1}), the Jacobian's terms on one matrix merged
-        previous = {at_step(carry(new), "t-1", fixed=c.params) for new in c.new_states}
-        wanted = {delta(s) for s in c.named_deltas} | previous
-        lines = [eq for eq in step_terms(d) if eq.lhs in wanted]
-        given = (show(delta(c.h)), *(show(carry(new)) for new in c.new_states[1:]))
-        steps.append(Exercise("step", c.name, curated(c), c.title, given,
-                              tuple(show(eq.lhs) for eq in lines if eq.lhs not in previous),
-                              aligned(lines, notation=notation, gates=gates(c))))
-        state = {s.name: s for s in (*c.new_states, *c.previous_states)}
-        blocks = [rf"\frac{{\partial {show(state[new])}}}{{\partial {show(state[prev])}}} "
-                  rf"&= {broken(combined(J), show)}" for (new, prev), J in d.jacobian.items()]
-        new_states = tuple(show(s) for s in c.new_states)
-        jacobians.append(Exercise("jacobian", c.name, curated(c), c.title, new_states,
-                                  tuple(show(s) for s in c.previous_states), " \\\\\n".join(blocks)))
-    printed = steps_latex(notation)
-    softmax = Exercise("softmax", "", None, "", (printed.vector[0],), (printed.vector[1],),
-                       " \\\\\n".join(f"{lhs} &= {rhs}" for lhs, rhs in printed.lines))
-    return (*steps, *jacobians, softmax)
-
-
-@dataclass(frozen=True)
-class Topics:
-    lang: str
-    notation: str
-    types: tuple[RnnType, ...]
-    unrolled: str
-    diagrams: dict[str, str]  # cell name → TikZ
-    table: tuple[TableRow, ...]
-    sizes: dict[str, int]
-    softmax: PrintedSteps
-    horizon_T: int
-    horizons: tuple[Horizon, ...]
-    remedies: Remedies
-    exercises: tuple[Exercise, ...]
-    symbols: dict[str, str]
-
-    @property
-    def template(self) -> str:
-        """The template of the topics' prose in the sheet's language."""
-        return f"topics.{self.lang}.tex.j2"
-
-
-def _symbols(notation: str) -> dict[str, str]:
-    """Names the topics' prose uses: h_t, h_{t-1}, h_k, W_hh, ℓ_t, δh_t, T, the forget-gate bias."""
-    d = derive("rnn", "softmax")
+def truncated_symbols(notation: str) -> dict[str, str]:
+    """The symbols of the cut recurrence (:data:`.formulas.TRUNCATED`) in ``notation``."""
+    d = derive(BUILT_IN[0], HEADS[0])
     show = partial(latex, notation=notation)
-    c = d.cell
-    h, h_prev = c.states[0]
-    step_at = partial(at_step, fixed=c.params)
-    W = next(p for p in c.params if p.shape[1] != 1 and p.shape[1] == p.shape[0] and
-             any(p in m.args and h_prev in m.args for eq in c.equations for m in eq.rhs.atoms(sp.MatMul)))
+    h = d.cell.h
     typeset = notation_of(notation)
 
     def in_block(symbol: sp.MatrixSymbol) -> str:
-        """The symbol of block e: δh_t^{[e]}, or the book's δh^{(t)}_{[e]}."""
         pieces = typeset.typeset(symbol.name)
         return pieces.latex() + "_{[e]}" if pieces.sup else pieces.latex("[e]")
 
-    following = step_at(h, "t+1")
-    lstm = resolve_cell(FORGETTING_CELL)
-    bias = next(p for p in lstm.params if p.name == lstm.forget_gate_bias)
-    return {"h_t": show(h), "h_prev": show(h_prev), "h_k": show(step_at(h, "k")),
-            "h_j": show(step_at(h, "j")),
-            "h_j1": show(step_at(h_prev, "j")), "W": show(W), "loss_t": show(d.head.loss),
-            "delta_h": show(delta(h)), "carry_h": show(carry(h)),
-            "T": "T" if notation == "course" else r"\tau",
-            "b_f": latex(bias, notation=notation, gates=gates(lstm)), "h_next": show(following),
-            "delta_block": in_block(delta(h)), "delta_next_block": in_block(delta(following)),
-            "grad_loss": rf"\nabla_{{{show(h)}}} {show(d.head.loss)}", "y_hat": show(d.head.prediction),
+    following = at_step(h, "t+1", fixed=d.cell.params)
+    return {"h_t": show(h), "h_next": show(following), "delta_block": in_block(delta(h)),
+            "delta_next_block": in_block(delta(following)), "T": typeset.length,
+            "grad_loss": rf"\nabla_{{{show(h)}}} {show(d.head.loss)}",
             "indicator": TRUNCATED.indicator_latex(), "lowest": TRUNCATED.lowest_latex()}
 
 
-@cache
-def _softmax_checked() -> bool:
-    return check_steps(3)
+# ------------------------------------------------------------------------------------- errata
+@dataclass(frozen=True)
+class Erratum:
+    """One slip of the course material and what the sheet writes instead (``key``: its words)."""
+
+    key: str
+    values: dict
+
+
+def errata(notation: str) -> tuple[Erratum, ...]:
+    """The slips the course's slides make that the sheet corrects: the size of W_hh and the chain of
+    the vanishing-gradient slide, the output weight's name, the GRU's update convention."""
+    rnn = resolve_cell(BUILT_IN[0])
+    gru = next(resolve_cell(c) for c in BUILT_IN if {r.kind for r in _roles(c)} >= {"update"})
+    show = partial(latex, notation=notation, gates=gates(gru))
+    W_hh = next(p for p in rnn.params if p.shape[0] == p.shape[1] == H)
+    hd = head_of(HEADS[0])
+    h = rnn.h
+    step_at = partial(at_step, fixed=rnn.params)
+    update = next(eq for eq in gru.equations if eq.lhs == gru.h)
+    z = next(r.gate for r in _roles(gru) if r.kind == "update")
+    return (
+        Erratum("size", {"W": latex(W_hh, notation), "shape": r"\mathbb{R}^{H \times H}"}),
+        Erratum("chain", {"h3": latex(step_at(h, 3), notation), "h2": latex(step_at(h, 2), notation),
+                          "h1": latex(step_at(h, 1), notation)}),
+        Erratum("output", {"W": latex(hd.params[0], notation)}),
+        Erratum("update", {"equation": f"{show(gru.h)} = {show(update.rhs)}", "z": show(z)}),
+    )
+
+
+def _roles(cell: str | Cell) -> tuple:
+    from bpttlab.derivations.structure import gate_roles
+
+    return gate_roles(resolve_cell(cell))
+
+
+# ------------------------------------------------------------------------------------- exercises
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise with a numeric answer: ``key`` names its words; ``values`` what the question and
+    the answer print (already in the language's numbers); ``numbers`` the unrounded answers."""
+
+    key: str
+    values: dict
+    numbers: dict
+
+
+def exercises(lang: str | Language, notation: str) -> tuple[Exercise, ...]:
+    """The bound for a given 2 × 2 W_hh; memory and cost of truncated BPTT at T = 1000; which type of
+    RNN fits a task; the forget gate that keeps half the gradient over 100 steps; clipping a list of
+    norms."""
+    words = language(lang)
+    number = words.number
+    W = np.array([[0.6, -0.4], [0.3, 0.5]])
+    singular = float(np.linalg.norm(W, 2))
+    rho = float(np.max(np.abs(np.linalg.eigvals(W))))
+    W_text = r"\begin{pmatrix} " + r" \\ ".join(" & ".join(number(f"{v:g}") for v in row) for row in W) \
+        + r" \end{pmatrix}"
+    gram = W.T @ W
+    bound = Exercise("bound", {"W": W_text, "gram": r"\begin{pmatrix} " + r" \\ ".join(
+        " & ".join(number(v, 2) for v in row) for row in gram) + r" \end{pmatrix}",
+        "lambda": number(singular, 3), "gamma_lambda": number(singular, 3), "rho": number(rho, 3),
+        "power": number(singular ** 20, 4), "steps": 20, "answer": "vanishes" if singular < 1 else "nothing"},
+        {"lambda": singular, "rho": rho})
+    T_long, k1, k2 = 1000, 20, 50
+    cost = Exercise("cost", {"T": words.grouped(T_long, math=True), "k1": k1, "k2": k2,
+                             "memory": k2, "steps": words.grouped(T_long // k1 * k2, math=True),
+                             "full": words.grouped(T_long, math=True), "ratio": number(k2 / k1, 1)},
+                    {"memory": k2, "steps": T_long // k1 * k2})
+    types = Exercise("types", {}, {})
+    keep, span = 0.5, 100
+    gate = keep ** (1 / span)
+    bias = math.log(gate / (1 - gate))
+    forget = Exercise("forget", {"keep": number(keep * 100, 0), "span": span, "gate": number(gate, 5),
+                                 "half": number(f"{keep:g}"),
+                                 "bias": number(bias, 2)}, {"gate": gate, "bias": bias})
+    norms = (0.8, 3.0, 12.0, 1.5, 40.0)
+    theta = 5.0
+    clipped = tuple(min(n, theta) for n in norms)
+    factors = tuple(min(1.0, theta / n) for n in norms)
+    clip = Exercise("clip", {"norms": ", ".join(number(f"{n:g}") for n in norms), "theta": number(f"{theta:g}"),
+                             "clipped": ", ".join(number(f"{n:g}") for n in clipped),
+                             "factors": ", ".join(number(f, 3) if f < 1 else "1" for f in factors),
+                             "touched": sum(n > theta for n in norms)},
+                    {"clipped": clipped, "factors": factors})
+    return bound, cost, types, forget, clip
+
+
+# ------------------------------------------------------------------------------------- topics
+@dataclass(frozen=True)
+class Topics:
+    key: NotationKey
+    families: int
+    types: tuple[RnnType, ...]
+    unrolled: str
+    table: tuple[TableRow, ...]
+    sizes: dict[str, int]
+    scalar: ScalarRnn
+    measured: Measured | None
+    forget: ForgetBias
+    remedies: Remedies
+    truncated: dict[str, str]
+    standard: LearningStandard
+    errata: tuple[Erratum, ...]
+    exercises: tuple[Exercise, ...]
 
 
 def topics(cells: Iterable[str | Cell], notation: str, lang: str, decay: str | os.PathLike | None = None,
            out: str | os.PathLike | None = None) -> Topics:
-    """Everything the topics templates show for a sheet of ``cells``."""
+    """Everything the course sheet shows beyond the cells' sections."""
     cells = tuple(resolve_cell(c) for c in cells)
-    if not _softmax_checked():
-        raise RuntimeError("the printed steps of δs = ŷ − y do not check out in SymPy")
-    T, horizons = forget_bias_horizons(decay)
+    types = rnn_types(notation)
     return Topics(
-        lang=lang, notation=notation, types=rnn_types(notation), unrolled=unrolled_diagram("rnn", notation),
-        diagrams={c.name: cell_diagram(c, notation).tikz for c in cells},
-        table=comparison_table(cells, notation), sizes=dict(EXAMPLE_SIZES),
-        softmax=steps_latex(notation), horizon_T=T, horizons=horizons,
-        remedies=load_remedies(decay, lang, out, notation), exercises=exercises(cells, notation),
-        symbols=_symbols(notation),
+        key=notation_key(), families=len({kind.family for kind in types}), types=types,
+        unrolled=unrolled_diagram(cells[0], notation), table=comparison_table(cells, notation),
+        sizes=dict(EXAMPLE_SIZES), scalar=scalar_rnn(lang), measured=measured_bound(decay, cells[0], lang, out),
+        forget=forget_bias(decay, notation), remedies=load_remedies(decay, lang, out, notation),
+        truncated=truncated_symbols(notation), standard=STANDARD, errata=errata(notation),
+        exercises=exercises(lang, notation),
     )
+

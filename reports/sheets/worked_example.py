@@ -3,7 +3,9 @@ r"""The course's "hello" example (seed 004), computed by the NumPy engine and ty
 A character-level Elman RNN with a softmax output reads ``hell`` one letter at a time, as one-hot
 vectors over the vocabulary (h, e, l, o), and at every step is trained to predict the next letter of
 ``hello``: the targets are ``ello``. Its parameters are the engine's initialisation with a fixed
-seed, h_0 = 0 and the batch is one sequence. :func:`hello_example` collects every number the sheet
+seed, rounded to the places the sheet prints (so that every printed number follows from the printed
+parameters, on a calculator or in the PyTorch snippet the sheet shows), h_0 = 0 and the batch is one
+sequence. :func:`hello_example` collects every number the sheet
 shows — each step's pre-activation a_t, state h_t, logits s_t, probabilities ŷ_t and loss ℓ_t, the
 total loss and the BPTT gradients — from the engine itself: the forward pass's stored values, the
 head's own derived equations (for s_t and ℓ_t, which the engine does not keep) and
@@ -37,6 +39,7 @@ from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.reports.sheets.numbers import number
 
 __all__ = [
+    "EXAMPLE_CELL",
     "INPUTS",
     "PARAMETERS",
     "TARGETS",
@@ -49,11 +52,16 @@ __all__ = [
     "matrix_latex",
 ]
 
+#: The cell the example runs: the course's Elman RNN.
+EXAMPLE_CELL = "rnn"
 VOCABULARY = ("h", "e", "l", "o")
 INPUTS = "hell"
 TARGETS = "ello"  # the next letter of "hello" at every step
 PARAMETERS = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 LEARNING_RATE = 0.1  # the one step of gradient descent the example takes
+DECIMALS = 3  # the places of every printed number; the parameters are rounded to them
+#: The finite-difference check: the entry moved, by ±EPSILON, and the places of the two losses.
+CHECKED, EPSILON, LOSS_PLACES = ("W_hh", (0, 0)), 1e-3, 8
 # The parameters (and their gradients) on the lines of an align*: the square-ish matrices first.
 PARAMETER_LINES = (("W_xh", "W_hh"), ("W_hy", "b_h", "b_y"))
 ROW_BREAK = r" \\ "  # between the rows of a matrix
@@ -92,6 +100,8 @@ class WorkedExample:
     backward_names: dict[str, str] = None  # those deltas' names in the derivation, at step t
     learning_rate: float = 0.1
     updated_loss: float = 0.0  # L after one step of gradient descent with learning_rate
+    before: dict[str, np.ndarray] = None  # step T − 1 backward: δs, the head's W_hyᵀ δs, the carry, δh
+    moved_losses: tuple[float, float] = (0.0, 0.0)  # L with the CHECKED entry moved by +EPSILON, −EPSILON
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -114,9 +124,10 @@ def hello_example(seed: int = 0, hidden: int = 3) -> WorkedExample:
 
 @cache
 def _hello_example(seed: int, hidden: int) -> WorkedExample:
-    engine = build_engine("rnn", head="softmax", loss_at="every")
+    engine = build_engine(EXAMPLE_CELL, head="softmax", loss_at="every")
     size = len(VOCABULARY)
-    params = engine.init_params(D=size, H=hidden, K=size, seed=seed)
+    params = {name: np.round(value, DECIMALS)
+              for name, value in engine.init_params(D=size, H=hidden, K=size, seed=seed).items()}
     xs = np.eye(size)[_index(INPUTS)][:, None, :]  # (T, N=1, D)
     targets = np.array(_index(TARGETS))[:, None]  # (T, N=1)
 
@@ -134,6 +145,13 @@ def _hello_example(seed: int, hidden: int) -> WorkedExample:
     })
     y_hat = forward.y[:, 0]  # (T, K)
     backward, names = _last_step_backward(params, states, y_hat, np.eye(size)[targets[:, 0]])
+    before = _step_before_last(params, states, y_hat, np.eye(size)[targets[:, 0]], backward["h_prev"])
+    name, entry = CHECKED
+    moved = []
+    for sign in (1, -1):
+        shifted = {key: value.copy() for key, value in params.items()}
+        shifted[name][entry] += sign * EPSILON
+        moved.append(float(engine.loss_and_grads(shifted, xs, targets)[0]))
     updated = {name: value - LEARNING_RATE * grads[name] for name, value in params.items()}
     updated_loss, _ = engine.loss_and_grads(updated, xs, targets)
     previous = np.concatenate([np.zeros((1, hidden)), states.T[:-1]])  # h_0 = 0, h_1, ..., h_{T-1}
@@ -157,6 +175,8 @@ def _hello_example(seed: int, hidden: int) -> WorkedExample:
         backward_names=names,
         learning_rate=LEARNING_RATE,
         updated_loss=float(updated_loss),
+        before={key: _frozen(value) for key, value in before.items()},
+        moved_losses=(moved[0], moved[1]),
     )
 
 
@@ -180,6 +200,24 @@ def _last_step_backward(params: dict, states: np.ndarray, y_hat: np.ndarray, one
              "a": next(eq.lhs.name for eq in step_lines if eq.lhs != delta(cell.states[0][1])),
              "h_prev": delta(cell.states[0][1]).name}
     return {key: np.asarray(values[name])[:, 0] for key, name in names.items()}, names
+
+
+def _step_before_last(params: dict, states: np.ndarray, y_hat: np.ndarray, one_hot: np.ndarray,
+                      sent: np.ndarray) -> dict[str, np.ndarray]:
+    """Step T − 1's hidden state gradient in numbers: δs = ŷ − y, the head's part W_hyᵀ δs, what step
+    T sends back, and their sum δh (the recurrence of the derivation, evaluated)."""
+    d = derive(EXAMPLE_CELL, "softmax", "every")
+    head_lines = [eq for eq in d.head_backward if eq.lhs.name.startswith("δ") and
+                  not parse_name(eq.lhs.name).is_parameter]
+    compiled = Compiled((*head_lines, *d.recurrence))
+    T = states.shape[1]
+    cell, head = d.cell, d.head
+    env = {"W_hy": params["W_hy"], head.prediction.name: y_hat[T - 2][:, None],
+           head.target.name: one_hot[T - 2][:, None], carry(cell.h).name: sent[:, None]}
+    values = compiled({name: env[name] for name in compiled.inputs})
+    return {"s": np.asarray(values[delta(head.logits).name])[:, 0],
+            "head": params["W_hy"].T @ np.asarray(values[delta(head.logits).name])[:, 0],
+            "sent": sent, "h": np.asarray(values[delta(cell.h).name])[:, 0]}
 
 
 # ----------------------------------------------------------------- LaTeX
@@ -248,6 +286,16 @@ class WorkedLatex:
     updated_loss: str = ""
     update: str = ""  # θ ← θ − η δθ, as math
     correct: int = 0  # steps whose most probable letter is the target
+    scale: str = ""  # 1/√H, the bound of the parameters' uniform distribution
+    before: int = 0  # T − 1
+    backward_before: str = ""  # step T − 1: δs, δh = W_hyᵀ δs + what step T sends back
+    entry: str = ""  # the entry the finite difference checks, as math
+    epsilon: str = ""
+    loss_plus: str = ""
+    loss_minus: str = ""
+    difference: str = ""  # (L+ − L−)/(2ε) from the printed losses
+    gradient_entry: str = ""  # the same entry of the printed gradient
+    torch: str = ""  # a PyTorch snippet that reproduces the gradients from the printed parameters
 
 
 def _pairs(*pairs: tuple[str, str]) -> str:
@@ -327,13 +375,69 @@ def example_latex(example: WorkedExample, decimals: int = 3, notation: str = "co
     gradients = LINE_BREAK.join(
         _pairs(*((written.latex(f"δ{n}"), matrix(example.grads[n])) for n in line))
         for line in PARAMETER_LINES)
+    before = last - 1
+    W_hy_T = written.latex("W_hy", r"\top")
+    s_before = written.latex(delta(sp_symbol(example.symbols["s"])).name.replace("_t", f"_{before}"))
+    h_before = written.latex(f"δ{shift_name(example.symbols['h'], before)}")
+    carried = written.latex(shift_name(carry_name(example.symbols["h"]), before))
+    backward_before = LINE_BREAK.join([
+        _pairs((s_before, rf"{at('y_hat', before)} - {at('y', before)} = {matrix(example.before['s'])}")),
+        _pairs((h_before, rf"{W_hy_T} {s_before} + {carried} = {matrix(example.before['head'])} + "
+                          rf"{matrix(example.before['sent'])} = {matrix(example.before['h'])}")),
+    ])
+    name, (row, col) = CHECKED
+    plus, minus = (round(value, LOSS_PLACES) for value in example.moved_losses)
+    entry_symbol = written.element(name, f"{row + 1}{col + 1}")
     return WorkedLatex(seed=example.seed, hidden=example.hidden, decimals=decimals, notation=notation,
                        one_hot=one_hot, params=params, steps=tuple(steps),
                        loss=_number(example.loss, decimals, lang), gradients=gradients,
                        backward=backward, last=last, zero_columns=zero, weight_x=W_xh,
                        learning_rate=number(example.learning_rate, lang, 1),
                        updated_loss=_number(example.updated_loss, decimals, lang), update=update,
-                       correct=sum(p == q for p, q in zip(example.predicted, example.targets, strict=True)))
+                       correct=sum(p == q for p, q in zip(example.predicted, example.targets, strict=True)),
+                       scale=number(1 / np.sqrt(example.hidden), lang, decimals), before=before,
+                       backward_before=backward_before, entry=entry_symbol,
+                       epsilon=number(f"{EPSILON:g}", lang), loss_plus=number(plus, lang, LOSS_PLACES),
+                       loss_minus=number(minus, lang, LOSS_PLACES),
+                       difference=number((plus - minus) / (2 * EPSILON), lang, decimals),
+                       gradient_entry=_number(example.grads[name][row, col], decimals, lang),
+                       torch=torch_snippet(example))
+
+
+def torch_snippet(example: WorkedExample) -> str:
+    """About ten lines of PyTorch that compute the example's loss and gradients with autograd from the
+    printed parameters (which are exact: the example's parameters are rounded to the printed places)."""
+
+    def literal(array: np.ndarray) -> str:
+        return repr(np.asarray(array).round(DECIMALS).tolist())
+
+    lines = ["import torch", "torch.set_default_dtype(torch.float64)"]
+    for name in PARAMETERS:
+        value = np.asarray(example.params[name])
+        if value.ndim == 1:
+            lines.append(f"{name} = torch.tensor({literal(value)}, requires_grad=True)")
+            continue
+        rows = [literal(row) for row in value]
+        lines.append(f"{name} = torch.tensor([{rows[0]},")
+        lines += [f"{' ' * (len(name) + 17)}{row}," for row in rows[1:-1]]
+        lines.append(f"{' ' * (len(name) + 17)}{rows[-1]}], requires_grad=True)")
+    inputs = [VOCABULARY.index(c) for c in example.inputs]
+    targets = [VOCABULARY.index(c) for c in example.targets]
+    lines += [f"x, y = torch.eye({len(VOCABULARY)})[{inputs}], torch.tensor({targets})",
+              f"h, L = torch.zeros({example.hidden}), 0",
+              f"for t in range({len(example.inputs)}):",
+              "    h = torch.tanh(W_xh @ x[t] + W_hh @ h + b_h)",
+              "    L = L - torch.log_softmax(W_hy @ h + b_y, 0)[y[t]]",
+              "L.backward()",
+              "print(round(L.item(), 3), W_hh.grad)"]
+    return "\n".join(lines)
+
+
+def sp_symbol(name: str) -> object:
+    """A name as a symbol of the example's head, for :func:`delta`."""
+    import sympy as sp
+
+    return sp.MatrixSymbol(name, 1, 1)
 
 
 def carry_name(state: str) -> str:

@@ -1,7 +1,8 @@
-"""Sheets of cells the templates have no prose for: a custom cell's sheet compiles and shows its title
-and equations, its prose is neutral and read from its equations (p_i is a parameter vector, never a
-bias), in Indonesian too; whatever a user writes in a cell file is printed literally, never run;
-``bpttlab sheet --cell PATH.cell`` works and a bad name or file is one line."""
+"""Sheets of any cell: a custom cell's sheet compiles and shows its title and equations; its prose is
+generated from its equations (p_i is a peephole's weight vector, never a bias; a gate is named by what
+it does), in Indonesian too, and says nothing about another cell; whatever a user writes in a cell
+file is printed literally, never run; ``bpttlab sheet --cell PATH.cell`` works, a bad name or file is
+one line and exit status 2, a cell whose derivation does not prove exact exit status 1 and no sheet."""
 
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from bpttlab.derivations import CELLS, VARIANTS, custom_cell
 from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.reports.cli.app import main
-from bpttlab.reports.sheets.context import cell_sheet
+from bpttlab.reports.sheets.context import cell_section
 from bpttlab.reports.sheets.pdflatex import pdf_text
 from bpttlab.reports.sheets.writer import VARIANTS_SHEET, render_sheet, write_sheets
 
@@ -35,6 +36,12 @@ def symbol_rows(tex: str) -> dict[str, str]:
     return {row[0]: row[2].removesuffix(r" \\") for row in rows}
 
 
+def section_of(tex: str, label: str) -> str:
+    start = tex.index(rf"\label{{sec:{label}}}")
+    following = [tex.find(marker, start) for marker in (r"\section", r"\end{document}")]
+    return tex[start:min(position for position in following if position > 0)]
+
+
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     out = tmp_path_factory.mktemp("custom")
@@ -46,7 +53,7 @@ def test_a_custom_sheet_shows_its_title_and_equations(compiled):
     text = pdf_text(compiled["leaky.en.course"].pdf)
     flat = " ".join(text.split())
     assert "Backpropagation through time: Leaky gated relu cell" in flat
-    assert "2 Leaky gated relu cell" in flat  # the section
+    assert "1 Leaky gated relu cell" in flat  # the section
     for equation in ("zt = σ(az,t )", "ht = (1 − zt ) ⊙ ht−1 + zt ⊙ h̃t", "h̃t = relu(ah̃,t )"):
         assert equation in text, equation
     assert "step(" in text  # relu's derivative in the backward step
@@ -57,7 +64,7 @@ def test_a_custom_sheet_shows_its_title_and_equations(compiled):
 def test_a_title_is_printed_literally_and_never_run(compiled):
     sheet = compiled["nasty.en.course"]
     text = " ".join(pdf_text(sheet.pdf).split())
-    assert text.count(NASTY) == 3, text[:600]  # the title, the section, the intro
+    assert text.count(NASTY) == 4, text[:600]  # the title, the intro, the section, the diagram's caption
     assert "root:" not in text  # /etc/passwd was not read
     tex = sheet.tex.read_text(encoding="utf-8")
     assert r"\input{/etc" not in tex and "$x^2$" not in tex
@@ -72,81 +79,86 @@ def test_what_cannot_be_escaped_is_refused_in_one_line(bad):
     assert "\n" not in message and "control character" in message and "cell title" in message
 
 
-def test_p_is_a_parameter_vector_not_a_bias(rendered_sheet):
-    for lang, vector, bias in (("en", "parameter vector", "bias"), ("id", "vektor parameter", "bias")):
+def test_p_is_a_peephole_weight_not_a_bias(rendered_sheet):
+    for lang, weights, bias in (("en", "weights on", "bias"), ("id", "bobot untuk", "bias")):
         rows = symbol_rows(rendered_sheet("lstm_peephole", lang, "course"))
-        assert rows["p_i"].startswith(vector) and bias not in rows["p_i"], rows["p_i"]
+        assert rows["p_i"].startswith(weights) and "bias" not in rows["p_i"], rows["p_i"]
         assert rows["b_i"].startswith(bias)
-        assert rows["W_{xi}"].startswith("weight matrix" if lang == "en" else "matriks bobot")
+        assert rows["W_{xi}"].startswith("input weights" if lang == "en" else "bobot masukan")
     rows = symbol_rows(rendered_sheet("indrnn", "en", "dlbook"))
-    assert rows[r"\bm{u}"].startswith("parameter vector") and "bias" not in rows[r"\bm{u}"]
-    facts = cell_sheet("lstm_peephole", "course").facts
+    assert rows[r"\bm{u}"].startswith("weights on") and "bias" not in rows[r"\bm{u}"]
+    facts = cell_section("lstm_peephole", "course").facts
     assert facts.vectors == ("p_i", "p_f", "p_o") and "p_i" not in facts.biases
 
 
-def test_no_prose_is_carried_over_from_another_cell(rendered_sheet):
-    curated = ("forget gate", "update gate", "Elman", "long short-term memory", "reset gate", "PyTorch",
-               "gerbang lupa", "gerbang pembaruan", "gerbang reset")
-    for name in ("mgu", "lstm_peephole", "indrnn"):
-        for lang in ("en", "id"):
-            tex = rendered_sheet(name, lang, "course")
-            section = tex[tex.index(r"\label{sec:"):tex.index(r"\section", tex.index(r"\label{sec:"))]
-            assert not [words for words in curated if words in section], (name, lang)
-    assert all(cell_sheet(name, "course").prose is None for name in VARIANTS)
-    assert [name for name in CELLS if cell_sheet(name, "course").prose] == list(BUILT_IN)
+#: Words that belong to one kind of cell: a gate's name by its role, the Elman RNN, PyTorch's module.
+ABOUT = {"forget gate": "keep", "input gate": "write", "output gate": "read", "update gate": "update",
+         "reset gate": "reset"}
 
 
-def test_a_custom_cell_called_like_a_built_in_gets_neutral_prose():
+@pytest.mark.parametrize("lang", ["en"])
+@pytest.mark.parametrize("name", list(CELLS))
+def test_no_sentence_is_about_another_cell(rendered_sheet, name, lang):
+    """A cell's section names only the gates it has (by what they do), mentions PyTorch's module only
+    for a cell PyTorch computes, and the title of no other cell."""
+    tex = rendered_sheet(name, lang, "course")
+    section = section_of(tex, cell_section(name, "course").label).replace(CELLS[name].title, "")
+    section = section.replace("no forget gate", "")  # a cell's own lack is about the cell
+    roles = {role["kind"] for gate in cell_section(name, "course").gates for role in gate.roles}
+    for words, kind in ABOUT.items():
+        assert (words in section) <= (kind in roles), (name, words)
+    assert ("nn.GRU" in section or "bias\\_ih" in section) <= bool(CELLS[name].torch_module), name
+    others = {CELLS[other].title for other in CELLS if other != name} - {CELLS[name].title}
+    assert not [title for title in others if f" {title} " in section or f"{{{title}}}" in section], name
+
+
+def test_a_custom_cell_called_like_a_built_in_is_described_by_its_own_equations():
     impostor = leaky("Not the Elman RNN", name="rnn")
     tex = render_sheet(impostor, "en", "course")
-    assert "The Elman network" not in tex and "Not the Elman RNN" in tex
+    assert "Not the Elman RNN" in tex and "update gate" in tex
     assert "Worked example" not in tex  # the hello example is the built-in RNN's
 
 
-def test_english_neutral_prose_says_what_the_equations_say(rendered_sheet):
+def test_english_prose_says_what_the_equations_say(rendered_sheet):
     tex = " ".join(rendered_sheet("lstm_peephole", "en", "course").split())
-    assert "It has two states, $h_t$ and $C_t$; the first feeds the head" in tex
-    assert "three parameter vectors used element by element: $p_i$, $p_f$ and $p_o$" in tex
-    assert "four biases: $b_i$, $b_f$, $b_C$ and $b_o$" in tex
-    assert r"$\sigma' \le 0.25$ and $\tanh' \le 1$" in tex
+    assert "It has two states, $h_t$ and $C_t$; the output layer reads the first, $h_t$." in tex
+    assert "three parameter vectors ($p_i$, $p_f$ and $p_o$)" in tex
+    assert "four biases ($b_i$, $b_f$, $b_C$ and $b_o$)" in tex
     nfg = " ".join(rendered_sheet("lstm_nfg", "en", "course").split())
-    assert "The term is the identity" in nfg
+    assert "The term is the identity" in nfg and "constant error carousel" in nfg
+    ind = " ".join(rendered_sheet("indrnn", "en", "course").split())
+    assert r"\lambda_1 = \max_i |u_i|" in ind  # IndRNN's bound, from its diagonal Jacobian
 
 
-def test_indonesian_neutral_prose(rendered_sheet):
+def test_indonesian_prose(rendered_sheet):
     tex = " ".join(rendered_sheet("lstm_peephole", "id", "course").split())
-    section = tex[tex.index(r"\label{sec:"):]
-    # each term is Indonesian, with its English name once, in parentheses, where it is introduced
-    for term, english in (("gerbang", "gate"), ("matriks bobot", "weight matrix"),
-                          ("vektor parameter", "parameter vector")):
-        assert section.count(rf"{term} (\emph{{{english}}})") == 1, term
-        assert section.count(term) >= 3, term
-        assert section.count(english) == 1, english
-    assert "parameter vektor" not in section and "bobot matriks" not in section
-    assert "Sel ini memiliki dua keadaan, $h_t$ dan $C_t$" in section
-    assert r"tiga vektor parameter (\emph{parameter vector}) yang dipakai per elemen: " \
-           r"$p_i$, $p_f$, dan $p_o$" in section
-    assert r"$\sigma' \le 0{,}25$ dan $\tanh' \le 1$" in section and "0.25" not in section  # decimal comma
+    assert tex.count(r"(\emph{gate})") <= 1 and tex.count(r"(\emph{pre-activation})") == 1
+    assert "Sel ini memiliki dua keadaan, yaitu $h_t$ dan $C_t$" in tex
+    assert r"tiga vektor parameter ($p_i$, $p_f$, dan $p_o$)" in tex
+    assert "(0; 1)" in tex and "(0, 1)" not in tex.replace(r"\frac", "")
     for english in ("is defined by", "weight matrices", "element by element", "The derivatives", "feeds the"):
-        assert english not in section, english
+        assert english not in tex, english
 
 
-def test_the_variants_sheet_names_each_english_term_once(rendered_sheet):
+def test_the_variants_sheet_glosses_each_english_term_once(rendered_sheet):
     tex = rendered_sheet(VARIANTS_SHEET, "id", "course")
-    assert tex.count(r"(\emph{gate})") == 1 and tex.count(r"(\emph{parameter vector})") == 1
+    assert tex.count(r"(\emph{step Jacobian})") == 1
     for name in VARIANTS:
         assert rf"\label{{sec:{name}}}" in tex
 
 
 def test_the_variants_sheet_shows_forward_backward_and_jacobian_of_each(rendered_sheet):
     tex = rendered_sheet(VARIANTS_SHEET, "en", "course")
-    sections = tex.split(r"\section")[1:]
+    sections = tex.split(r"\section[")[1:]
     assert len(sections) == len(VARIANTS)
     for section in sections:
-        for heading in ("Forward pass", "Backpropagation through time", "Step Jacobian"):
-            assert rf"\subsection{{{heading}}}" in section
+        for heading in ("Forward pass", "Backpropagation through time", "The step Jacobian"):
+            assert rf"\subsection*{{{heading}}}" in section
         assert r"\frac{\partial h_t}{\partial h_{t-1}}" in section
     assert "Outputs and losses" not in tex and "Worked example" not in tex
+    for source in ("Greff et al. (2017)", "Gers et al. (2002)", "Zhou et al. (2016)", "Li et al. (2018)"):
+        assert source in tex, source
+    assert r"\operatorname{step}(v)$ is 1" in tex
 
 
 CELL_FILE = """# a student's cell
@@ -192,3 +204,19 @@ def test_sheet_command_refuses_a_title_with_a_control_character_in_one_line(tmp_
     error = capsys.readouterr().err
     assert code == 2 and len(error.strip().splitlines()) == 1
     assert re.search(r"evil.cell:3: cell title .* control character U\+001B", error)
+
+
+def test_no_sheet_is_written_for_a_cell_whose_proof_fails(tmp_path, capsys, monkeypatch):
+    """A derivation that does not prove exact (here: the proof is told it failed) stops the writer
+    before any sheet: one line naming the cell and the check, exit status 1, nothing written."""
+    from bpttlab.reports.sheets import writer
+
+    path = tmp_path / "leaky.cell"
+    path.write_text(CELL_FILE, encoding="utf-8")
+    monkeypatch.setattr(writer, "_proof", lambda cell: (False, "step δh_{t-1}"))
+    with pytest.raises(writer.ProofFailed, match=r"cell 'leaky_file'.*step δh_\{t-1\}"):
+        render_sheet(str(path), "en", "course")
+    code = main(["sheet", "--cell", str(path), "--no-pdf", "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert code == 1 and len(error.strip().splitlines()) == 1 and "leaky_file" in error
+    assert not list((tmp_path / "out").glob("*.tex"))
