@@ -27,7 +27,7 @@ __all__ = ["LINE_WIDTH", "broken", "lines", "pieces", "visible_width"]
 
 #: How wide, in points, the right-hand side of a broken display may be: an A4 text block with 2 cm
 #: margins is 483 pt at 11 pt type, less the left-hand side, the relation and the continuation's indent.
-LINE_WIDTH = 380.0
+LINE_WIDTH = 340.0
 #: A line break inside an align* right-hand side, indented past the relation.
 BREAK = r" \\ &\quad "
 
@@ -90,17 +90,18 @@ def _terms(expr: sp.MatrixExpr) -> list[tuple[str, sp.MatrixExpr]]:
 
 
 def pieces(expr: sp.MatrixExpr, show: Callable[[sp.Basic], str], width: float = LINE_WIDTH) -> list[str]:
-    """The signed terms of a sum, printed; a product ending in a sum that is too wide for a line,
-    ``A (B + C)``, is opened up into ``A \\bigl( B``, ``+ C \\bigr)``."""
+    """The signed terms of a sum, printed; a product ending in a sum that is wider than half a line,
+    ``A (B + C)``, is opened up into ``A \\bigl(``, ``B``, ``+ C \\bigr)``, so that the lines can be
+    filled evenly."""
     found: list[str] = []
     for sign, term in _terms(expr):
         head = "" if not found and sign == "+" else f"{sign} "
         factors = term.args if isinstance(term, sp.MatMul) else ()
-        if visible_width(show(term)) > width and factors and isinstance(factors[-1], sp.MatAdd):
+        if visible_width(show(term)) > width / 2 and factors and isinstance(factors[-1], sp.MatAdd):
             inner = pieces(factors[-1], show, width)
-            inner[0] = rf"{head}{show(sp.MatMul(*factors[:-1]))} \bigl( {inner[0]}"
             inner[-1] += r" \bigr)"
-            found += inner
+            # the factor before the parenthesis a piece of its own: the lines decide what it shares a line with
+            found += [rf"{head}{show(sp.MatMul(*factors[:-1]))} \bigl(", *inner]
         else:
             found.append(head + show(term))
     return found

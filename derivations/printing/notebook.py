@@ -13,7 +13,7 @@ $$\\begin{aligned}
 a_t &= W_{hh} h_{t-1} + W_{xh} x_t + b_h \\\\
 h_t &= \\tanh(a_t) \\\\
 &\\textbf{backward} \\\\
-\\delta h_t &= \\delta h_t^{(t+1)} \\\\
+\\delta h_t &= \\delta h_t^{(\\leftarrow t+1)} \\\\
 \\delta a_t &= \\delta h_t \\odot (1 - h_t^{2}) \\\\
 \\delta h_{t-1} &= W_{hh}^{\\top} \\delta a_t \\\\
 \\delta x_t &= W_{xh}^{\\top} \\delta a_t \\\\

@@ -10,6 +10,7 @@ equations call for.
 >>> section = cell_section("indrnn", "course")
 >>> section.facts.vectors, [g.symbol for g in cell_section("lstm", "course").gates]
 (('u',), ['f_t', 'i_t', 'o_t'])
+>>> section = cell_section("rnn", "course")
 >>> section.gradients[0].param, section.gradients[0].term
 ('W_{xh}', '\\\\delta a_t x_t^{\\\\top}')
 """

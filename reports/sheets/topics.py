@@ -37,6 +37,7 @@ from bpttlab.derivations.printing.latex_printer import gates, latex
 from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import at_step
+from bpttlab.derivations.printing.time_index import shift_name as shift
 from bpttlab.derivations.scalar import sigmoid
 from bpttlab.derivations.structure import forget_gate, parameter_count
 from bpttlab.derivations.symbols import H
@@ -192,6 +193,7 @@ class ScalarRnn:
     rows: tuple[ScalarRow, ...]
     weights: tuple[float, ...]
     values: tuple[tuple[float, ...], ...]  # the products, unrounded (for the tests)
+    sym: dict = None  # the scalar state at t, t − 1, k, j, 0 in the sheet's notation (never bold)
 
 
 def _scientific(value: float, lang: Language) -> str:
@@ -205,9 +207,16 @@ def _scientific(value: float, lang: Language) -> str:
 
 
 def scalar_rnn(lang: str | Language = "en", weights: tuple[float, ...] = (0.5, 1.0, 3.0), x: float = 0.5,
-               steps: int = 40, spans: tuple[int, ...] = (1, 5, 10, 20)) -> ScalarRnn:
+               steps: int = 40, spans: tuple[int, ...] = (1, 5, 10, 20), notation: str = "course") -> ScalarRnn:
     """The table of :class:`ScalarRnn`, computed step by step."""
     words = language(lang)
+    written = notation_of(notation)
+    h = resolve_cell(BUILT_IN[0]).h.name
+    sym = {key: written.element(at, "") for key, at in
+           (("h_t", h), ("h_prev", shift(h, "t-1")), ("h_k", shift(h, "k")), ("h_j", shift(h, "j")),
+            ("h_0", shift(h, 0)))}
+    for key in ("h_t", "h_j"):  # squared: a symbol with a superscript of its own is parenthesised
+        sym[f"{key}_squared"] = (f"({sym[key]})^{{2}}" if "^" in sym[key] else f"{sym[key]}^{{2}}")
     rows, values = [], []
     for w in weights:
         h = [0.0]
@@ -220,7 +229,7 @@ def scalar_rnn(lang: str | Language = "en", weights: tuple[float, ...] = (0.5, 1
                                                    else "."),
                               words.number(h[-1], 3), words.number(factors[-1], 3),
                               tuple(_scientific(p, words) for p in products)))
-    return ScalarRnn(words.number(f"{x:g}"), steps, spans, tuple(rows), weights, tuple(values))
+    return ScalarRnn(words.number(f"{x:g}"), steps, spans, tuple(rows), weights, tuple(values), sym)
 
 
 # ------------------------------------------------------------------ the measured decay and the bound
@@ -401,7 +410,8 @@ def _figure(decay: Path, name: str, lang: str, out: Path | None, notation: str =
 
         (out / "figures").mkdir(parents=True, exist_ok=True)
         figure = DRAW[name]((decay / f"{name}.json").read_text(encoding="utf-8"), lang, notation)
-        found = save_figure(figure, out / "figures" / f"{name}.{notation}.{lang}")[1]
+        stem = f"{name}.{lang}" if notation_of(notation).length == "T" else f"{name}.{notation}.{lang}"
+        found = save_figure(figure, out / "figures" / stem)[1]
     if not found.is_file():
         return None
     return Path(os.path.relpath(found, out)).as_posix() if out is not None else found.as_posix()
@@ -522,7 +532,15 @@ def exercises(lang: str | Language, notation: str) -> tuple[Exercise, ...]:
     W_text = r"\begin{pmatrix} " + r" \\ ".join(" & ".join(number(f"{v:g}") for v in row) for row in W) \
         + r" \end{pmatrix}"
     gram = W.T @ W
-    bound = Exercise("bound", {"W": W_text, "gram": r"\begin{pmatrix} " + r" \\ ".join(
+    rnn = resolve_cell(BUILT_IN[0])
+    show = partial(latex, notation=notation)
+    square = next(p for p in rnn.params if p.shape[0] == p.shape[1] == H)
+    lstm = resolve_cell(FORGETTING_CELL)
+    bias_name, gate_name = forget_gate(lstm)
+    symbols = {"W_name": show(square), "h_t": show(rnn.h), "h_back": show(at_step(rnn.h, "t-20")),
+               "f_t": show(next(eq.lhs for eq in lstm.equations if eq.lhs.name == gate_name)),
+               "b_f": show(next(p for p in lstm.params if p.name == bias_name))}
+    bound = Exercise("bound", {**symbols, "W": W_text, "gram": r"\begin{pmatrix} " + r" \\ ".join(
         " & ".join(number(v, 2) for v in row) for row in gram) + r" \end{pmatrix}",
         "lambda": number(singular, 3), "gamma_lambda": number(singular, 3), "rho": number(rho, 3),
         "power": number(singular ** 20, 4), "steps": 20, "answer": "vanishes" if singular < 1 else "nothing"},
@@ -536,7 +554,7 @@ def exercises(lang: str | Language, notation: str) -> tuple[Exercise, ...]:
     keep, span = 0.5, 100
     gate = keep ** (1 / span)
     bias = math.log(gate / (1 - gate))
-    forget = Exercise("forget", {"keep": number(keep * 100, 0), "span": span, "gate": number(gate, 5),
+    forget = Exercise("forget", {**symbols, "keep": number(keep * 100, 0), "span": span, "gate": number(gate, 5),
                                  "half": number(f"{keep:g}"),
                                  "bias": number(bias, 2)}, {"gate": gate, "bias": bias})
     norms = (0.8, 3.0, 12.0, 1.5, 40.0)
@@ -549,6 +567,16 @@ def exercises(lang: str | Language, notation: str) -> tuple[Exercise, ...]:
                              "touched": sum(n > theta for n in norms)},
                     {"clipped": clipped, "factors": factors})
     return bound, cost, types, forget, clip
+
+
+def _separate_biases(cells: tuple[Cell, ...], notation: str) -> str:
+    """The biases of the cells PyTorch computes that are not merged with another (a bias inside a
+    product with the reset gate: the GRU's b_hn), as a list of math."""
+    from bpttlab.reports.sheets.context import cell_section
+
+    found = [row.symbol for c in cells if c.torch_module for row in cell_section(c, notation).symbols
+             if row.kind == "bias.recurrent"]
+    return ", ".join(dict.fromkeys(found))
 
 
 # ------------------------------------------------------------------------------------- topics
@@ -568,6 +596,7 @@ class Topics:
     standard: LearningStandard
     errata: tuple[Erratum, ...]
     exercises: tuple[Exercise, ...]
+    separate: str = ""  # the biases a PyTorch cell keeps apart (multiplied by its reset gate), as math
 
 
 def topics(cells: Iterable[str | Cell], notation: str, lang: str, decay: str | os.PathLike | None = None,
@@ -578,9 +607,9 @@ def topics(cells: Iterable[str | Cell], notation: str, lang: str, decay: str | o
     return Topics(
         key=notation_key(), families=len({kind.family for kind in types}), types=types,
         unrolled=unrolled_diagram(cells[0], notation), table=comparison_table(cells, notation),
-        sizes=dict(EXAMPLE_SIZES), scalar=scalar_rnn(lang), measured=measured_bound(decay, cells[0], lang, out),
+        sizes=dict(EXAMPLE_SIZES), scalar=scalar_rnn(lang, notation=notation), measured=measured_bound(decay, cells[0], lang, out),
         forget=forget_bias(decay, notation), remedies=load_remedies(decay, lang, out, notation),
         truncated=truncated_symbols(notation), standard=STANDARD, errata=errata(notation),
-        exercises=exercises(lang, notation),
+        exercises=exercises(lang, notation), separate=_separate_biases(cells, notation),
     )
 

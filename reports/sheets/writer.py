@@ -121,7 +121,12 @@ class Glossary:
 # ------------------------------------------------------------------------------------- proofs
 @cache
 def _proof(cell: Cell) -> tuple[bool, str]:
-    result = prove(cell, None, kind=("step",))
+    """(passed, what failed) of the cell's step proof. A proof that cannot even run has not proven
+    anything: that is a failure too, named by what stopped it."""
+    try:
+        result = prove(cell, None, kind=("step",))
+    except Exception as error:  # noqa: BLE001 - any error of the prover means: not proven
+        return False, f"the proof stopped: {type(error).__name__}: {error}"
     failed = [check.what for check in result.checks if not check.passed]
     return result.passed, ", ".join(failed)
 

@@ -45,14 +45,14 @@ KEY_EQUATIONS = [
     ("lstm", "h_t", "dlbook", r"\bm{h}^{(t)} = \bm{q}^{(t)} \odot \tanh(\bm{s}^{(t)})"),
     ("gru", "h_t", "course", r"h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde{h}_t"),
     ("gru", "h_t", "dlbook",
-     r"\bm{h}^{(t)} = (1 - \bm{u}^{(t)}) \odot \bm{h}^{(t-1)} + \bm{u}^{(t)} \odot \tilde{\bm{h}}^{(t)}"),
+     r"\bm{h}^{(t)} = (1 - \bm{z}^{(t)}) \odot \bm{h}^{(t-1)} + \bm{z}^{(t)} \odot \tilde{\bm{h}}^{(t)}"),
     ("gru", "u_t", "course", r"u_t = r_t \odot h_{t-1}"),
     ("gru_torch", "h_t", "course", r"h_t = (1 - z_t) \odot \tilde{h}_t + z_t \odot h_{t-1}"),
     ("gru_torch", "m_t", "course", r"m_t = W_{h\tilde{h}} h_{t-1} + b_{h\tilde{h}}"),
     ("lstm", "f_t", "dlbook", r"\bm{f}^{(t)} = \sigma(\bm{a}_f^{(t)})"),
     ("gru", "u_t", "dlbook", r"\bm{v}^{(t)} = \bm{r}^{(t)} \odot \bm{h}^{(t-1)}"),
     ("gru_torch", "h_t", "dlbook",
-     r"\bm{h}^{(t)} = (1 - \bm{u}^{(t)}) \odot \tilde{\bm{h}}^{(t)} + \bm{u}^{(t)} \odot \bm{h}^{(t-1)}"),
+     r"\bm{h}^{(t)} = (1 - \bm{z}^{(t)}) \odot \tilde{\bm{h}}^{(t)} + \bm{z}^{(t)} \odot \bm{h}^{(t-1)}"),
     ("gru_torch", "m_t", "dlbook", r"\bm{m}^{(t)} = \bm{W}^{h} \bm{h}^{(t-1)} + \bm{b}^{hh}"),
 ]
 
@@ -72,10 +72,11 @@ KEY_BACKWARD = [
     ("lstm", "δa_{f,t}", None, "course",
      r"\delta a_{f,t} = \delta C_t \odot f_t \odot (1 - f_t) \odot C_{t-1}"),
     ("lstm", "δc_t", None, "course",
-     r"\delta C_t = \delta h_t \odot o_t \odot (1 - \tanh^{2}(C_t)) + \delta C_t^{(t+1)}"),
+     r"\delta C_t = \delta h_t \odot o_t \odot (1 - \tanh^{2}(C_t)) + \delta C_t^{(\leftarrow t+1)}"),
     ("gru", "δa_{z,t}", None, "course",
      r"\delta a_{z,t} = \delta h_t \odot z_t \odot (1 - z_t) \odot (\tilde{h}_t - h_{t-1})"),
-    ("rnn", "δh_t", "softmax", "course", r"\delta h_t = W_{hy}^{\top} \delta a_{y,t} + \delta h_t^{(t+1)}"),
+    ("rnn", "δh_t", "softmax", "course",
+     r"\delta h_t = W_{hy}^{\top} \delta a_{y,t} + \delta h_t^{(\leftarrow t+1)}"),
     ("rnn", "δh_t", "softmax", "dlbook",
      r"\delta \bm{h}^{(t)} = \bm{V}^{\top} \delta \bm{o}^{(t)} + \delta \bm{h}^{(t \leftarrow t+1)}"),
     ("rnn", "δa_{y,t}", "sigmoid", "course", r"\delta a_{y,t} = \hat{y}_t - y_t"),
@@ -101,12 +102,12 @@ KEY_BACKWARD = [
      r"\odot (1 - \bm{q}^{(t)}) \odot \tanh(\bm{s}^{(t)})"),
     ("lstm", "δc_{t-1}", None, "course", r"\delta C_{t-1} = \delta C_t \odot f_t"),
     ("lstm", "δc_{t-1}", None, "dlbook", r"\delta \bm{s}^{(t-1)} = \delta \bm{s}^{(t)} \odot \bm{f}^{(t)}"),
-    ("gru", "δa_{z,t}", None, "dlbook", r"\delta \bm{a}_u^{(t)} = \delta \bm{h}^{(t)} \odot \bm{u}^{(t)} "
-     r"\odot (1 - \bm{u}^{(t)}) \odot (\tilde{\bm{h}}^{(t)} - \bm{h}^{(t-1)})"),
+    ("gru", "δa_{z,t}", None, "dlbook", r"\delta \bm{a}_z^{(t)} = \delta \bm{h}^{(t)} \odot \bm{z}^{(t)} "
+     r"\odot (1 - \bm{z}^{(t)}) \odot (\tilde{\bm{h}}^{(t)} - \bm{h}^{(t-1)})"),
     ("gru", "δa_{n,t}", None, "course",
      r"\delta a_{\tilde{h},t} = \delta h_t \odot z_t \odot (1 - \tilde{h}_t^{2})"),
     ("gru", "δa_{n,t}", None, "dlbook", r"\delta \bm{a}_{\tilde{h}}^{(t)} = \delta \bm{h}^{(t)} "
-     r"\odot \bm{u}^{(t)} \odot (1 - (\tilde{\bm{h}}^{(t)})^{2})"),
+     r"\odot \bm{z}^{(t)} \odot (1 - (\tilde{\bm{h}}^{(t)})^{2})"),
     ("gru", "δa_{r,t}", None, "course",
      r"\delta a_{r,t} = \delta u_t \odot r_t \odot (1 - r_t) \odot h_{t-1}"),
     ("gru", "δa_{r,t}", None, "dlbook", r"\delta \bm{a}_r^{(t)} = \delta \bm{v}^{(t)} \odot \bm{r}^{(t)} "
@@ -114,13 +115,13 @@ KEY_BACKWARD = [
     ("gru", "δh_{t-1}", None, "course", r"\delta h_{t-1} = W_{hr}^{\top} \delta a_{r,t} + W_{hz}^{\top} "
      r"\delta a_{z,t} + \delta h_t \odot (1 - z_t) + \delta u_t \odot r_t"),
     ("gru", "δh_{t-1}", None, "dlbook", r"\delta \bm{h}^{(t-1)} = \bm{W}^{r\top} \delta \bm{a}_r^{(t)} "
-     r"+ \bm{W}^{u\top} \delta \bm{a}_u^{(t)} + \delta \bm{h}^{(t)} \odot (1 - \bm{u}^{(t)}) "
+     r"+ \bm{W}^{z\top} \delta \bm{a}_z^{(t)} + \delta \bm{h}^{(t)} \odot (1 - \bm{z}^{(t)}) "
      r"+ \delta \bm{v}^{(t)} \odot \bm{r}^{(t)}"),
     ("gru_torch", "δa_{z,t}", None, "course",
      r"\delta a_{z,t} = \delta h_t \odot z_t \odot (1 - z_t) \odot (h_{t-1} - \tilde{h}_t)"),
     ("gru_torch", "δm_t", None, "course", r"\delta m_t = \delta a_{\tilde{h},t} \odot r_t"),
     ("gru_torch", "δa_{z,t}", None, "dlbook",
-     r"\delta \bm{a}_u^{(t)} = \delta \bm{h}^{(t)} \odot \bm{u}^{(t)} \odot (1 - \bm{u}^{(t)}) "
+     r"\delta \bm{a}_z^{(t)} = \delta \bm{h}^{(t)} \odot \bm{z}^{(t)} \odot (1 - \bm{z}^{(t)}) "
      r"\odot (\bm{h}^{(t-1)} - \tilde{\bm{h}}^{(t)})"),
     ("rnn", "δh_{t-1}", None, "dlbook", r"\delta \bm{h}^{(t-1)} = \bm{W}^{\top} \delta \bm{a}^{(t)}"),
     ("rnn", "δa_{y,t}", "sigmoid", "dlbook", r"\delta \bm{o}^{(t)} = \hat{\bm{y}}^{(t)} - \bm{y}^{(t)}"),

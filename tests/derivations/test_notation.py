@@ -27,9 +27,9 @@ COURSE = {
     "W_hn": r"W_{h\tilde{h}}", "b_hn": r"b_{h\tilde{h}}", "W_n": r"W_{\tilde{h}}",
     "a_t": "a_t", "a_{f,t}": "a_{f,t}", "a_{n,t}": r"a_{\tilde{h},t}", "δa_{f,t}": r"\delta a_{f,t}",
     "δW_hh": r"\delta W_{hh}", "δa_{y,T}": r"\delta a_{y,T}", "s_t": "s_t",
-    "δh_t^{(t+1)}": r"\delta h_t^{(t+1)}",
-    "δc_t^{(t+1)}": r"\delta C_t^{(t+1)}", "h_3": "h_3", "h_{2}": "h_2", "h_{10}": "h_{10}",
-    "a_{i,3}": "a_{i,3}", "δh_3^{(4)}": r"\delta h_3^{(4)}", "h_{j-1}": "h_{j-1}", "h_T": "h_T",
+    "δh_t^{(t+1)}": r"\delta h_t^{(\leftarrow t+1)}",
+    "δc_t^{(t+1)}": r"\delta C_t^{(\leftarrow t+1)}", "h_3": "h_3", "h_{2}": "h_2", "h_{10}": "h_{10}",
+    "a_{i,3}": "a_{i,3}", "δh_3^{(4)}": r"\delta h_3^{(\leftarrow 4)}", "h_{j-1}": "h_{j-1}", "h_T": "h_T",
 }
 
 DLBOOK = {
@@ -45,8 +45,8 @@ DLBOOK = {
     # the LSTM's s, g, q and the GRU's u (issue 13).
     "a_{y,t}": r"\bm{o}^{(t)}", "s_t": r"\bm{s}^{(t)}", "y'_t": r"\bm{y}'^{(t)}",
     "h_T": r"\bm{h}^{(\tau)}", "h_0": r"\bm{h}^{(0)}", "i_t": r"\bm{g}^{(t)}",
-    "o_t": r"\bm{q}^{(t)}", "z_t": r"\bm{u}^{(t)}", "r_t": r"\bm{r}^{(t)}", "W_xi": r"\bm{U}^{g}",
-    "W_xo": r"\bm{U}^{o}", "b_z": r"\bm{b}^{u}", "W_hg": r"\bm{W}^{s}", "g_t": r"\tilde{\bm{s}}^{(t)}",
+    "o_t": r"\bm{q}^{(t)}", "z_t": r"\bm{z}^{(t)}", "r_t": r"\bm{r}^{(t)}", "W_xi": r"\bm{U}^{g}",
+    "W_xo": r"\bm{U}^{o}", "b_z": r"\bm{b}^{z}", "W_hg": r"\bm{W}^{s}", "g_t": r"\tilde{\bm{s}}^{(t)}",
     "δW_xh^{(t)}": r"\delta \bm{U}^{(t)}",
 }
 
@@ -64,7 +64,7 @@ def test_dlbook_notation(name, expected):
 def test_a_transpose_merges_into_the_symbols_own_superscript():
     course, dlbook = notation("course"), notation("dlbook")
     assert course.latex("h_{t-1}", r"\top") == r"h_{t-1}^{\top}"
-    assert course.latex("δh_t^{(t+1)}", r"\top") == r"\delta h_t^{(t+1)\top}"
+    assert course.latex("δh_t^{(t+1)}", r"\top") == r"\delta h_t^{(\leftarrow t+1)\top}"
     assert dlbook.latex("h_{t-1}", r"\top") == r"\bm{h}^{(t-1)\top}"
     assert dlbook.latex("W_hh", r"\top") == r"\bm{W}^{\top}"
     assert dlbook.has_superscript("h_t") and not notation("course").has_superscript("h_t")

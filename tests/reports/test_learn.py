@@ -167,16 +167,54 @@ def test_report_has_the_learning_section(quick_run):
     assert "within 20 Adam steps" in text and "success.en.png" in text and "[learn.csv]" in text
 
 
+def meeting_the_standard(quick_run: Path, folder: Path) -> Path:
+    """The quick study's folder with its data extended to what the sheet's standard asks (the four
+    course cells, three seeds, T up to 100): the sheet reads only the data, so this is the data of a
+    study that meets it, without the hours of running one."""
+    import shutil
+
+    shutil.copytree(quick_run, folder)
+    data = json.loads((folder / "learn.json").read_text())
+    from bpttlab.reports.learn.standard import STANDARD
+
+    data["config"]["seeds"] = [0, 1, 2]
+    data["config"]["lengths"] = [10, 20, 50, 100]
+    template = next(s for s in data["settings"] if s["radius"] is None and s["clip"] is None)
+    for cell in STANDARD.cells:
+        if not any(s["cell"] == cell for s in data["settings"]):
+            data["settings"].append({**template, "key": cell, "cell": cell})
+            data["horizons"][cell] = data["horizons"][template["key"]]
+            data["verdicts"][cell] = data["verdicts"][template["key"]]
+    runs = []
+    for setting in data["settings"]:
+        for T in data["config"]["lengths"]:
+            for seed in data["config"]["seeds"]:
+                runs.append({"setting": setting["key"], "T": T, "seed": seed,
+                             "status": "solved" if T <= 20 else "failed"})
+    data["runs"] = runs
+    (folder / "learn.json").write_text(json.dumps(data))
+    return folder
+
+
 @pytest.mark.parametrize(("lang", "title", "baseline"), [("en", "What a network learns", "0.167"),
                                                        ("id", "Apa yang dipelajari jaringan", "0{,}167")])
-def test_course_sheet_gains_the_learning_section(quick_run, tmp_path, rendered_sheet, lang, title, baseline):
-    learning = learning_context(quick_run, tmp_path, lang)
+def test_course_sheet_states_a_learning_result_only_from_data_meeting_its_standard(
+        quick_run, tmp_path, lang, title, baseline):
+    from bpttlab.reports.learn.standard import STANDARD
+
+    quick = json.loads((quick_run / "learn.json").read_text())
+    assert not STANDARD.met(quick) and learning_context(quick_run, tmp_path, lang) is None
+    absent = " ".join(render_sheet("course", lang, learning=None).split())
+    assert title in absent and "bpttlab all" in absent and baseline not in absent
+    assert f"${STANDARD.longest}$" in absent  # the standard, stated on the sheet
+    met = meeting_the_standard(quick_run, tmp_path / "met")
+    learning = learning_context(met, tmp_path, lang)
+    assert learning is not None
     tex = render_sheet("course", lang, learning=learning)
-    assert title in tex and baseline in tex
-    assert f"figures/learn-success.{lang}.pdf" in tex
-    assert (tmp_path / "figures" / f"learn-hello.{lang}.pdf").exists()
-    assert tex.count(r"\texttt{rnn}") >= 3  # rnn, rnn ρ = 3 and clipped rows
-    assert title not in rendered_sheet("course", lang, "course")  # only where a study is given
+    assert title in tex and baseline in tex and f"figures/learn-success.{lang}.pdf" in tex
+    for T in (10, 20, 50, 100):
+        assert rf"= {T}$" in tex
+    assert tex.count("3/3") == 2 * len(learning.rows) and tex.count("0/3") == 2 * len(learning.rows)
 
 
 def test_learning_context_without_a_study_is_named(tmp_path):

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bpttlab.derivations import CELLS, VARIANTS, custom_cell
-from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.reports.cli.app import main
 from bpttlab.reports.sheets.context import cell_section
 from bpttlab.reports.sheets.pdflatex import pdf_text
@@ -64,7 +63,7 @@ def test_a_custom_sheet_shows_its_title_and_equations(compiled):
 def test_a_title_is_printed_literally_and_never_run(compiled):
     sheet = compiled["nasty.en.course"]
     text = " ".join(pdf_text(sheet.pdf).split())
-    assert text.count(NASTY) == 4, text[:600]  # the title, the intro, the section, the diagram's caption
+    assert text.count(NASTY) == 5, text[:600]  # the title, the intro, the section, two captions
     assert "root:" not in text  # /etc/passwd was not read
     tex = sheet.tex.read_text(encoding="utf-8")
     assert r"\input{/etc" not in tex and "$x^2$" not in tex

@@ -26,14 +26,16 @@ def test_each_cell_gets_its_own_curves(sheets_decay_folder, tmp_path):
 
 @pytest.mark.parametrize("lang", ["en", "id"])
 def test_the_course_sheet_shows_one_figure_per_cell_in_its_section(written_sheet, lang):
+    """Each cell's figure is called within that cell's part of the sheet: after its label, before the
+    next cell's (the first cell's part runs through the general sections that use it)."""
     sheet = written_sheet(COMBINED, lang, "course", decay_figures=True, pdf=False)
     tex = sheet.tex.read_text()
-    sections = re.split(r"\\section", tex)
-    for name in BUILT_IN:
-        own = [s for s in sections if f"figures/decay_{name}.course.{lang}.pdf" in s]
-        assert len(own) == 1, name
-        assert re.search(rf"\\label{{sec:{name}}}", own[0]), f"{name}'s figure outside its section"
-    lstm = next(s for s in sections if "figures/decay_lstm." in s)
-    assert ("b_f = 1" in lstm) and ("two curves" in lstm if lang == "en" else "dua kurva" in lstm)
-    gru = next(s for s in sections if "figures/decay_gru." in s)
-    assert "b_f" not in gru.split("\\begin{figure}")[1]
+    labels = [tex.index(rf"\label{{sec:{name}}}") for name in BUILT_IN] + [len(tex)]
+    for name, start, end in zip(BUILT_IN, labels, labels[1:], strict=False):
+        where = [m.start() for m in re.finditer(re.escape(f"figures/decay_{name}.course.{lang}.pdf"), tex)]
+        assert len(where) == 1 and start < where[0] < end, name
+    lstm = tex[labels[1]:labels[2]]
+    caption = lstm[lstm.index(r"\caption", lstm.index("figures/decay_lstm.")):]
+    assert "b_f = 1" in caption and "$h_k$" in caption and "$C_k$" in caption
+    gru = tex[labels[2]:labels[3]]
+    assert "b_f" not in gru.split("\\begin{figure}")[-1].split("\\end{figure}")[0]

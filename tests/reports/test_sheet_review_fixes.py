@@ -1,47 +1,53 @@
-"""A lecturer's second read of the course sheets (issue 13): the exercises' solutions print what a
-step sends back as the sheet's own δh_{t-1}^{(t)} and the GRU Jacobian with its two W_hz terms merged,
-as the cells' sections do; the notation key marks the sheet's own notation; the hello example's
-zero column names its letter with a space after it; the sums of all later losses print the loss in
-the sheet's notation."""
+"""A lecturer's reads of the course sheets: the notation key marks the sheet's own notation and lists
+every registered notation; the hello example's zero column names its letter with a space after it;
+the sums of all later losses print the loss in the sheet's notation; the chain rule at T = 3 is said
+to be the many-to-one case (δh_1 = J_2ᵀ J_3ᵀ δh_3 holds for L = ℓ_3 only); the bound writes the
+activation's own derivative, diag(φ′(a_j)), not tanh's diag(1 − h²); the types of RNN are four."""
 
 import re
 
 import pytest
 
-from bpttlab.derivations.cells import BUILT_IN
-from bpttlab.reports.sheets.topics import exercises
-from bpttlab.reports.sheets.writer import COMBINED, render_sheet
+from bpttlab.derivations.printing.notations import NOTATIONS
+from bpttlab.reports.sheets.writer import COMBINED, render_sheet, words_in
 
 
-@pytest.mark.parametrize("notation", ["course", "dlbook"])
-def test_step_solutions_name_what_the_step_sends_back_not_the_total(notation):
-    steps = [e for e in exercises(BUILT_IN, notation) if e.kind == "step"]
-    assert len(steps) == len(BUILT_IN)
-    sent = {"course": r"h_{t-1}^{(t)}", "dlbook": r"\bm{h}^{(t-1 \leftarrow t)}"}[notation]
-    for exercise in steps:
-        left_sides = [line.split("&=")[0].strip() for line in exercise.solution.split("\\\\")]
-        assert any(sent in side for side in left_sides), (exercise.cell, left_sides)
-        total = {"course": r"\delta h_{t-1}", "dlbook": r"\delta \bm{h}^{(t-1)}"}[notation]
-        assert total not in left_sides, exercise.cell  # the total is the head's term plus this one
-
-
-def test_jacobian_solutions_merge_the_terms_on_one_matrix():
-    for exercise in (e for e in exercises(BUILT_IN, "course") if e.kind == "jacobian"):
-        for block in exercise.solution.split(r"\frac")[1:]:
-            matrices = re.findall(r"\) (W_\{[^}]*\})", block)
-            assert len(matrices) == len(set(matrices)), (exercise.cell, matrices)
-
-
-@pytest.mark.parametrize(("lang", "course", "book"), [("en", "course", "dlbook"), ("id", "kuliah", "dlbook")])
+@pytest.mark.parametrize(("lang", "course", "book"), [("en", "course", "Deep Learning book"),
+                                                      ("id", "kuliah", "buku Deep Learning")])
 def test_the_notation_key_marks_the_sheets_own_notation(lang, course, book):
     mark = {"en": "(this sheet)", "id": "(lembar ini)"}[lang]
     for notation, own, other in (("course", course, book), ("dlbook", book, course)):
         tex = render_sheet(COMBINED, lang, notation, worked=False)
         assert f"{own} {mark}" in tex and f"{other} {mark}" not in tex, notation
+        key = tex[tex.index(r"\label{tab:key}"):tex.index(r"\end{tabular}", tex.index(r"\label{tab:key}"))]
+        assert key.count(r"\\") == 1 + 12 and len(NOTATIONS) == 2  # a column per registered notation
 
 
 @pytest.mark.parametrize("lang", ["en", "id"])
 def test_the_zero_column_letter_is_followed_by_a_space_and_later_losses_use_the_sheets_symbols(lang):
-    tex = render_sheet("rnn", lang, "dlbook", worked=True)
+    tex = " ".join(render_sheet("rnn", lang, "dlbook", worked=True).split())
     assert re.search(r"\\texttt\{o\}[a-z]", tex) is None
     assert r"\partial \ell_{t'}" not in tex and r"\partial L^{(u)}" in tex
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_chain_at_three_steps_is_the_many_to_one_case(rendered_sheet, lang):
+    for cell in ("rnn", "lstm"):
+        tex = " ".join(rendered_sheet(cell, lang, "course").split())
+        assert {"en": "many-to-one", "id": "banyak-ke-satu"}[lang] in tex
+        assert r"\left( \frac{\partial \ell_3}{\partial h_1} \right)^{\!\top}" in tex \
+            or r"(\partial \ell_3 / \partial h_1)^{\top}" in tex
+        assert r"\delta h_1 &= \left(" not in tex  # the old, false δh₁ for a loss at every step
+
+
+def test_the_bound_writes_the_activations_own_derivative(rendered_sheet):
+    tex = rendered_sheet("rnn", "en", "course")
+    assert r"\operatorname{diag}\bigl(\tanh'(a_j)\bigr)" in tex and r"\operatorname{diag}(1 - h_j^{2})" not in tex
+    assert "sufficient, not necessary" in tex and "cannot learn" not in tex
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_course_names_four_types_of_rnn(rendered_sheet, lang):
+    prose = words_in(rendered_sheet(COMBINED, lang, "course"))
+    assert {"en": "The course names four types", "id": "membedakan empat jenis"}[lang] in " ".join(prose.split())
+    assert "five ways" not in prose and "lima cara" not in prose

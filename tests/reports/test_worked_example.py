@@ -47,15 +47,22 @@ def test_the_text_and_the_vocabulary(example):
     np.testing.assert_array_equal(example.x, XS[:, 0])
 
 
-def test_parameters_are_the_engines_initialisation(engine, example):
-    params = engine.init_params(D=4, H=3, K=4, seed=0)
+def printed_params(engine):
+    """The engine's initialisation rounded to the three places the sheet prints: the example's own
+    parameters, so that every printed number follows from the printed parameters."""
+    return {name: np.round(value, 3) for name, value in engine.init_params(D=4, H=3, K=4, seed=0).items()}
+
+
+def test_parameters_are_the_engines_initialisation_rounded_to_the_printed_places(engine, example):
+    params = printed_params(engine)
     assert list(example.params) == list(PARAMETERS)
     for name in PARAMETERS:
         np.testing.assert_array_equal(example.params[name], params[name])
+        assert np.all(np.abs(params[name]) <= 1 / np.sqrt(3))  # PyTorch's U(±1/√H), H = 3
 
 
 def test_forward_values_are_an_independent_engine_calls(engine, example):
-    forward = engine.forward(engine.init_params(D=4, H=3, K=4, seed=0), XS)
+    forward = engine.forward(printed_params(engine), XS)
     np.testing.assert_allclose(example.h, forward.h[:, 0], rtol=1e-13, atol=0)
     np.testing.assert_allclose(example.y_hat, forward.y[:, 0], rtol=1e-13, atol=0)
 
@@ -82,13 +89,13 @@ def test_step_losses_are_minus_log_of_the_targets_probability_and_sum_to_the_eng
     targets = TARGETS[:, 0]
     np.testing.assert_allclose(example.step_losses, -np.log(example.y_hat[np.arange(4), targets]),
                                rtol=1e-12)
-    loss = engine.loss(engine.init_params(D=4, H=3, K=4, seed=0), XS, TARGETS)
+    loss = engine.loss(printed_params(engine), XS, TARGETS)
     assert example.step_losses.sum() == pytest.approx(loss, rel=1e-13)
     assert example.loss == pytest.approx(loss, rel=1e-15)
 
 
 def test_gradients_are_an_independent_engine_calls(engine, example):
-    _, grads = engine.loss_and_grads(engine.init_params(D=4, H=3, K=4, seed=0), XS, TARGETS)
+    _, grads = engine.loss_and_grads(printed_params(engine), XS, TARGETS)
     assert list(example.grads) == list(PARAMETERS)
     for name in PARAMETERS:
         np.testing.assert_allclose(example.grads[name], grads[name], rtol=1e-13, atol=1e-16)
@@ -165,7 +172,7 @@ def test_parameter_fragment_is_the_rounded_parameters(example):
 
 
 def test_step_fragments_are_the_rounded_engine_numbers(engine, example):
-    forward = engine.forward(engine.init_params(D=4, H=3, K=4, seed=0), XS)
+    forward = engine.forward(printed_params(engine), XS)
     latex = example_latex(example)
     assert [(s.t, s.input, s.target) for s in latex.steps] == [(1, "h", "e"), (2, "e", "l"), (3, "l", "l"),
                                                                (4, "l", "o")]
@@ -188,7 +195,7 @@ def test_step_fragments_are_the_rounded_engine_numbers(engine, example):
 
 
 def test_loss_and_gradient_fragments_are_the_rounded_engine_numbers(engine, example):
-    loss, grads = engine.loss_and_grads(engine.init_params(D=4, H=3, K=4, seed=0), XS, TARGETS)
+    loss, grads = engine.loss_and_grads(printed_params(engine), XS, TARGETS)
     latex = example_latex(example)
     assert latex.loss == f"{loss:.3f}"
     layout = [name for line in worked.PARAMETER_LINES for name in line]
@@ -258,3 +265,27 @@ def test_fragments_typeset_within_the_sheets_page(tmp_path, example, notation):
     text = pdf_text(compile_pdf(tex, runs=1))
     assert overfull_boxes((tmp_path / "worked.log").read_text(errors="replace")) == []
     assert f"L = {latex.loss}" in text and "softmax" in text and "tanh" in text
+
+
+def test_the_pytorch_snippet_reproduces_the_printed_gradients(example, capsys):
+    """The snippet the sheet prints, run as printed: its loss and W_hh's gradient are the sheet's."""
+    import torch  # required here (CI installs it)
+
+    snippet = example_latex(example).torch
+    assert len(snippet.splitlines()) <= 22
+    namespace: dict = {}
+    exec(snippet, namespace)  # the sheet's own text: a test of what it prints
+    torch.set_default_dtype(torch.float32)
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{round(example.loss, 3)} ")
+    np.testing.assert_allclose(namespace["W_hh"].grad.numpy(), example.grads["W_hh"], rtol=1e-12)
+    for name in PARAMETERS:
+        np.testing.assert_allclose(namespace[name].grad.numpy().reshape(example.grads[name].shape),
+                                   example.grads[name], rtol=1e-12, atol=1e-15)
+
+
+def test_the_finite_difference_a_calculator_can_repeat(example):
+    """From the two printed losses, (L+ − L−)/(2ε) is the printed gradient entry to its printed places."""
+    latex = example_latex(example)
+    plus, minus, epsilon = (float(v) for v in (latex.loss_plus, latex.loss_minus, latex.epsilon))
+    assert f"{(plus - minus) / (2 * epsilon):.3f}" == latex.difference == latex.gradient_entry
