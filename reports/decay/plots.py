@@ -36,6 +36,7 @@ from bpttlab.derivations.printing.time_index import shift_name
 from bpttlab.numeric.decay.norms import log10_bound
 from bpttlab.numeric.decay.study import Curve, DecayStudy
 from bpttlab.reports.atomic import atomic_path
+from bpttlab.reports.sheets.languages import LANGUAGES, FigureWords
 
 __all__ = ["DPI", "FIGURES", "LANGUAGES", "OKABE_ITO", "PIXELS", "WORDS", "cell_figure", "cell_labels",
            "curves_of", "decay_figures", "save_figure"]
@@ -43,46 +44,12 @@ __all__ = ["DPI", "FIGURES", "LANGUAGES", "OKABE_ITO", "PIXELS", "WORDS", "cell_
 #: Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, orange, sky blue, black.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 FIGURES = ("cells", "radii", "forget_bias", "variants")
-LANGUAGES = ("en", "id")
 SIZE_INCHES, DPI = (10.0, 5.625), 128
 PIXELS = (int(SIZE_INCHES[0] * DPI), int(SIZE_INCHES[1] * DPI))  # (1280, 720): a 16:9 slide
 
-WORDS = {
-    "en": {
-        "decimal": ".",
-        "step": "step $k$",
-        "dL/dh_k": r"$\|\partial L/\partial h_k\|$",
-        "dh_T/dh_k": r"$\|\partial h_T/\partial h_k\|_2$",
-        "cells": "{cells} on the same input sequence",
-        "and": "and",
-        "radii": r"RNN: spectral radius $\rho$ of $W_{hh}$, bound $\lambda_1^{T-k}$ dashed",
-        "forget_bias": "LSTM: forget-gate bias $b_f$",
-        "variants": "Every other registered cell beside the LSTM, at initialisation",
-        "per_step": "×{factor} per step",
-        "sizes": "T = {T}, H = {H}, median and min–max over {seeds} seeds",
-        "sizes_median": "T = {T}, H = {H}, median over {seeds} seeds; a gap is a gradient of exactly 0",
-        "state_curve": r"{cell}, $\|\partial L/\partial {state}\|$",
-        "bound": r"bound $\lambda_1^{T-k}$",
-        "one_cell": "The loss at the last step, back to step $k$",
-    },
-    "id": {
-        "decimal": ",",
-        "step": "langkah $k$",
-        "dL/dh_k": r"$\|\partial L/\partial h_k\|$",
-        "dh_T/dh_k": r"$\|\partial h_T/\partial h_k\|_2$",
-        "cells": "{cells} pada barisan masukan yang sama",
-        "and": "dan",
-        "radii": r"RNN: jari-jari spektral $\rho$ dari $W_{hh}$, batas $\lambda_1^{T-k}$ putus-putus",
-        "forget_bias": "LSTM: bias gerbang lupa $b_f$",
-        "variants": "Semua sel terdaftar lainnya di samping LSTM, pada inisialisasi",
-        "per_step": "×{factor} per langkah",
-        "sizes": "T = {T}, H = {H}, median serta rentang min–maks dari {seeds} seed",
-        "sizes_median": "T = {T}, H = {H}, median dari {seeds} seed; celah berarti gradien tepat 0",
-        "state_curve": r"{cell}, $\|\partial L/\partial {state}\|$",
-        "bound": r"batas $\lambda_1^{T-k}$",
-        "one_cell": "Kerugian di langkah terakhir, mundur ke langkah $k$",
-    },
-}
+#: Each language's words for these figures: read from its record (reports/sheets/words/{lang}.toml,
+#: ``[figures.decay]``), so that every registered language has them.
+WORDS = FigureWords("decay")
 _LIMIT = 300.0  # decades either side of 1 that are drawn: float64 ends near 10^±308
 _STYLE = {"font.size": 15, "axes.titlesize": 16, "axes.labelsize": 16, "legend.fontsize": 13,
           "lines.linewidth": 2.4, "axes.spines.top": False, "axes.spines.right": False}

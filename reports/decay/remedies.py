@@ -30,54 +30,19 @@ from bpttlab.reports.decay.plots import (
     DPI,
     OKABE_ITO,
     SIZE_INCHES,
+    cell_labels,
     decimal_axis,
     decimal_text,
     save_figure,
 )
+from bpttlab.reports.sheets.languages import FigureWords
 
 __all__ = ["DRAW", "WORDS", "clip_figure", "clip_from_json", "clip_json", "trunc_figure", "trunc_from_json",
            "trunc_json", "write_remedies"]
 
-WORDS = {
-    "en": {
-        "decimal": ".",
-        "update": "update",
-        "norm": r"$\|g\|$ before clipping",
-        "loss": "loss per step, $L/T$",
-        "plain": "without clipping",
-        "clipped": r"clipped at $\theta$ = {threshold}",
-        "threshold": r"$\theta$",
-        "clip_title": r"Elman RNN, $\rho$ = {radius}: SGD with and without norm clipping",
-        "clip_sizes": r"$\rho$ the spectral radius of the recurrent weights; T = {T}, H = {H}, "
-                      "batch {batch}, learning rate {rate}, seed {seed}",
-        "k2": "truncation length $k_2$",
-        "error": r"relative error $\|g_{k_2} - g\|\,/\,\|g\|$",
-        "trunc_title": "Truncated BPTT against full BPTT",
-        "k1_equal": "$k_1 = k_2$: blocks of $k_2$ steps",
-        "k1_one": "$k_1 = 1$: every loss $k_2$ steps back",
-        "trunc_sizes": "T = {T}, H = {H}, softmax head, loss at every step; median and min–max over "
-                       "{seeds} seeds; error 0 at $k_2$ = T",
-    },
-    "id": {
-        "decimal": ",",
-        "update": "pembaruan",
-        "norm": r"$\|g\|$ sebelum pemangkasan",
-        "loss": "kerugian per langkah, $L/T$",
-        "plain": "tanpa pemangkasan",
-        "clipped": r"dipangkas pada $\theta$ = {threshold}",
-        "threshold": r"$\theta$",
-        "clip_title": r"RNN Elman, $\rho$ = {radius}: SGD dengan dan tanpa pemangkasan norma",
-        "clip_sizes": r"$\rho$ jari-jari spektral bobot rekuren; T = {T}, H = {H}, batch {batch}, "
-                      "laju pembelajaran {rate}, seed {seed}",
-        "k2": "panjang pemotongan $k_2$",
-        "error": r"galat relatif $\|g_{k_2} - g\|\,/\,\|g\|$",
-        "trunc_title": "BPTT terpotong dibandingkan dengan BPTT penuh",
-        "k1_equal": "$k_1 = k_2$: blok sepanjang $k_2$ langkah",
-        "k1_one": "$k_1 = 1$: setiap kerugian mundur $k_2$ langkah",
-        "trunc_sizes": "T = {T}, H = {H}, keluaran softmax, kerugian di setiap langkah; median serta "
-                       "rentang min–maks dari {seeds} seed; galat 0 pada $k_2$ = T",
-    },
-}
+#: Each language's words for these figures: read from its record (reports/sheets/words/{lang}.toml,
+#: ``[figures.remedies]``), so that every registered language has them.
+WORDS = FigureWords("remedies")
 
 
 def _words(lang: str, notation: str = "course") -> dict[str, str]:
@@ -147,7 +112,7 @@ def trunc_figure(study: TruncationStudy, lang: str = "en", notation: str = "cour
         figure = _figure()
         figure.get_layout_engine().set(wspace=0.08)  # the panels' end ticks ("100", "1") apart
         panels = figure.subplots(1, len(SCHEMES), sharey=True)
-        labels = {curve.cell: curve.cell for curve in study.curves}  # registered names, as in the sheet
+        labels = cell_labels(curve.cell for curve in study.curves)  # the cells' titles, never code names
         colours = {cell: OKABE_ITO[i % len(OKABE_ITO)] for i, cell in enumerate(labels)}
         for axes, k1 in zip(panels, SCHEMES, strict=True):
             for curve in (c for c in study.curves if c.k1 == k1):

@@ -23,7 +23,6 @@ from bpttlab.derivations.heads import head as head_of
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import shift_name
 from bpttlab.derivations.scalar import sigmoid
-from bpttlab.reports.decay.plots import cell_figure, curves_of, save_figure
 from bpttlab.reports.sheets.numbers import number
 
 __all__ = ["CurveFact", "DecayFigure", "cell_decay_figures"]
@@ -66,6 +65,12 @@ def cell_decay_figures(folder: str | os.PathLike, out: str | os.PathLike, cells:
                        notation: str) -> dict[str, DecayFigure]:
     """Draw, into ``out``/figures, the figure of each of ``cells`` that the decay study in ``folder``
     ran, in ``lang`` and ``notation``; each one's :class:`DecayFigure`, by cell name."""
+    from bpttlab.reports.decay.plots import (  # the figures import the languages
+        cell_figure,
+        curves_of,
+        save_figure,
+    )
+
     data_file = Path(folder) / "decay.json"
     if not data_file.is_file():
         raise ValueError(f"no decay data {data_file}; run `bpttlab decay --out {folder}` first")

@@ -33,7 +33,8 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
-__all__ = ["LANGUAGES", "WORDS", "Language", "language", "load_language", "register_language"]
+__all__ = ["LANGUAGES", "WORDS", "FigureWords", "Language", "language", "load_language", "register_language",
+           "unregister_language"]
 
 #: The folder of the words files, one per language.
 WORDS = Path(__file__).with_name("words")
@@ -62,6 +63,14 @@ class Language:
     nouns: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     words: Mapping[str, str] = field(default_factory=dict)
+    figures: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def figure_words(self, family: str) -> dict[str, str]:
+        """The words of one family of figures (``decay``, ``remedies``), with the decimal mark under
+        ``decimal``: Python format strings, for matplotlib."""
+        if family not in self.figures:
+            raise ValueError(f"language {self.code!r} has no words for the {family!r} figures")
+        return {"decimal": self.decimal_mark, **self.figures[family]}
 
     # --- numbers -------------------------------------------------------------------------------
     def number(self, value: Real | str, places: int | None = None, *, math: bool = True) -> str:
@@ -144,8 +153,8 @@ LANGUAGES = MappingProxyType(_registry)
 def load_language(path: str | os.PathLike) -> Language:
     """A language from its words file: a ``[language]`` table (code, name, babel, decimal_mark,
     thousands_separator, interval_separator, serial_comma, numbers), ``[nouns]`` (key = [one,
-    many]), ``[terms]`` (key = [term] or [term, English term]) and ``[words]`` (nested tables are
-    flattened into dotted keys)."""
+    many]), ``[terms]`` (key = [term] or [term, English term]), ``[words]`` (nested tables are
+    flattened into dotted keys) and ``[figures.{family}]`` (the figures' words, Python format strings)."""
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     head = data.get("language", {})
     words: dict[str, str] = {}
@@ -166,7 +175,8 @@ def load_language(path: str | os.PathLike) -> Language:
             numbers=tuple(head["numbers"]),
             nouns=MappingProxyType({k: tuple(v) for k, v in data.get("nouns", {}).items()}),
             terms=MappingProxyType({k: tuple(v) for k, v in data.get("terms", {}).items()}),
-            words=MappingProxyType(words))
+            words=MappingProxyType(words),
+            figures=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in data.get("figures", {}).items()}))
     except KeyError as missing:
         raise ValueError(f"{path}: the [language] table has no {missing}") from None
 
@@ -194,6 +204,25 @@ def language(code: str | Language) -> Language:
     if not isinstance(code, str) or code not in _registry:
         raise ValueError(f"unknown language {code!r}; valid: {', '.join(_registry)}")
     return _registry[code]
+
+
+class FigureWords(Mapping):
+    """Language code → the words of one family of figures, read from :data:`LANGUAGES` whenever asked
+    (so a language registered later has its figures too): ``WORDS["id"]["step"]``."""
+
+    def __init__(self, family: str) -> None:
+        self.family = family
+
+    def __getitem__(self, code: str) -> dict[str, str]:
+        if code not in _registry:
+            raise KeyError(code)
+        return _registry[code].figure_words(self.family)
+
+    def __iter__(self):
+        return iter(_registry)
+
+    def __len__(self) -> int:
+        return len(_registry)
 
 
 for _path in sorted(WORDS.glob("*.toml")):
