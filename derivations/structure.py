@@ -270,7 +270,8 @@ def _mix(rhs: sp.MatrixExpr, gate: sp.MatrixSymbol) -> tuple[sp.MatrixExpr, sp.M
 def _expanded(expr: sp.MatrixExpr, definitions: dict, states: dict) -> sp.MatrixExpr:
     """``expr`` with every intermediate value replaced by its definition (states stay)."""
     for _ in range(len(definitions)):
-        inner = {s: definitions[s] for s in expr.atoms(sp.MatrixSymbol) if s in definitions and s not in states}
+        inner = {s: definitions[s] for s in expr.atoms(sp.MatrixSymbol)
+                 if s in definitions and s not in states}
         if not inner:
             break
         expr = expr.xreplace(inner)

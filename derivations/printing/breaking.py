@@ -100,7 +100,8 @@ def pieces(expr: sp.MatrixExpr, show: Callable[[sp.Basic], str], width: float = 
         if visible_width(show(term)) > width / 2 and factors and isinstance(factors[-1], sp.MatAdd):
             inner = pieces(factors[-1], show, width)
             inner[-1] += r" \bigr)"
-            # the factor before the parenthesis a piece of its own: the lines decide what it shares a line with
+            # the factor before the parenthesis is a piece of its own: the lines decide what it shares
+            # a line with
             found += [rf"{head}{show(sp.MatMul(*factors[:-1]))} \bigl(", *inner]
         else:
             found.append(head + show(term))

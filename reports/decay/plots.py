@@ -22,6 +22,7 @@ touching the global backend; the PDFs carry no creation date.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -38,8 +39,23 @@ from bpttlab.numeric.decay.study import Curve, DecayStudy
 from bpttlab.reports.atomic import atomic_path
 from bpttlab.reports.sheets.languages import LANGUAGES, FigureWords
 
-__all__ = ["DPI", "FIGURES", "LANGUAGES", "OKABE_ITO", "PIXELS", "WORDS", "cell_figure", "cell_labels",
-           "curves_of", "decay_figures", "save_figure"]
+__all__ = [
+    "DPI",
+    "FIGURES",
+    "LANGUAGES",
+    "OKABE_ITO",
+    "PIXELS",
+    "PRINT",
+    "SLIDE",
+    "WORDS",
+    "Medium",
+    "cell_figure",
+    "cell_labels",
+    "curves_of",
+    "decay_figures",
+    "radii_figure",
+    "save_figure",
+]
 
 #: Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, orange, sky blue, black.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -51,8 +67,24 @@ PIXELS = (int(SIZE_INCHES[0] * DPI), int(SIZE_INCHES[1] * DPI))  # (1280, 720): 
 #: ``[figures.decay]``), so that every registered language has them.
 WORDS = FigureWords("decay")
 _LIMIT = 300.0  # decades either side of 1 that are drawn: float64 ends near 10^±308
+
+
+@dataclass(frozen=True)
+class Medium:
+    """Where a figure is shown: its ``size`` in inches, its type (``style``, matplotlib's rc) and the
+    size of its small print. A slide is 16:9 and read from afar; a sheet prints a figure at the text's
+    width, where no type may be under 7 pt (a super- or subscript is 0.7 of its text)."""
+
+    size: tuple[float, float]
+    style: dict
+    small: float
 _STYLE = {"font.size": 15, "axes.titlesize": 16, "axes.labelsize": 16, "legend.fontsize": 13,
           "lines.linewidth": 2.4, "axes.spines.top": False, "axes.spines.right": False}
+#: A 1280 × 720 slide.
+SLIDE = Medium(SIZE_INCHES, _STYLE, 11.0)
+#: A sheet's page: printed at the text's width (483.7 pt, 6.7 in), nothing under 7 pt.
+PRINT = Medium((6.7, 3.7), {**_STYLE, "font.size": 10.5, "axes.titlesize": 11, "axes.labelsize": 10.5,
+                            "legend.fontsize": 10.5, "lines.linewidth": 1.6}, 10.0)
 
 
 def cell_labels(names: Iterable[str]) -> dict[str, str]:
@@ -116,7 +148,7 @@ def _draw(axes: Axes, curve: Curve, colour: str, name: str, words: dict[str, str
 
 
 def _axes(figure: Figure, study: DecayStudy, what: str, title: str, words: dict[str, str],
-          sizes: str | None = "sizes") -> Axes:
+          sizes: str | None = "sizes", medium: Medium = SLIDE) -> Axes:
     axes = figure.add_subplot()
     axes.set_yscale("log")
     axes.set_autoscaley_on(False)  # the y limits come from the bands (_limit), never from what is drawn
@@ -126,7 +158,7 @@ def _axes(figure: Figure, study: DecayStudy, what: str, title: str, words: dict[
     axes.set_title(title, loc="left")
     if sizes is not None:  # the sizes in small print at the bottom right
         figure.text(0.99, 0.01, words[sizes].format(T=study.T, H=study.H, seeds=len(study.seeds)),
-                    ha="right", va="bottom", fontsize=11, color="#555555")
+                    ha="right", va="bottom", fontsize=medium.small, color="#555555")
     axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
     return axes
 
@@ -145,8 +177,8 @@ def _legend(figure: Figure, axes: Axes) -> Figure:
     return figure
 
 
-def _figure() -> Figure:
-    return Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
+def _figure(medium: Medium = SLIDE) -> Figure:
+    return Figure(figsize=medium.size, dpi=DPI, layout="constrained")
 
 
 def _cells(study: DecayStudy, words: dict[str, str]) -> Figure:
@@ -171,9 +203,9 @@ def _cells(study: DecayStudy, words: dict[str, str]) -> Figure:
     return _legend(figure, axes)
 
 
-def _radii(study: DecayStudy, words: dict[str, str]) -> Figure:
-    figure = _figure()
-    axes = _axes(figure, study, "dh_T/dh_k", words["radii"], words)
+def _radii(study: DecayStudy, words: dict[str, str], medium: Medium = SLIDE) -> Figure:
+    figure = _figure(medium)
+    axes = _axes(figure, study, "dh_T/dh_k", words["radii"], words, medium=medium)
     colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(study.radii))]
     for curve, colour in zip(study.radii, colours, strict=True):
         _draw(axes, curve, colour, rf"$\rho$ = {_number(curve.setting['radius'], words)}", words)
@@ -264,16 +296,16 @@ def _mathtext(latex: str) -> str:
 
 
 def cell_figure(curves: tuple[Curve, ...], T: int, H: int, lang: str = "en",
-                notation: str = "course") -> Figure:
+                notation: str = "course", medium: Medium = PRINT) -> Figure:
     """‖∂L/∂s_k‖ of one cell's states against k (:func:`curves_of`), named in the sheet's
     ``notation`` (``h_k``, ``C_k``; ``h^{(k)}``, ``s^{(k)}``): the figure of that cell's section,
-    whose caption names the cell."""
+    whose caption names the cell; printed at the sheet's text width by default."""
     if not curves:
         raise ValueError("curves must hold at least one curve of the cell (curves_of found none)")
     words = _words(lang)
     written = notation_of(notation)
-    with matplotlib.rc_context(_STYLE):
-        figure = _figure()
+    with matplotlib.rc_context(medium.style):
+        figure = _figure(medium)
         axes = figure.add_subplot()
         axes.set_yscale("log")
         axes.set_autoscaley_on(False)
@@ -290,8 +322,27 @@ def cell_figure(curves: tuple[Curve, ...], T: int, H: int, lang: str = "en",
         sizes = words["sizes"].format(T=T, H=H, seeds=len(curves[0].seeds))
         if written.length != "T":  # the notation's own length (the book's τ)
             sizes = sizes.replace("T = ", f"${written.length}$ = ", 1)
-        figure.text(0.99, 0.01, sizes, ha="right", va="bottom", fontsize=11, color="#555555")
+        figure.text(0.99, 0.01, sizes, ha="right", va="bottom", fontsize=medium.small, color="#555555")
         return _legend(figure, axes)
+
+
+def radii_figure(data: dict, lang: str = "en", medium: Medium = PRINT) -> Figure:
+    """The spectral-radius figure drawn again from a study's ``decay.json`` (its ``radii`` entries,
+    each with λ₁ per seed), for a sheet: the same curves and bounds as :func:`decay_figures` draws."""
+    from types import SimpleNamespace
+
+    curves = []
+    for entry in data["figures"]["radii"]:
+        seeds = tuple(int(seed) for seed in entry["by_seed_log10"])
+        by_seed = entry["by_seed_log10"]
+        rows = np.array([[-np.inf if v is None else v for v in by_seed[str(seed)]] for seed in seeds],
+                        dtype=float)
+        largest = tuple(entry["largest_singular_value_by_seed"][str(s)] for s in seeds)
+        curves.append(Curve(entry["label"], entry["cell"], entry["quantity"], entry["setting"],
+                            np.array(entry["k"]), seeds, rows, largest))
+    study = SimpleNamespace(T=data["T"], H=data["H"], seeds=tuple(data["seeds"]), radii=tuple(curves))
+    with matplotlib.rc_context(medium.style):
+        return _radii(study, _words(lang), medium)
 
 
 def save_figure(figure: Figure, stem: str | Path, formats: tuple[str, ...] = (".png", ".pdf")) -> list[Path]:

@@ -26,10 +26,10 @@ from bpttlab.numeric.decay.clipping import ClipDemo, ClipRun
 from bpttlab.numeric.decay.truncation import SCHEMES, TRUNCATION_HEAD, TruncationCurve, TruncationStudy
 from bpttlab.reports.atomic import write_text
 from bpttlab.reports.decay.plots import (
-    _STYLE,
     DPI,
     OKABE_ITO,
-    SIZE_INCHES,
+    SLIDE,
+    Medium,
     cell_labels,
     decimal_axis,
     decimal_text,
@@ -61,18 +61,18 @@ def _words(lang: str, notation: str = "course") -> dict[str, str]:
     return words
 
 
-def _figure() -> Figure:
-    figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
+def _figure(medium: Medium = SLIDE) -> Figure:
+    figure = Figure(figsize=medium.size, dpi=DPI, layout="constrained")
     figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # room for the sizes in small print below
     return figure
 
 
-def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course") -> Figure:
+def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course", medium: Medium = SLIDE) -> Figure:
     """Two panels side by side: ‖g‖ per update (log scale, θ dashed) and the loss per update; the
     length written T, or τ in the book's ``notation``."""
     words = _words(lang, notation)
-    with matplotlib.rc_context(_STYLE):
-        figure = _figure()
+    with matplotlib.rc_context(medium.style):
+        figure = _figure(medium)
         norms, losses = figure.subplots(1, 2)
         updates = np.arange(1, len(demo.plain.losses) + 1)
         threshold = decimal_text(round(demo.threshold, 1), words)
@@ -100,16 +100,17 @@ def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course") -> F
         figure.text(0.99, 0.01, words["clip_sizes"].format(T=demo.T, H=demo.H, batch=demo.batch,
                                                            rate=decimal_text(demo.learning_rate, words),
                                                            seed=demo.seed),
-                    ha="right", va="bottom", fontsize=11, color="#555555")
+                    ha="right", va="bottom", fontsize=medium.small, color="#555555")
     return figure
 
 
-def trunc_figure(study: TruncationStudy, lang: str = "en", notation: str = "course") -> Figure:
+def trunc_figure(study: TruncationStudy, lang: str = "en", notation: str = "course",
+                 medium: Medium = SLIDE) -> Figure:
     """The relative error against k₂ for each cell (log–log), median with the min–max band, one panel
     per scheme (k₁ = k₂, then k₁ = 1); the points where it is exactly 0 are not drawn."""
     words = _words(lang, notation)
-    with matplotlib.rc_context(_STYLE):
-        figure = _figure()
+    with matplotlib.rc_context(medium.style):
+        figure = _figure(medium)
         figure.get_layout_engine().set(wspace=0.08)  # the panels' end ticks ("100", "1") apart
         panels = figure.subplots(1, len(SCHEMES), sharey=True)
         labels = cell_labels(curve.cell for curve in study.curves)  # the cells' titles, never code names
@@ -126,7 +127,8 @@ def trunc_figure(study: TruncationStudy, lang: str = "en", notation: str = "cour
             axes.set_yscale("log")
             axes.set_xlim(1, study.T)
             axes.set_xlabel(words["k2"])
-            axes.set_title(words["k1_equal" if k1 == "k2" else "k1_one"], loc="left", fontsize=13)
+            axes.set_title(words["k1_equal" if k1 == "k2" else "k1_one"], loc="left",
+                           fontsize=medium.style["legend.fontsize"])
             axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
             decimal_axis(axes.xaxis, words)
         panels[0].set_ylabel(words["error"])
@@ -134,7 +136,7 @@ def trunc_figure(study: TruncationStudy, lang: str = "en", notation: str = "cour
         panels[-1].legend(loc="lower left", frameon=False)
         figure.suptitle(words["trunc_title"], x=0.01, ha="left")
         figure.text(0.99, 0.01, words["trunc_sizes"].format(T=study.T, H=study.H, seeds=len(study.seeds)),
-                    ha="right", va="bottom", fontsize=11, color="#555555")
+                    ha="right", va="bottom", fontsize=medium.small, color="#555555")
     return figure
 
 
@@ -189,8 +191,10 @@ def trunc_from_json(text: str) -> TruncationStudy:
 
 
 #: How each remedy's figure is drawn from its JSON.
-DRAW = {"clip": lambda text, lang, notation="course": clip_figure(clip_from_json(text), lang, notation),
-        "trunc": lambda text, lang, notation="course": trunc_figure(trunc_from_json(text), lang, notation)}
+DRAW = {"clip": lambda text, lang, notation="course", medium=SLIDE:
+            clip_figure(clip_from_json(text), lang, notation, medium),
+        "trunc": lambda text, lang, notation="course", medium=SLIDE:
+            trunc_figure(trunc_from_json(text), lang, notation, medium)}
 
 
 def write_remedies(out: Path, demo: ClipDemo, study: TruncationStudy, langs: tuple[str, ...]) -> list[Path]:

@@ -262,7 +262,8 @@ def _value_names(c: Cell, show: Callable[[sp.Basic], str]) -> dict[sp.MatrixSymb
         if role.kind in ("write", "update") and isinstance(candidate, sp.MatrixSymbol) \
                 and candidate not in c.previous_states:
             index = c.new_states.index(role.state)
-            names.setdefault(candidate, ("value.candidate", (("index", str(index)), ("symbol", show(candidate)))))
+            described = (("index", str(index)), ("symbol", show(candidate)))
+            names.setdefault(candidate, ("value.candidate", described))
     for index, new in enumerate(c.new_states):
         names.setdefault(new, ("value.state", (("index", str(index)), ("symbol", show(new)))))
     return names
@@ -311,8 +312,8 @@ def _symbols(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
             if role.value is not None:  # a state that is itself a function's value (a gate's)
                 low, high, *closed = _interval(role.activation)
                 kind += ".function"
-                args += [("name", _words_key(named[s])), ("value", show(role.value)), ("low", low), ("high", high),
-                         ("closed", ",".join(map(str, closed)))]
+                args += [("name", _words_key(named[s])), ("value", show(role.value)), ("low", low),
+                         ("high", high), ("closed", ",".join(map(str, closed)))]
         elif role.kind == "pre_activation":
             kind = "pre_activation"
             args.append(("of", _words_key(named.get(role.value, fed(role.value)))))
@@ -344,7 +345,8 @@ def _symbols(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
             kind = "vector"
             multiplied = [f for eq in c.equations for p in eq.rhs.atoms(sp.HadamardProduct) if s in p.args
                           for f in p.args if f != s]
-            args += [("of", _words_key(fed(s))), ("on", ", ".join(show(v) for v in dict.fromkeys(multiplied)))]
+            on = ", ".join(show(v) for v in dict.fromkeys(multiplied))
+            args += [("of", _words_key(fed(s))), ("on", on)]
         rows.append(SymbolRow(show(s), _space(s.shape), kind, tuple(args)))
     return tuple(rows)
 
@@ -368,10 +370,11 @@ def _gates(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[GateInfo, ...]:
                      "state_index": str(c.new_states.index(role.state)) if role.state in c.new_states
                      else str(c.previous_states.index(role.state))}
         if role.gate in found:
-            found[role.gate] = GateInfo(found[role.gate].symbol, found[role.gate].role, found[role.gate].reads,
-                                        (*found[role.gate].roles, described))
+            known = found[role.gate]
+            found[role.gate] = GateInfo(known.symbol, known.role, known.reads, (*known.roles, described))
         else:
-            found[role.gate] = GateInfo(show(role.gate), role.kind, tuple(show(v) for v in reads), (described,))
+            found[role.gate] = GateInfo(show(role.gate), role.kind, tuple(show(v) for v in reads),
+                                        (described,))
     return tuple(found.values())
 
 
@@ -414,7 +417,8 @@ def _intuition(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[dict, ...]:
         write = [show(r.gate) for r in by_kind.get("write", []) if r.state == state]
         variant = "both" if keep and write else "keep" if keep else "write"
         steps.append({"kind": "combine", "variant": variant, "state": show(state),
-                      "previous": show(previous_of[state]), "keep": ", ".join(keep), "write": ", ".join(write),
+                      "previous": show(previous_of[state]), "keep": ", ".join(keep),
+                      "write": ", ".join(write),
                       "equation": f"{show(state)} = {show(definitions[state])}"})
     for role in by_kind.get("update", []):
         steps.append({"kind": "update", "variant": "new" if role.weights_new else "old",
@@ -425,7 +429,8 @@ def _intuition(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[dict, ...]:
         function = function_of(role.acts_on)
         steps.append({"kind": "read", "variant": "function" if function else "plain", "gate": show(role.gate),
                       "reads": reads(role.gate), "state": show(role.state), "function": function,
-                      "into": show(role.into), "equation": f"{show(role.into)} = {show(definitions[role.into])}"})
+                      "into": show(role.into),
+                      "equation": f"{show(role.into)} = {show(definitions[role.into])}"})
     return tuple(steps)
 
 
@@ -624,12 +629,14 @@ def sheet_symbols(notation: str, cell: str | Cell = "rnn") -> dict[str, str]:
     step_at = partial(at_step, fixed=c.params)
     h, h_prev = c.states[0]
     first = c.params[0]
-    return {"loss_t": show(hd.loss), "loss_T": show(step_at(hd.loss, "T")), "loss_u": show(step_at(hd.loss, "u")),
-            "h_t": show(h), "h_k": show(step_at(h, "k")), "carry_h": show(carry(h)), "h_0": show(step_at(h, 0)),
+    return {"loss_t": show(hd.loss), "loss_T": show(step_at(hd.loss, "T")),
+            "loss_u": show(step_at(hd.loss, "u")), "h_t": show(h), "h_k": show(step_at(h, "k")),
+            "carry_h": show(carry(h)), "h_0": show(step_at(h, 0)),
             "h_1": show(step_at(h, 1)), "h_T": show(step_at(h, "T")), "T": notation_of(notation).length,
             "delta_h": show(delta(h)), "sent_h": show(step_at(carry(h), "t-1")),
             "end_h": show(step_at(carry(h), "T")), "x_t": show(c.x), "h_prev": show(h_prev),
             "h_j": show(step_at(h, "j")), "h_j1": show(step_at(h_prev, "j")),
-            "h_k1": show(step_at(h_prev, "k")), "step_W": show(step_term(first)), "delta_W": show(delta(first)),
+            "h_k1": show(step_at(h_prev, "k")), "step_W": show(step_term(first)),
+            "delta_W": show(delta(first)),
             "y_hat": show(hd.prediction), "y": show(hd.target), "logits": show(hd.logits),
             "W_out": show(hd.params[0]), "identity": notation_of(notation).identity}

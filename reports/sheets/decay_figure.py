@@ -39,7 +39,8 @@ class CurveFact:
     symbol: str
     factor: str
     decades: str
-    horizon: int | None = None  # steps back until the median is 10⁻⁶ of its value at T (None: not within T − 1)
+    #: steps back until the median is 10⁻⁶ of its value at T (None: not within T − 1)
+    horizon: int | None = None
 
 
 @dataclass(frozen=True)

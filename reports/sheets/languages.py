@@ -176,7 +176,8 @@ def load_language(path: str | os.PathLike) -> Language:
             nouns=MappingProxyType({k: tuple(v) for k, v in data.get("nouns", {}).items()}),
             terms=MappingProxyType({k: tuple(v) for k, v in data.get("terms", {}).items()}),
             words=MappingProxyType(words),
-            figures=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in data.get("figures", {}).items()}))
+            figures=MappingProxyType({k: MappingProxyType(dict(v))
+                                      for k, v in data.get("figures", {}).items()}))
     except KeyError as missing:
         raise ValueError(f"{path}: the [language] table has no {missing}") from None
 

@@ -141,7 +141,8 @@ def _count_text(c: Cell) -> str:
         text = f"{'' if count.blocks == 1 else count.blocks}H(H + D + 1)"
         if count.rest != 0:
             negative = count.rest.could_extract_minus_sign()
-            text += f" {'-' if negative else '+'} {sp.latex(-count.rest if negative else count.rest).replace(' ', '')}"
+            rest = sp.latex(-count.rest if negative else count.rest).replace(' ', '')
+            text += f" {'-' if negative else '+'} {rest}"
         return text
     return sp.latex(count.total)
 
@@ -207,7 +208,8 @@ def _scientific(value: float, lang: Language) -> str:
 
 
 def scalar_rnn(lang: str | Language = "en", weights: tuple[float, ...] = (0.5, 1.0, 3.0), x: float = 0.5,
-               steps: int = 40, spans: tuple[int, ...] = (1, 5, 10, 20), notation: str = "course") -> ScalarRnn:
+               steps: int = 40, spans: tuple[int, ...] = (1, 5, 10, 20),
+               notation: str = "course") -> ScalarRnn:
     """The table of :class:`ScalarRnn`, computed step by step."""
     words = language(lang)
     written = notation_of(notation)
@@ -225,8 +227,7 @@ def scalar_rnn(lang: str | Language = "en", weights: tuple[float, ...] = (0.5, 1
         factors = [w * (1 - value * value) for value in h[1:]]
         products = tuple(abs(math.prod(factors[steps - span:])) for span in spans)
         values.append(products)
-        rows.append(ScalarRow(f"{w:g}".replace(".", "{" + words.decimal_mark + "}" if words.decimal_mark == ","
-                                                   else "."),
+        rows.append(ScalarRow(words.number(f"{w:g}"),
                               words.number(h[-1], 3), words.number(factors[-1], 3),
                               tuple(_scientific(p, words) for p in products)))
     return ScalarRnn(words.number(f"{x:g}"), steps, spans, tuple(rows), weights, tuple(values), sym)
@@ -269,7 +270,8 @@ def measured_bound(decay: str | os.PathLike | None, cell: str | Cell, lang: str 
     if section.bound is None:
         return None
     data = json.loads((Path(decay) / "decay.json").read_text(encoding="utf-8"))
-    entry = next((e for e in data["figures"]["cells"] if e["cell"] == c.name and e["quantity"] == "dL/dh_k"), None)
+    entry = next((e for e in data["figures"]["cells"]
+                  if e["cell"] == c.name and e["quantity"] == "dL/dh_k"), None)
     if entry is None:
         return None
     engine = build_engine(c, data["head"], data["loss_at"])
@@ -398,23 +400,23 @@ class Remedies:
 
 
 def _figure(decay: Path, name: str, lang: str, out: Path | None, notation: str = "course") -> str | None:
-    """``{name}.{lang}.pdf`` of the decay folder, relative to ``out``; where that run wrote the other
-    language only, or the notation writes the length differently, the figure is drawn from
-    ``{name}.json`` into ``out``/figures (the clipping and truncation figures)."""
+    """The figure ``name`` of the decay folder drawn again for the sheet from its data (``{name}.json``,
+    or ``decay.json`` for the radii): at the text's width, no type under 7 pt, the length as the
+    notation writes it, into ``out``/figures; its path relative to ``out``. Without ``out``, the
+    folder's own ``{name}.{lang}.pdf`` (drawn for slides)."""
+    from bpttlab.reports.decay.plots import PRINT, radii_figure, save_figure
     from bpttlab.reports.decay.remedies import DRAW
 
-    found = decay / f"{name}.{lang}.pdf"
-    redraw = notation_of(notation).length != "T" or not found.is_file()  # the figures write T
-    if out is not None and name in DRAW and redraw and (decay / f"{name}.json").is_file():
-        from bpttlab.reports.decay.plots import save_figure
-
-        (out / "figures").mkdir(parents=True, exist_ok=True)
-        figure = DRAW[name]((decay / f"{name}.json").read_text(encoding="utf-8"), lang, notation)
-        stem = f"{name}.{lang}" if notation_of(notation).length == "T" else f"{name}.{notation}.{lang}"
-        found = save_figure(figure, out / "figures" / stem)[1]
-    if not found.is_file():
-        return None
-    return Path(os.path.relpath(found, out)).as_posix() if out is not None else found.as_posix()
+    source = decay / ("decay.json" if name == "radii" else f"{name}.json")
+    if out is None or not source.is_file():
+        found = decay / f"{name}.{lang}.pdf"
+        return found.as_posix() if found.is_file() else None
+    text = source.read_text(encoding="utf-8")
+    figure = (radii_figure(json.loads(text), lang, PRINT) if name == "radii"
+              else DRAW[name](text, lang, notation, PRINT))
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    found = save_figure(figure, out / "figures" / f"{name}.{notation}.{lang}", formats=(".pdf",))[0]
+    return Path(os.path.relpath(found, out)).as_posix()
 
 
 def load_remedies(decay: str | os.PathLike | None, lang: str, out: str | os.PathLike | None = None,
@@ -436,9 +438,10 @@ def load_remedies(decay: str | os.PathLike | None, lang: str, out: str | os.Path
             words.number(f"{data['learning_rate']:g}"), len(plain["loss_per_step"]), data["T"], data["H"],
             data["batch"], words.number(plain["loss_per_step"][0], 2),
             words.grouped(max(plain["grad_norm"]), math=True), words.number(plain["loss_per_step"][-1], 2),
-            words.grouped(max(clipped["grad_norm"]), math=True), words.number(clipped["loss_per_step"][-1], 2),
-            _figure(decay, "clip", lang, out, notation),
-            sum(norm > theta for norm in clipped["grad_norm"]), sum(norm < theta for norm in plain["grad_norm"]))
+            words.grouped(max(clipped["grad_norm"]), math=True),
+            words.number(clipped["loss_per_step"][-1], 2), _figure(decay, "clip", lang, out, notation),
+            sum(norm > theta for norm in clipped["grad_norm"]),
+            sum(norm < theta for norm in plain["grad_norm"]))
     if (decay / "trunc.json").is_file():
         data = json.loads((decay / "trunc.json").read_text(encoding="utf-8"))
         measured = tuple(sorted({k for curve in data["curves"] for k in curve["k2"]}))
@@ -554,14 +557,16 @@ def exercises(lang: str | Language, notation: str) -> tuple[Exercise, ...]:
     keep, span = 0.5, 100
     gate = keep ** (1 / span)
     bias = math.log(gate / (1 - gate))
-    forget = Exercise("forget", {**symbols, "keep": number(keep * 100, 0), "span": span, "gate": number(gate, 5),
+    forget = Exercise("forget", {**symbols, "keep": number(keep * 100, 0), "span": span,
+                                 "gate": number(gate, 5),
                                  "half": number(f"{keep:g}"),
                                  "bias": number(bias, 2)}, {"gate": gate, "bias": bias})
     norms = (0.8, 3.0, 12.0, 1.5, 40.0)
     theta = 5.0
     clipped = tuple(min(n, theta) for n in norms)
     factors = tuple(min(1.0, theta / n) for n in norms)
-    clip = Exercise("clip", {"norms": ", ".join(number(f"{n:g}") for n in norms), "theta": number(f"{theta:g}"),
+    clip = Exercise("clip", {"norms": ", ".join(number(f"{n:g}") for n in norms),
+                             "theta": number(f"{theta:g}"),
                              "clipped": ", ".join(number(f"{n:g}") for n in clipped),
                              "factors": ", ".join(number(f, 3) if f < 1 else "1" for f in factors),
                              "touched": sum(n > theta for n in norms)},
@@ -607,7 +612,8 @@ def topics(cells: Iterable[str | Cell], notation: str, lang: str, decay: str | o
     return Topics(
         key=notation_key(), families=len({kind.family for kind in types}), types=types,
         unrolled=unrolled_diagram(cells[0], notation), table=comparison_table(cells, notation),
-        sizes=dict(EXAMPLE_SIZES), scalar=scalar_rnn(lang, notation=notation), measured=measured_bound(decay, cells[0], lang, out),
+        sizes=dict(EXAMPLE_SIZES), scalar=scalar_rnn(lang, notation=notation),
+        measured=measured_bound(decay, cells[0], lang, out),
         forget=forget_bias(decay, notation), remedies=load_remedies(decay, lang, out, notation),
         truncated=truncated_symbols(notation), standard=STANDARD, errata=errata(notation),
         exercises=exercises(lang, notation), separate=_separate_biases(cells, notation),

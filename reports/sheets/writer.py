@@ -178,9 +178,10 @@ def _role(context: jinja2.runtime.Context, row: object) -> str:
     values = dict(row.values)
     if "low" in values:
         closed = [part == "True" for part in values.pop("closed").split(",")]
-        values["range"] = context["lang"].interval(values.pop("low"), values.pop("high"), closed=tuple(closed))
+        low, high = values.pop("low"), values.pop("high")
+        values["range"] = context["lang"].interval(low, high, closed=tuple(closed))
     for key in ("name", "of", "gate"):
-        if key in values and "|" in values[key] or key in values and values[key].startswith("value."):
+        if (key in values and "|" in values[key]) or (key in values and values[key].startswith("value.")):
             values[key] = _name(context, values[key])
     kind = row.kind
     if kind.startswith(("state", "previous_state")):
@@ -219,7 +220,8 @@ def _environment() -> jinja2.Environment:
     contextual = {"say": _say, "name": _name, "title": _title, "title_of": _title_of, "role": _role,
                   "bounds": _bounds, "decimal": _decimal, "contents": _contents}
     environment.globals.update({key: jinja2.pass_context(function) for key, function in contextual.items()})
-    environment.filters.update(title_of=jinja2.pass_context(_title_of), texttt=lambda text: rf"\texttt{{{text}}}",
+    environment.filters.update(title_of=jinja2.pass_context(_title_of),
+                               texttt=lambda text: rf"\texttt{{{text}}}",
                                upper_first=lambda text: text[:1].upper() + text[1:])
     return environment
 
@@ -275,7 +277,8 @@ def outline(kind: str, sections: list[CellSection], *, worked: bool, topics: boo
         parts.append(Part("worked", first, listed="part.worked"))
     parts += [Part("cell", s, listed="part.cell") for s in rest]
     if topics:
-        parts += [Part("table", listed="part.table"), Part("forget_bias"), Part("clipping", listed="part.clipping"),
+        parts += [Part("table", listed="part.table"), Part("forget_bias"),
+                  Part("clipping", listed="part.clipping"),
                   Part("truncation", listed="part.truncation"), Part("learning", listed="part.learning"),
                   Part("errata", listed="part.errata")]
     parts.append(Part("definitions"))

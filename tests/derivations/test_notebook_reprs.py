@@ -69,7 +69,8 @@ def test_equations_render_through_the_sheet_printer():
     shown = bundle(d.step_backward)["text/latex"]
     assert shown.startswith("$$\\begin{aligned}\n") and shown.endswith("\n\\end{aligned}$$")
     assert aligned(d.step_backward, "course", gates(d.cell)) in shown
-    assert r"\delta C_t &= \delta h_t \odot o_t \odot (1 - \tanh^{2}(C_t)) + \delta C_t^{(\leftarrow t+1)}" in shown
+    assert (r"\delta C_t &= \delta h_t \odot o_t \odot (1 - \tanh^{2}(C_t)) + \delta C_t^{(\leftarrow t+1)}"
+            in shown)
     assert r"\delta W_{hf} &= \delta a_{f,t} h_{t-1}^{\top}" in shown
     forward = d.forward._repr_latex_()
     assert r"f_t &= \sigma(a_{f,t})" in forward

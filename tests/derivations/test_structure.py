@@ -60,11 +60,13 @@ def test_every_gate_has_a_role_and_every_symbol_one_kind(cell_name):
     assert {r.gate for r in found} == set(gates(c)), cell_name
     assert all(r.kind in ROLES for r in found)
     symbols = [r.symbol for r in roles(c)]
-    assert len(symbols) == len(set(symbols)) and set(symbols) >= {c.x, *c.params, *(eq.lhs for eq in c.equations)}
+    assert len(symbols) == len(set(symbols))
+    assert set(symbols) >= {c.x, *c.params, *(eq.lhs for eq in c.equations)}
 
 
 def test_the_roles_of_the_course_cells_are_read_from_their_equations():
-    kinds = {name: [(r.gate.name, r.kind) for r in gate_roles(CELLS[name])] for name in ("lstm", "gru", "gru_torch")}
+    kinds = {name: [(r.gate.name, r.kind) for r in gate_roles(CELLS[name])]
+             for name in ("lstm", "gru", "gru_torch")}
     assert kinds["lstm"] == [("f_t", "keep"), ("i_t", "write"), ("o_t", "read")]
     assert kinds["gru"] == [("r_t", "reset"), ("z_t", "update")]
     resets = {name: next(r for r in gate_roles(CELLS[name]) if r.kind == "reset").after_product
@@ -83,8 +85,9 @@ def test_a_gate_is_any_activation_whose_values_lie_in_0_1(monkeypatch):
 
     assert [g.name for g in gates(CELLS["lstm"])] == ["i_t", "f_t", "o_t"] and not gates(CELLS["rnn"])
     registry = dict(activations.ACTIVATIONS)
-    monkeypatch.setitem(activations._registry, "tanh", replace(registry["tanh"], range=sp.Interval.open(0, 1)))
-    monkeypatch.setitem(activations._registry, "sigmoid", replace(registry["sigmoid"], range=sp.Interval.open(-1, 1)))
+    swapped = {"tanh": sp.Interval.open(0, 1), "sigmoid": sp.Interval.open(-1, 1)}
+    for name, interval in swapped.items():
+        monkeypatch.setitem(activations._registry, name, replace(registry[name], range=interval))
     assert [g.name for g in gates(CELLS["rnn"])] == ["h_t"]
     assert [g.name for g in gates(CELLS["lstm"])] == ["g_t"]
 

@@ -53,7 +53,8 @@ def test_every_registered_cell_and_head_has_a_title(code):
 
 
 def test_the_decimal_mark_is_the_languages_not_a_guess():
-    german = replace(ENGLISH, code="de-test", decimal_mark=",", thousands_separator=".", interval_separator=";")
+    german = replace(ENGLISH, code="de-test", decimal_mark=",", thousands_separator=".",
+                     interval_separator=";")
     register_language(german)
     try:
         assert number(0.25, "de-test", 2) == "0{,}25" and number(0.25, "id", 2) == "0{,}25"

@@ -45,7 +45,8 @@ class DiveIntoDeepLearning(CourseNotation):
 
 D2L_WORDS = {
     "notation.d2l.name": "d2l",
-    "notation.d2l.intro": "The notation follows \\emph{Dive into Deep Learning}: capital letters for a step's values.",
+    "notation.d2l.intro": "The notation follows \\emph{Dive into Deep Learning}: capital letters for a "
+                          "step's values.",
 }
 
 
@@ -54,7 +55,7 @@ def d2l():
     """The recipe: a Notation subclass, registered, with its words in every language."""
     saved = dict(LANGUAGES)
     register_notation(DiveIntoDeepLearning())
-    for code, lang in saved.items():
+    for lang in saved.values():
         register_language(replace(lang, words={**lang.words, **D2L_WORDS}), replace=True)
     try:
         yield "d2l"
@@ -73,7 +74,8 @@ def test_a_third_notation_is_one_registration_and_its_words(d2l, tmp_path, pdfla
     assert r"H_t &= O_t \odot \tanh(C_t)" in tex and r"\bm{" not in tex
     assert not overfull_boxes(sheet.tex.with_suffix(".log").read_text(errors="replace"))
     course = render_sheet(COMBINED, "en", "course", worked=False)
-    key = course[course.index(r"\label{tab:key}"):course.index(r"\end{tabular}", course.index(r"\label{tab:key}"))]
+    start = course.index(r"\label{tab:key}")
+    key = course[start:course.index(r"\end{tabular}", start)]
     assert "d2l" in key and "$H_t$" in key  # the notation key gains its column
 
 

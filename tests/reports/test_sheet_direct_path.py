@@ -21,7 +21,8 @@ from bpttlab.reports.sheets.writer import render_sheet
 # "when $z_t$ stays close to $0$," / "selama $z_t$ tetap dekat dengan\n$0$,"
 SENTENCES = {
     "en": re.compile(r"when \$(?P<gate>[^$]+)\$ stays close to \$(?P<value>[01])\$,?\s+the\s+product"),
-    "id": re.compile(r"selama \$(?P<gate>[^$]+)\$ tetap dekat dengan\s+\$(?P<value>[01])\$,\s+hasil\s+kalinya"),
+    "id": re.compile(r"selama \$(?P<gate>[^$]+)\$ tetap dekat dengan\s+\$(?P<value>[01])\$,"
+                     r"\s+hasil\s+kalinya"),
 }
 # The display of the path: "\frac{\partial C_t}{\partial C_{t-1}} &= \operatorname{diag}(f_t), & \left.…"
 PATH = re.compile(r"\\frac\{\\partial (?P<new>[^{}]+)\}\{\\partial (?P<previous>[^{}]*(?:\{[^{}]*\})?)\} &= "

@@ -87,7 +87,8 @@ def course_only_symbols():
 def without_the_notation_key(tex):
     """The sheet without its table of every notation side by side (which names the course's symbols
     on purpose)."""
-    return re.sub(r"\\begin\{table\}(?:(?!\\end\{table\}).)*?tab:key.*?\\end\{table\}", "", tex, flags=re.DOTALL)
+    key_table = r"\\begin\{table\}(?:(?!\\end\{table\}).)*?tab:key.*?\\end\{table\}"
+    return re.sub(key_table, "", tex, flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("lang", ["en", "id"])

@@ -201,9 +201,10 @@ def test_remedies_numbers_use_the_languages_mark(decay_folder, tmp_path):
     english = load_remedies(decay_folder, "en", tmp_path)
     indonesian = load_remedies(decay_folder, "id", tmp_path)
     assert english.clipping.learning_rate == "0.05" and indonesian.clipping.learning_rate == "0{,}05"
-    assert english.clipping.figure.endswith("clip.en.pdf")
-    assert indonesian.clipping.figure == "figures/clip.id.pdf"  # drawn from clip.json
-    assert (tmp_path / "figures" / "trunc.id.pdf").is_file()
+    # each redrawn from clip.json / trunc.json at print size, in its own language and notation
+    assert english.clipping.figure == "figures/clip.course.en.pdf"
+    assert indonesian.clipping.figure == "figures/clip.course.id.pdf"
+    assert (tmp_path / "figures" / "trunc.course.id.pdf").is_file()
 
 
 # --- exercises and the scalar RNN -------------------------------------------------------------------
@@ -228,7 +229,8 @@ def test_each_exercises_answer_is_recomputed():
     clip = found["clip"]
     assert clip.values["clipped"] == "0.8, 3, 5, 1.5, 5" and clip.values["touched"] == 2
     indonesian = {e.key: e for e in exercises("id", "course")}
-    assert indonesian["cost"].values["steps"] == "2.500" and indonesian["forget"].values["gate"].startswith("0{,}99")
+    assert indonesian["cost"].values["steps"] == "2.500"
+    assert indonesian["forget"].values["gate"].startswith("0{,}99")
 
 
 def test_the_scalar_rnn_table_is_recomputed():
@@ -261,10 +263,12 @@ def test_course_sheet_compiles_with_the_topics(written_sheet, lang, notation):
     tex = sheet.tex
     source = tex.read_text()
     figures = re.findall(r"\\includegraphics\[[^]]*\]\{([^}]*(?:clip|trunc)[^}]*)\}", source)
-    drawn = "" if notation == "course" else f"{notation}."  # the book's figures are redrawn with τ
-    assert [f.rsplit("/", 1)[-1] for f in figures] == [f"clip.{drawn}{lang}.pdf", f"trunc.{drawn}{lang}.pdf"]
-    gated = [name for name in BUILT_IN if any(ACTIVATIONS[eq.rhs.name].is_gate for eq in resolve_cell(name).equations
-                                              if isinstance(eq.rhs, Elementwise))]
+    # redrawn at print size with the notation's length symbol and the sheet's words
+    assert [f.rsplit("/", 1)[-1] for f in figures] == [f"clip.{notation}.{lang}.pdf",
+                                                        f"trunc.{notation}.{lang}.pdf"]
+    gated = [name for name in BUILT_IN
+             if any(ACTIVATIONS[eq.rhs.name].is_gate for eq in resolve_cell(name).equations
+                    if isinstance(eq.rhs, Elementwise))]
     assert source.count(r"\begin{tikzpicture}") == len(RNN_TYPES) + 1 + len(gated)
     text = " ".join(pdf_text(sheet.pdf).split())
     assert not overfull_boxes(tex.with_suffix(".log").read_text(errors="replace"))
