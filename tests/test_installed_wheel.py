@@ -45,7 +45,9 @@ def test_the_wheel_installs_one_import_name(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names}
     assert top == {"bpttlab", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
-    assert "bpttlab/reports/sheets/templates/base.tex.j2" in names
+    assert "bpttlab/reports/sheets/templates/sheet.tex.j2" in names
+    assert "bpttlab/reports/sheets/templates/parts/cell.tex.j2" in names
+    assert "bpttlab/reports/sheets/words/id.toml" in names  # a language is its words file
     assert "bpttlab/derivations/cells/lstm.py" in names
     assert not any(name.startswith("tests/") for name in names)
 

@@ -187,10 +187,11 @@ class SheetPrinter(LatexPrinter):
         return rf"\operatorname{{diag}}({self._print(expr.args[0])})"
 
     def _print_BlockMatrix(self, expr: sp.BlockMatrix) -> str:
-        """A column of blocks as the course's ``[h_{t-1}, x_t]``, a row as ``[W_{hf}\\; W_{xf}]``."""
+        """A column of blocks stacked as ``[h_{t-1}; x_t]`` (the slides write ``[h_{t-1}, x_t]``), a row
+        side by side as ``[W_{hf}\\; W_{xf}]``."""
         rows, cols = expr.blocks.shape
         if cols == 1:
-            return "[" + ", ".join(self._print(b) for b in expr.blocks) + "]"
+            return "[" + "; ".join(self._print(b) for b in expr.blocks) + "]"
         if rows == 1:
             return "[" + r"\; ".join(self._print(b) for b in expr.blocks) + "]"
         body = r" \\ ".join(" & ".join(self._print(expr.blocks[i, j]) for j in range(cols))
@@ -250,7 +251,7 @@ def gates(cell: Cell) -> tuple[str, ...]:
 class ConcatenatedForm:
     """A gate's pre-activation, as the course writes it and as the derivations split it.
 
-    ``lhs`` a_{k,t}; ``form`` W_k [h_{t-1}, x_t] + b_k; ``split`` W_{hk} h_{t-1} + W_{xk} x_t + b_k;
+    ``lhs`` a_{k,t}; ``form`` W_k [h_{t-1}; x_t] + b_k; ``split`` W_{hk} h_{t-1} + W_{xk} x_t + b_k;
     ``weight`` W_k; ``blocks`` [W_{hk}\\; W_{xk}].
     """
 
@@ -297,13 +298,13 @@ def concatenated(eq: sp.Eq, notation: str = "course", gates: Iterable[str] = (),
     """The course's form ``W_k [v, x_t] + b_k`` of a pre-activation ``a_{k,t} = W_xk x_t + W_hk v + b_k``.
 
     ``definitions`` are inlined inside the bracket (the GRU's ``u_t = r_t ⊙ h_{t-1}`` gives the
-    course's ``[r_t \\odot h_{t-1}, x_t]``). Only the course notation has concatenated weights.
+    course's ``[r_t \\odot h_{t-1}; x_t]``). Only the course notation has concatenated weights.
 
     >>> from bpttlab.derivations import resolve_cell
     >>> lstm = resolve_cell("lstm")
     >>> form = concatenated(lstm.equations[2])
     >>> form.form, form.blocks
-    ('W_f [h_{t-1}, x_t] + b_f', '[W_{hf}\\\\; W_{xf}]')
+    ('W_f [h_{t-1}; x_t] + b_f', '[W_{hf}\\\\; W_{xf}]')
     >>> form.split
     'W_{hf} h_{t-1} + W_{xf} x_t + b_f'
     """

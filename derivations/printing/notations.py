@@ -10,7 +10,7 @@ small grammar, not by string replacement::
 
 ``W`` and ``b`` are parameters: their subscript names what they connect (``W_xf``: input → forget
 gate, ``W_hf``: hidden → forget gate, ``b_hn``: the recurrent bias of the GRU candidate, ``W_f``: the
-course's weight on the concatenated ``[h_{t-1}, x_t]``). Every other base is a value of one step whose
+course's weight on the concatenated ``[h_{t-1}; x_t]``). Every other base is a value of one step whose
 last subscript part is its time index (``a_{f,t}``: the forget gate's pre-activation at step t).
 
 Any other identifier a user gives a custom cell is read too, never refused: a base the notation does

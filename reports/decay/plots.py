@@ -21,6 +21,7 @@ touching the global backend; the PDFs carry no creation date.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,19 +88,23 @@ PRINT = Medium((6.7, 3.7), {**_STYLE, "font.size": 10.5, "axes.titlesize": 11, "
                             "legend.fontsize": 10.5, "lines.linewidth": 1.6}, 10.0)
 
 
-def cell_labels(names: Iterable[str]) -> dict[str, str]:
-    """The legend label of each cell, from the registry: its title up to any parenthesis ("GRU" for
-    "GRU (course, reset before the product)"), the whole title where two cells would share a label,
-    the name itself for a cell that is not registered (read from a ``.cell`` path). A ``$`` is
-    escaped, so that a title is never read as mathtext.
+def cell_labels(names: Iterable[str], lang: str = "en") -> dict[str, str]:
+    """The legend label of each cell, from the registry: its title in ``lang`` up to any parenthesis
+    ("GRU" for "GRU (course, reset before the product)"), the whole title where two cells would share
+    a label, the name itself for a cell that is not registered (read from a ``.cell`` path). A ``$``
+    is escaped, so that a title is never read as mathtext; the sheets' ``\\emph{…}`` is dropped.
 
     >>> cell_labels(["rnn", "gru", "mgu"])
     {'rnn': 'Elman RNN', 'gru': 'GRU', 'mgu': 'Minimal gated unit'}
     >>> cell_labels(["gru", "gru_torch"])["gru_torch"]
     'GRU (PyTorch, reset after the product)'
+    >>> cell_labels(["rnn", "lstm_peephole"], "id")
+    {'rnn': 'RNN Elman', 'lstm_peephole': 'LSTM peephole'}
     """
     names = list(dict.fromkeys(names))
-    titles = {name: CELLS[name].title if name in CELLS else name for name in names}
+    written = LANGUAGES[lang]
+    titles = {name: re.sub(r"\\emph\{([^{}]*)\}", r"\1", written.title(CELLS[name].title)) if name in CELLS
+              else name for name in names}
     short = {name: title.split(" (")[0].strip() or title for name, title in titles.items()}
     shared = {label for label in short.values() if list(short.values()).count(label) > 1}
     labels = {name: titles[name] if short[name] in shared else short[name] for name in names}
@@ -183,9 +188,9 @@ def _figure(medium: Medium = SLIDE) -> Figure:
 
 def _cells(study: DecayStudy, words: dict[str, str]) -> Figure:
     figure = _figure()
-    labels = cell_labels(curve.cell for curve in study.cells)
+    labels = cell_labels((curve.cell for curve in study.cells), words["code"])
     named = list(labels.values())
-    listed = named[0] if len(named) < 2 else f"{', '.join(named[:-1])} {words['and']} {named[-1]}"
+    listed = LANGUAGES[words["code"]].listing(named, math=False)
     axes = _axes(figure, study, "dL/dh_k", words["cells"].format(cells=listed), words)
     colours = {}
     for curve in study.cells:
@@ -234,7 +239,7 @@ def _variants(study: DecayStudy, words: dict[str, str]) -> Figure:
     figure = _figure()
     axes = _axes(figure, study, "dL/dh_k", words["variants"], words, sizes=None)
     curves = [c for c in study.variants if c.what == "dL/dh_k"]
-    labels = cell_labels([*CELLS, *(curve.cell for curve in curves)])  # unambiguous among all cells
+    labels = cell_labels([*CELLS, *(curve.cell for curve in curves)], words["code"])  # unambiguous among all
     reference, *others = curves
     for i, curve in enumerate(others):
         colour, style = OKABE_ITO[i % (len(OKABE_ITO) - 1)], "-" if i < len(OKABE_ITO) - 1 else ":"

@@ -94,7 +94,8 @@ def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course", medi
         losses.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         losses.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
         decimal_axis(losses.yaxis, words)
-        losses.legend(loc="center right", frameon=False)
+        for axes in (norms, losses):  # each panel says which curve is which
+            axes.legend(loc="best", frameon=False)
         title = words["clip_title"].format(radius=decimal_text(demo.radius, words))
         figure.suptitle(title, x=0.01, ha="left")
         figure.text(0.99, 0.01, words["clip_sizes"].format(T=demo.T, H=demo.H, batch=demo.batch,
@@ -113,7 +114,8 @@ def trunc_figure(study: TruncationStudy, lang: str = "en", notation: str = "cour
         figure = _figure(medium)
         figure.get_layout_engine().set(wspace=0.08)  # the panels' end ticks ("100", "1") apart
         panels = figure.subplots(1, len(SCHEMES), sharey=True)
-        labels = cell_labels(curve.cell for curve in study.curves)  # the cells' titles, never code names
+        # the cells' titles in the figure's language, never code names
+        labels = cell_labels((curve.cell for curve in study.curves), words["code"])
         colours = {cell: OKABE_ITO[i % len(OKABE_ITO)] for i, cell in enumerate(labels)}
         for axes, k1 in zip(panels, SCHEMES, strict=True):
             for curve in (c for c in study.curves if c.k1 == k1):

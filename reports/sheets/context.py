@@ -30,7 +30,6 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from bpttlab.derivations import Cell, Derivation, Elementwise, carry, delta, derive, resolve_cell
 from bpttlab.derivations.activations import ACTIVATIONS
 from bpttlab.derivations.heads import HEADS
-from bpttlab.derivations.heads import head as head_of
 from bpttlab.derivations.printing.breaking import broken
 from bpttlab.derivations.printing.escape import escape_text
 from bpttlab.derivations.printing.latex_printer import aligned, concatenated_forms, gates, latex
@@ -194,7 +193,7 @@ class CellSection:
     bookmark: str
     name_tex: str
     label: str
-    sym: dict[str, str]
+    sym: dict[str, str | tuple[str, ...]]
     facts: CellFacts
     gates: tuple[GateInfo, ...]
     symbols: tuple[SymbolRow, ...]
@@ -451,8 +450,13 @@ def _step_groups(d: Derivation, show: Callable[[sp.Basic], str], notation: str) 
     return tuple(bodies)
 
 
+def sheet_head() -> str:
+    """The head the sheets' general prose is written on: the first registered (the course's softmax)."""
+    return next(iter(HEADS))
+
+
 def _chain(c: Cell, show: Callable[[sp.Basic], str], notation: str) -> Chain:
-    hd = head_of(HEADS[0])
+    hd = derive(c, sheet_head()).head  # its values renamed out of the cell's way
     step_at = partial(at_step, fixed=c.params)
     h, h_prev = c.states[0]
     names = {f"{kind}_{step}": show(step_at(symbol, step))
@@ -542,7 +546,8 @@ def _cell_section(c: Cell, notation: str) -> CellSection:
     sym = {"inputs": ", ".join(show(s) for s in c.inputs),
            "outputs": ", ".join(show(s) for s in c.new_states),
            "delta_h": show(delta(h)),
-           "deltas": ", ".join(show(delta(new)) for new in c.new_states),
+           # what a step backward starts from: the first state's whole delta, the others' carries
+           "given": tuple([show(delta(h)), *(show(carry(new)) for new in c.new_states[1:])]),
            "h_0": show(step_at(h, 0))}
     names = {symbol.name: show(symbol) for eq in c.equations
              for symbol in (eq.lhs, *eq.rhs.atoms(sp.MatrixSymbol))}
@@ -624,7 +629,7 @@ def sheet_symbols(notation: str, cell: str | Cell = "rnn") -> dict[str, str]:
     """Names the general prose mentions, on the sheet's cell: ℓ_t, h_t, h_k, the carry δh_t^{(t+1)},
     the length T (or τ), x_t, and step t's term of the cell's first parameter."""
     c = resolve_cell(cell)
-    hd = derive(c, HEADS[0]).head
+    hd = derive(c, sheet_head()).head
     show = partial(latex, notation=notation, gates=gates(c))
     step_at = partial(at_step, fixed=c.params)
     h, h_prev = c.states[0]

@@ -66,11 +66,17 @@ class Language:
     figures: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def figure_words(self, family: str) -> dict[str, str]:
-        """The words of one family of figures (``decay``, ``remedies``), with the decimal mark under
-        ``decimal``: Python format strings, for matplotlib."""
+        """The words of one family of figures (``decay``, ``remedies``, ``learning``), with the decimal
+        mark under ``decimal`` and the language's code under ``code``: Python format strings, for
+        matplotlib."""
         if family not in self.figures:
             raise ValueError(f"language {self.code!r} has no words for the {family!r} figures")
-        return {"decimal": self.decimal_mark, **self.figures[family]}
+        return {"decimal": self.decimal_mark, "code": self.code, **self.figures[family]}
+
+    def title(self, text: str) -> str:
+        """A registered title (a cell's, a head's) in this language: its ``titles`` words where it has
+        them, else the title as written."""
+        return self.words.get(f"titles.{text}", text)
 
     # --- numbers -------------------------------------------------------------------------------
     def number(self, value: Real | str, places: int | None = None, *, math: bool = True) -> str:

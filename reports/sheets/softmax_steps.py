@@ -1,14 +1,14 @@
-"""Why δs_t = ŷ_t − y_t for a softmax output with cross-entropy: the short derivation the course sheet
-prints, as SymPy expressions over the entries s_{t,k}, y_{t,k}, ŷ_{t,k} (k = 1..K), and a check of
-every step by SymPy at a concrete K (:func:`check_steps`).
+"""Why δa_{y,t} = ŷ_t − y_t for a softmax output with cross-entropy: the short derivation the course
+sheet prints, as SymPy expressions over the entries s_k = a_{y,t,k} of the logits, y_{t,k}, ŷ_{t,k}
+(k = 1..K), and a check of every step by SymPy at a concrete K (:func:`check_steps`).
 
 1. ℓ_t = −Σ_k y_{t,k} log ŷ_{t,k}                                  (cross-entropy)
-2.     = −Σ_k y_{t,k} (s_{t,k} − log Σ_j e^{s_{t,j}})               (log of the softmax)
-3.     = −Σ_k y_{t,k} s_{t,k} + (Σ_k y_{t,k}) log Σ_j e^{s_{t,j}}
-4. ∂ℓ_t/∂s_{t,m} = −y_{t,m} + (Σ_k y_{t,k}) e^{s_{t,m}} / Σ_j e^{s_{t,j}}
-5.               = ŷ_{t,m} − y_{t,m}                                 (Σ_k y_{t,k} = 1, one-hot y_t)
+2.     = −Σ_k y_{t,k} (s_k − log Σ_j e^{s_j})                       (log of the softmax)
+3.     = −Σ_k y_{t,k} s_k + (Σ_k y_{t,k}) log Σ_j e^{s_j}
+4. ∂ℓ_t/∂s_m = −y_{t,m} + (Σ_k y_{t,k}) e^{s_m} / Σ_j e^{s_j}
+5.           = ŷ_{t,m} − y_{t,m}                                     (Σ_k y_{t,k} = 1, one-hot y_t)
 
-The entries are printed in the sheet's notation (``s_{t,k}``, or the book's ``o^{(t)}_k``), never
+The entries are printed in the sheet's notation (``a_{y,t,k}``, or the book's ``o^{(t)}_k``), never
 bold: an entry is a scalar.
 
 >>> check_steps(3)

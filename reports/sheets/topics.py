@@ -31,7 +31,6 @@ import sympy as sp
 
 from bpttlab.derivations import Cell, delta, derive, resolve_cell
 from bpttlab.derivations.cells import BUILT_IN
-from bpttlab.derivations.heads import HEADS
 from bpttlab.derivations.heads import head as head_of
 from bpttlab.derivations.printing.latex_printer import gates, latex
 from bpttlab.derivations.printing.notations import NOTATIONS
@@ -43,6 +42,7 @@ from bpttlab.derivations.structure import forget_gate, parameter_count
 from bpttlab.derivations.symbols import H
 from bpttlab.numeric.decay.study import FORGET_BIASES, SEEDS, cell_curves
 from bpttlab.reports.learn.standard import STANDARD, LearningStandard
+from bpttlab.reports.sheets.context import sheet_head
 from bpttlab.reports.sheets.diagrams import RnnType, rnn_types, unrolled_diagram
 from bpttlab.reports.sheets.formulas import TRUNCATED
 from bpttlab.reports.sheets.languages import Language, language
@@ -83,7 +83,7 @@ def notation_key() -> NotationKey:
     """The same quantities in every registered notation (printed by each), in the course's slides and
     in PyTorch: the hidden state, the three weights, the logits, prediction and target, the length,
     the LSTM's cell state and gates, the GRU's gates and candidate."""
-    hd = head_of(HEADS[0])
+    hd = head_of(sheet_head())
     lstm, gru = resolve_cell("lstm"), resolve_cell("gru")
     quantities = (
         ("hidden", "h_t", r"$s_t$, $h^{(t)}$", r"\texttt{h\_n}, \texttt{output}"),
@@ -460,7 +460,7 @@ def load_remedies(decay: str | os.PathLike | None, lang: str, out: str | os.Path
 
 def truncated_symbols(notation: str) -> dict[str, str]:
     """The symbols of the cut recurrence (:data:`.formulas.TRUNCATED`) in ``notation``."""
-    d = derive(BUILT_IN[0], HEADS[0])
+    d = derive(BUILT_IN[0], sheet_head())
     show = partial(latex, notation=notation)
     h = d.cell.h
     typeset = notation_of(notation)
@@ -492,7 +492,7 @@ def errata(notation: str) -> tuple[Erratum, ...]:
     gru = next(resolve_cell(c) for c in BUILT_IN if {r.kind for r in _roles(c)} >= {"update"})
     show = partial(latex, notation=notation, gates=gates(gru))
     W_hh = next(p for p in rnn.params if p.shape[0] == p.shape[1] == H)
-    hd = head_of(HEADS[0])
+    hd = head_of(sheet_head())
     h = rnn.h
     step_at = partial(at_step, fixed=rnn.params)
     update = next(eq for eq in gru.equations if eq.lhs == gru.h)

@@ -6,7 +6,7 @@ vectors over the vocabulary (h, e, l, o), and at every step is trained to predic
 seed, rounded to the places the sheet prints (so that every printed number follows from the printed
 parameters, on a calculator or in the PyTorch snippet the sheet shows), h_0 = 0 and the batch is one
 sequence. :func:`hello_example` collects every number the sheet
-shows — each step's pre-activation a_t, state h_t, logits s_t, probabilities ŷ_t and loss ℓ_t, the
+shows — each step's pre-activation a_t, state h_t, logits a_{y,t}, probabilities ŷ_t and loss ℓ_t, the
 total loss and the BPTT gradients — from the engine itself: the forward pass's stored values, the
 head's own derived equations (for s_t and ℓ_t, which the engine does not keep) and
 ``loss_and_grads``. Nothing here recomputes the network.
@@ -377,7 +377,7 @@ def example_latex(example: WorkedExample, decimals: int = 3, notation: str = "co
         for line in PARAMETER_LINES)
     before = last - 1
     W_hy_T = written.latex("W_hy", r"\top")
-    s_before = written.latex(delta(sp_symbol(example.symbols["s"])).name.replace("_t", f"_{before}"))
+    s_before = written.latex(f"δ{shift_name(example.symbols['s'], before)}")
     h_before = written.latex(f"δ{shift_name(example.symbols['h'], before)}")
     carried = written.latex(shift_name(carry_name(example.symbols["h"]), before))
     backward_before = LINE_BREAK.join([

@@ -166,7 +166,7 @@ def _name(context: jinja2.runtime.Context, key: str) -> str:
 def _title_of(context: jinja2.runtime.Context, text: str) -> str:
     """A registered title (a cell's, a head's) in the sheet's language: the language's ``titles``
     words where it has them, else the title as written."""
-    return context["lang"].words.get(f"titles.{text}", text)
+    return context["lang"].title(text)
 
 
 def _title(context: jinja2.runtime.Context, cell: CellSection) -> str:
@@ -377,7 +377,7 @@ def write_sheets(out: str | os.PathLike, sheets: Iterable[Sheetlike] = SHEETS,
                 if learn_figures is not None and sheet == COMBINED:  # the course sheet only
                     from bpttlab.reports.learn.sheet import learning_context  # it imports the sheets' numbers
 
-                    learning = learning_context(learn_figures, out, lang)
+                    learning = learning_context(learn_figures, out, lang, notation)
                 write_text(tex, render_sheet(sheet, lang, notation, decay_figures=figures, learning=learning,
                                              decay_folder=decay_figures, relative_to=out))
                 written.append(Sheet(name, tex, compile_pdf(tex) if pdf else None))

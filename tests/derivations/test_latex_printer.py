@@ -238,25 +238,25 @@ def test_aligned_block_is_one_line_per_equation_and_deterministic():
 class TestConcatenated:
     def test_lstm_gate(self):
         form = concatenated(forward_equation("lstm", "a_{f,t}"))
-        assert form.line() == (r"a_{f,t} &= W_f [h_{t-1}, x_t] + b_f = W_{hf} h_{t-1} + W_{xf} x_t + b_f, "
+        assert form.line() == (r"a_{f,t} &= W_f [h_{t-1}; x_t] + b_f = W_{hf} h_{t-1} + W_{xf} x_t + b_f, "
                                r"& W_f &= [W_{hf}\; W_{xf}]")
 
     def test_lstm_candidate_follows_the_course_name(self):
         form = concatenated(forward_equation("lstm", "a_{g,t}"))
-        assert (form.lhs, form.form) == ("a_{C,t}", "W_C [h_{t-1}, x_t] + b_C")
+        assert (form.lhs, form.form) == ("a_{C,t}", "W_C [h_{t-1}; x_t] + b_C")
 
     def test_gru_candidate_puts_the_reset_inside_the_bracket(self):
         c = resolve_cell("gru")
         definitions = {eq.lhs: eq.rhs for eq in c.equations if eq.lhs.name == "u_t"}
         form = concatenated(forward_equation("gru", "a_{n,t}"), "course", gates(c), definitions)
-        assert form.form == r"W_{\tilde{h}} [r_t \odot h_{t-1}, x_t] + b_{\tilde{h}}"
+        assert form.form == r"W_{\tilde{h}} [r_t \odot h_{t-1}; x_t] + b_{\tilde{h}}"
         assert form.split == r"W_{h\tilde{h}} u_t + W_{x\tilde{h}} x_t + b_{\tilde{h}}"
         assert form.blocks == r"[W_{h\tilde{h}}\; W_{x\tilde{h}}]"
 
     def test_forms_of_each_cell(self):
         lstm = concatenated_forms(resolve_cell("lstm")).split("\n")
         assert [line.split(" &= ")[0] for line in lstm] == ["a_{i,t}", "a_{f,t}", "a_{C,t}", "a_{o,t}"]
-        assert r"[r_t \odot h_{t-1}, x_t]" in concatenated_forms(resolve_cell("gru"))
+        assert r"[r_t \odot h_{t-1}; x_t]" in concatenated_forms(resolve_cell("gru"))
         # the GRU of PyTorch: its candidate is not W [·, x]
         assert len(concatenated_forms(resolve_cell("gru_torch")).split("\n")) == 2
         assert concatenated_forms(resolve_cell("rnn")) == ""

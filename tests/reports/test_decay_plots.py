@@ -155,8 +155,9 @@ def test_cell_labels_come_from_the_registry():
                         cells=("rnn", "mgu", "indrnn"))
     axes = decay_figures(study, "id")["cells"].axes[0]
     legend = [t.get_text() for t in axes.get_legend().get_texts()]
-    assert [label.split("  (")[0] for label in legend] == ["Elman RNN", "Minimal gated unit", "IndRNN"]
-    title = "Elman RNN, Minimal gated unit dan IndRNN pada barisan masukan yang sama"
+    # the cells' titles in the figure's language, listed as the language lists
+    assert [label.split("  (")[0] for label in legend] == ["RNN Elman", "Unit bergerbang minimal", "IndRNN"]
+    title = "RNN Elman, Unit bergerbang minimal, dan IndRNN pada barisan masukan yang sama"
     assert axes.get_title(loc="left") == title
     labels = cell_labels(["gru", "gru_torch", "lstm"])
     assert labels == {"gru": CELLS["gru"].title, "gru_torch": CELLS["gru_torch"].title, "lstm": "LSTM"}

@@ -14,7 +14,7 @@ import pytest
 
 from bpttlab.derivations import CELLS
 from bpttlab.reports.cli.app import main
-from bpttlab.reports.decay.plots import decimal_text
+from bpttlab.reports.decay.plots import cell_labels, decimal_text
 from bpttlab.reports.learn.job import CHECKPOINT
 from bpttlab.reports.learn.plots import WORDS
 from bpttlab.reports.learn.sheet import learning_context
@@ -211,10 +211,28 @@ def test_course_sheet_states_a_learning_result_only_from_data_meeting_its_standa
     learning = learning_context(met, tmp_path, lang)
     assert learning is not None
     tex = render_sheet("course", lang, learning=learning)
-    assert title in tex and baseline in tex and f"figures/learn-success.{lang}.pdf" in tex
+    assert title in tex and baseline in tex and f"figures/learn-success.course.{lang}.pdf" in tex
+    assert [row.cell for row in learning.rows] == [c.replace("_", r"\_") for c in STANDARD.cells]
     for T in (10, 20, 50, 100):
         assert rf"= {T}$" in tex
     assert tex.count("3/3") == 2 * len(learning.rows) and tex.count("0/3") == 2 * len(learning.rows)
+
+
+def test_the_sheets_learning_figure_names_the_course_cells_by_their_titles(quick_run, tmp_path):
+    """Drawn for the sheet from learn.json: one line per course cell, labelled with its title (never a
+    code name), the length in the notation's letter, the language's decimal mark."""
+    from bpttlab.reports.learn.sheet import success_figure
+    from bpttlab.reports.learn.standard import STANDARD
+
+    data = json.loads((meeting_the_standard(quick_run, tmp_path / "met") / "learn.json").read_text())
+    figure = success_figure(data, "id", "dlbook")
+    axes = figure.axes[0]
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert labels == list(cell_labels(STANDARD.cells, "id").values())
+    assert not any("_" in label for label in labels)
+    assert labels[0] == "RNN Elman"  # the language's title
+    assert r"\tau" in axes.get_xlabel()
+    assert axes.yaxis.get_major_formatter()(0.5, 0) == "0,5"
 
 
 def test_learning_context_without_a_study_is_named(tmp_path):

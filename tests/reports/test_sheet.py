@@ -115,7 +115,7 @@ def test_chain_rule_runs_over_states_not_outputs(rendered_sheet):
 
 def test_course_notation_states_the_concatenated_form(written):
     text = pdf_text(written[sheet_name("lstm", "en", "course")].pdf)
-    assert "af,t = Wf [ht−1 , xt ] + bf = Whf ht−1 + Wxf xt + bf" in text
+    assert "af,t = Wf [ht−1 ; xt ] + bf = Whf ht−1 + Wxf xt + bf" in text
     assert "Wf = [Whf Wxf ]" in text
     tex = written[sheet_name("lstm", "en", "course")].tex.read_text()
     assert "W_h y" not in tex and "W_-" not in tex and "W_{hy}" in tex

@@ -16,7 +16,7 @@ from bpttlab.reports.sheets.writer import SHEETS
 
 #: What the English LSTM sheet's PDF is checked for (test_sheet.py): the Indonesian one must show it too.
 LSTM_TEXT = ("Ct = ft ⊙ Ct−1 + it ⊙ C̃t", "ht = ot ⊙ tanh(Ct )", "= diag(ft )", "diag(fj )",
-             "af,t = Wf [ht−1 , xt ] + bf = Whf ht−1 + Wxf xt + bf", "Wf = [Whf Wxf ]")
+             "af,t = Wf [ht−1 ; xt ] + bf = Whf ht−1 + Wxf xt + bf", "Wf = [Whf Wxf ]")
 ENGLISH_HEADINGS = ("Forward", "Backward", "Backpropagation", "Symbols", "Outputs", "Worked example",
                     "Step Jacobians", "Vanishing", "Scalar definitions", "Output layer", "loss")
 
