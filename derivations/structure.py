@@ -227,7 +227,8 @@ class GateRole:
     ``into`` the value the product goes into; ``state`` the state concerned (for "reset" the previous
     state, else the new state that is made); ``after_product``: a reset that multiplies the result of
     a matrix product (PyTorch's GRU) rather than the state before it; ``weights_new``: an update gate
-    that weights the candidate rather than the old state."""
+    that weights the candidate rather than the old state; ``candidate``: for "write" and "update" the
+    new value written into the state (whichever term the gate weights)."""
 
     gate: sp.MatrixSymbol
     kind: str
@@ -236,6 +237,7 @@ class GateRole:
     state: sp.MatrixSymbol
     after_product: bool = False
     weights_new: bool = False
+    candidate: sp.MatrixExpr | None = None
 
 
 def _one_minus(factor: sp.MatrixExpr, gate: sp.MatrixSymbol) -> bool:
@@ -295,8 +297,9 @@ def gate_roles(cell: Cell) -> tuple[GateRole, ...]:
             mixed = _mix(rhs, gate) if lhs in previous_of else None
             if mixed is not None:
                 weighted = mixed[1]
-                found.append(GateRole(gate, "update", weighted, lhs, lhs,
-                                      weights_new=weighted != previous_of[lhs]))
+                new = weighted != previous_of[lhs]
+                found.append(GateRole(gate, "update", weighted, lhs, lhs, weights_new=new,
+                                      candidate=weighted if new else mixed[0]))
                 continue
             for product in rhs.atoms(sp.HadamardProduct):
                 if gate not in product.args:
@@ -312,7 +315,7 @@ def gate_roles(cell: Cell) -> tuple[GateRole, ...]:
                     found.append(GateRole(gate, "read", other, lhs, other if other in previous_of
                                           else other.arg))
                 elif lhs in previous_of:
-                    found.append(GateRole(gate, "write", other, lhs, lhs))
+                    found.append(GateRole(gate, "write", other, lhs, lhs, candidate=other))
                 elif other in previous:
                     found.append(GateRole(gate, "reset", other, lhs, other))
                 elif _reads_previous(_expanded(other, definitions, previous_of), previous):

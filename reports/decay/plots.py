@@ -79,13 +79,15 @@ class Medium:
     size: tuple[float, float]
     style: dict
     small: float
+    #: whether a figure carries its sizes in small print (a sheet's caption and text state them)
+    notes: bool = True
 _STYLE = {"font.size": 15, "axes.titlesize": 16, "axes.labelsize": 16, "legend.fontsize": 13,
           "lines.linewidth": 2.4, "axes.spines.top": False, "axes.spines.right": False}
 #: A 1280 × 720 slide.
 SLIDE = Medium(SIZE_INCHES, _STYLE, 11.0)
 #: A sheet's page: printed at the text's width (483.7 pt, 6.7 in), nothing under 7 pt.
 PRINT = Medium((6.7, 3.7), {**_STYLE, "font.size": 10.5, "axes.titlesize": 11, "axes.labelsize": 10.5,
-                            "legend.fontsize": 10.5, "lines.linewidth": 1.6}, 10.0)
+                            "legend.fontsize": 10.5, "lines.linewidth": 1.6}, 10.0, notes=False)
 
 
 def cell_labels(names: Iterable[str], lang: str = "en") -> dict[str, str]:

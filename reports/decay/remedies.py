@@ -67,6 +67,12 @@ def _figure(medium: Medium = SLIDE) -> Figure:
     return figure
 
 
+def _note(legend: object, text: str, medium: Medium) -> None:
+    """The figure's sizes in small grey print, as the title of its legend (so that nothing overlaps)."""
+    legend.set_title(text, prop={"size": medium.small})
+    legend.get_title().set_color("#555555")
+
+
 def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course", medium: Medium = SLIDE) -> Figure:
     """Two panels side by side: ‖g‖ per update (log scale, θ dashed) and the loss per update; the
     length written T, or τ in the book's ``notation``."""
@@ -81,7 +87,8 @@ def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course", medi
             norms.plot(updates, run.grad_norms, color=colour, label=label)
             losses.plot(updates, run.losses, color=colour, label=label)
         norms.axhline(demo.threshold, color="#555555", linestyle="--", linewidth=1.4)
-        norms.text(updates[-1], demo.threshold, words["threshold"], ha="right", va="bottom", color="#555555")
+        norms.text(updates[0], demo.threshold, words["threshold"], ha="left", va="bottom", color="#555555",
+                   bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
         norms.set_yscale("log")
         norms.set_ylabel(words["norm"])
         losses.set_yscale("log")
@@ -94,14 +101,15 @@ def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course", medi
         losses.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         losses.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
         decimal_axis(losses.yaxis, words)
-        for axes in (norms, losses):  # each panel says which curve is which
-            axes.legend(loc="best", frameon=False)
+        # one legend under both panels (the same two runs in each), the sizes as its title on a slide
+        legend = figure.legend(*norms.get_legend_handles_labels(), loc="outside lower center", ncol=2,
+                               frameon=False)
         title = words["clip_title"].format(radius=decimal_text(demo.radius, words))
         figure.suptitle(title, x=0.01, ha="left")
-        figure.text(0.99, 0.01, words["clip_sizes"].format(T=demo.T, H=demo.H, batch=demo.batch,
-                                                           rate=decimal_text(demo.learning_rate, words),
-                                                           seed=demo.seed),
-                    ha="right", va="bottom", fontsize=medium.small, color="#555555")
+        if medium.notes:
+            _note(legend, words["clip_sizes"].format(T=demo.T, H=demo.H, batch=demo.batch,
+                                                     rate=decimal_text(demo.learning_rate, words),
+                                                     seed=demo.seed), medium)
     return figure
 
 
@@ -135,10 +143,11 @@ def trunc_figure(study: TruncationStudy, lang: str = "en", notation: str = "cour
             decimal_axis(axes.xaxis, words)
         panels[0].set_ylabel(words["error"])
         panels[0].set_ylim(bottom=1e-12)
-        panels[-1].legend(loc="lower left", frameon=False)
+        legend = figure.legend(*panels[-1].get_legend_handles_labels(), loc="outside lower center", ncol=2,
+                               frameon=False)
         figure.suptitle(words["trunc_title"], x=0.01, ha="left")
-        figure.text(0.99, 0.01, words["trunc_sizes"].format(T=study.T, H=study.H, seeds=len(study.seeds)),
-                    ha="right", va="bottom", fontsize=medium.small, color="#555555")
+        if medium.notes:
+            _note(legend, words["trunc_sizes"].format(T=study.T, H=study.H, seeds=len(study.seeds)), medium)
     return figure
 
 

@@ -47,7 +47,9 @@ WORKS = {
     "gers2002": Work(("Gers", "Schraudolph", "Schmidhuber"),
                      r"Gers, F. A., Schraudolph, N. N. \& Schmidhuber, J.", 2002,
                      "Learning precise timing with LSTM recurrent networks", r"\emph{JMLR} 3, 115--143"),
-    "cho2014": Work(("Cho",), "Cho, K. et al.", 2014,
+    "cho2014": Work(("Cho", "van Merrienboer", "Gulcehre", "Bahdanau", "Bougares", "Schwenk", "Bengio"),
+                    r"Cho, K., van Merri\"enboer, B., Gulcehre, C., Bahdanau, D., Bougares, F., "
+                    r"Schwenk, H. \& Bengio, Y.", 2014,
                     "Learning phrase representations using RNN encoder--decoder for statistical machine "
                     "translation", r"\emph{EMNLP 2014}, 1724--1734"),
     "pascanu2013": Work(("Pascanu", "Mikolov", "Bengio"), r"Pascanu, R., Mikolov, T. \& Bengio, Y.", 2013,

@@ -257,9 +257,8 @@ def _value_names(c: Cell, show: Callable[[sp.Basic], str]) -> dict[sp.MatrixSymb
     names: dict[sp.MatrixSymbol, tuple] = {}
     for role in gate_roles(c):
         names.setdefault(role.gate, ("value.gate." + role.kind, (("symbol", show(role.gate)),)))
-        candidate = role.acts_on
-        if role.kind in ("write", "update") and isinstance(candidate, sp.MatrixSymbol) \
-                and candidate not in c.previous_states:
+        candidate = role.candidate
+        if isinstance(candidate, sp.MatrixSymbol) and candidate not in c.previous_states:
             index = c.new_states.index(role.state)
             described = (("index", str(index)), ("symbol", show(candidate)))
             names.setdefault(candidate, ("value.candidate", described))

@@ -19,6 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from bpttlab.derivations.heads import head as head_of
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import shift_name
@@ -34,13 +36,15 @@ _DRAWN: set[tuple[str, int, str]] = set()
 @dataclass(frozen=True)
 class CurveFact:
     """One curve: the state's ``symbol`` at step k, the fitted ``factor`` per step and ``decades``,
-    log10 of that factor over the T − 1 steps back (both in the sheet's decimal mark)."""
+    log10 of that factor over the T − 1 steps back, and ``first``, the factor of the median over the
+    first step back alone (all in the sheet's decimal mark)."""
 
     symbol: str
     factor: str
     decades: str
     #: steps back until the median is 10⁻⁶ of its value at T (None: not within T − 1)
     horizon: int | None = None
+    first: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,10 @@ def cell_decay_figures(folder: str | os.PathLike, out: str | os.PathLike, cells:
             state = curve.what.removeprefix("dL/d").removesuffix("_k")
             factor = curve.fit.factor_per_step
             decades = (data["T"] - 1) * math.log10(factor) if factor > 0 else float("-inf")
+            median = np.median(curve.log10_by_seed, axis=0)  # over the seeds, at k = 1 … T
+            first = 10 ** (median[-2] - median[-1]) if np.all(np.isfinite(median[-2:])) else 0.0
             facts.append(CurveFact(written.latex(shift_name(f"{state}_t", "k")), number(factor, lang, 2),
-                                   number(decades, lang, 1), curve.fit.horizon))
+                                   number(decades, lang, 1), curve.fit.horizon, number(first, lang, 2)))
         bias = curves[0].setting.get("forget_bias")
         figures[cell] = DecayFigure(
             path=Path(os.path.relpath(stem.with_suffix(stem.suffix + ".pdf"), out)).as_posix(),

@@ -3,9 +3,9 @@ handing it out.
 
 * ``under-filled``: a page before the last whose ink stops above 70 % of the text block (not one the
   source ends on purpose), from :mod:`.page_fill`;
-* ``split sentence``: a sentence cut by a page break with a float (a figure or a table) between its
-  halves: the page ends mid-sentence and a float stands at the bottom of that page or the top of the
-  next;
+* ``split sentence``: a sentence cut by a float (a figure or a table) between its halves: the page
+  ends mid-sentence and a float stands at the bottom of that page or the top of the next, or a float
+  set down "here" inside a paragraph, between two lines of one sentence;
 * ``split table``: a table continued on the next page (its header repeated there);
 * ``operator left``: a continuation line of a display that starts with an operator (+, −) to the left
   of the relation (=) of the line it continues;
@@ -20,6 +20,7 @@ PDF content streams. Run it on any sheet::
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -41,7 +42,7 @@ _CAPTION = re.compile(r"^(Figure|Table|Gambar|Tabel|Abbildung|Tabelle)\s+\d+:")
 _OPERATORS = ("+", "−", "-")
 #: A signed number (a matrix entry, a table cell), not an operator beginning a line.
 _NUMBER = re.compile(r"^[+−-][\d.,]+$")
-_ENDS = (".", ":", ";", "!", "?", ")", "]")
+_ENDS = (".", ":", ";", "!", "?")
 _MARGIN_PT = 2 / 2.54 * 72
 #: A line of a paragraph starts at the left margin (or its indent) and, unless it ends the paragraph,
 #: reaches the right one: a display is indented and shorter.
@@ -111,28 +112,76 @@ def _caption_blocks(lines: list[Line]) -> set[int]:
     return {block for block, line in first.items() if _CAPTION.match(line.text)}
 
 
+def _full(line: Line) -> bool:
+    """A justified line of a paragraph: from the left margin to the right one, its words evenly spaced
+    (a table's row has wide gaps between its columns)."""
+    if not (line.x < _PROSE_LEFT and line.words and line.x + _width(line) > _PROSE_RIGHT):
+        return False
+    gaps = [x - (previous_x + 4.5 * len(word)) for (word, previous_x), (_, x)
+            in itertools.pairwise(line.words)]
+    return max(gaps, default=0.0) < 30
+
+
+def _continues(line: Line) -> bool:
+    """A line that carries on a sentence begun before it (it starts with a small letter)."""
+    first = line.words[0][0] if line.words else ""
+    return first[:1].isalpha() and first[:1].islower()
+
+
 def split_sentences(lines_by_page: dict[int, list[Line]]) -> list[Finding]:
-    """Page breaks inside a sentence with a float between the two halves."""
+    """Page breaks inside a sentence with a float between the two halves: the page ends in a justified
+    line that does not end the sentence, or the next page's text carries the sentence on (after a
+    display that ended the page), and a float stands at the bottom of the one or the top of the other."""
     found = []
     for number in sorted(lines_by_page)[:-1]:
         here, there = _body(lines_by_page[number]), _body(lines_by_page[number + 1])
         if not here or not there:
             continue
-        prose = [line for line in here if line.block not in _caption_blocks(here)]
+        blocks_here, blocks_there = _caption_blocks(here), _caption_blocks(there)
+        prose = [line for line in here if line.block not in blocks_here]
         if not prose:
             continue
         last = max(prose, key=lambda line: line.bottom)
-        # a justified line: from the left margin to the right one
-        full = last.x < _PROSE_LEFT and last.words and last.x + _width(last) > _PROSE_RIGHT
-        if not full or last.text.rstrip().endswith(_ENDS):
-            continue
-        float_below = any(line.y > last.bottom for line in _captions(here))
-        first = min(there, key=lambda line: line.y)
+        full_here = [line for line in prose if _full(line)]
+        # a float at the bottom: a caption with no paragraph line below it
+        float_below = any(all(line.y < c.y for line in full_here) for c in _captions(here))
         captions_there = _captions(there)
-        float_above = bool(captions_there) and min(c.y for c in captions_there) < min(
-            (line.y for line in there if line.block not in {c.block for c in captions_there}), default=1e9)
-        if float_below or float_above or first.y > 150:  # a picture without text at the top
+        full_there = [line for line in there if line.block not in blocks_there and _full(line)]
+        float_above = any(all(line.y > c.y for line in full_there) for c in captions_there)
+        below_floats = max((c.y for c in captions_there if all(line.y > c.y for line in full_there)),
+                           default=0.0)
+        text_there = [line for line in there if line.block not in blocks_there and line.x < _PROSE_LEFT
+                      and line.y > below_floats]
+        first = min(text_there or there, key=lambda line: line.y)
+        # a sentence carried on: the next page's text opens with a paragraph line in small letters
+        carried = bool(text_there) and _full(first) and _continues(first)
+        cut_line = _full(last) and not last.text.rstrip().endswith(_ENDS)
+        if cut_line and (float_below or float_above or first.y > 150):  # or a picture without text at the top
             found.append(Finding("split sentence", number, f"…{last.text[-40:]} | {first.text[:40]}…"))
+        elif carried and (float_below or float_above):
+            found.append(Finding("split sentence", number, f"…{last.text[-40:]} | {first.text[:40]}…"))
+    return found
+
+
+def sentences_around_floats(lines_by_page: dict[int, list[Line]]) -> list[Finding]:
+    """A float set down inside a sentence on one page: a caption between two lines of prose, the line
+    above it a full justified line that does not end the sentence."""
+    found = []
+    for number, lines in lines_by_page.items():
+        body = _body(lines)
+        captions = _captions(body)
+        if not captions:
+            continue
+        blocks = _caption_blocks(body)
+        # lines of text that begin at the left margin (a table's cells and a display begin further in)
+        prose = sorted((line for line in body if line.block not in blocks and line.x < _PROSE_LEFT),
+                       key=lambda line: line.y)
+        for above, below in itertools.pairwise(prose):
+            if not any(above.bottom < c.y < below.y for c in captions):
+                continue
+            full = above.x < _PROSE_LEFT and above.x + _width(above) > _PROSE_RIGHT
+            if full and not above.text.rstrip().endswith(_ENDS) and below.x < _PROSE_LEFT:
+                found.append(Finding("split sentence", number, f"…{above.text[-40:]} | {below.text[:40]}…"))
     return found
 
 
@@ -219,7 +268,8 @@ def review(pdf: str | os.PathLike, headers: tuple[str, ...] = ("symbol space mea
     found = [Finding("under-filled", page.number, f"{page.fill:.0%} full")
              for page in under_filled(pages(pdf), MIN_FILL, forced)]
     lines = _lines(pdf)
-    found += split_sentences(lines) + split_tables(lines, headers) + operators_left(lines)
+    found += (split_sentences(lines) + sentences_around_floats(lines) + split_tables(lines, headers)
+              + operators_left(lines))
     if pdf.with_suffix(".tex").is_file():
         found += small_labels(pdf.with_suffix(".tex"))
     return found

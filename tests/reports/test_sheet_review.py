@@ -54,6 +54,12 @@ def test_the_review_finds_a_sentence_cut_by_a_float_and_a_short_page(tmp_path, p
     assert "split sentence" in kinds
 
 
+def test_the_review_finds_a_float_set_down_inside_a_sentence(tmp_path, pdflatex, pdftotext):
+    body = (WORDS * 4 + r"\begin{table}[h]\centering\caption{A table.}\begin{tabular}{ll} a & b \\ c & d"
+            r"\end{tabular}\end{table}" + WORDS * 4 + ".")
+    assert [f.kind for f in review(compiled(tmp_path, body))] == ["split sentence"]
+
+
 def test_the_review_finds_a_table_split_over_pages(tmp_path, pdflatex, pdftotext):
     rows = "".join(f"x & y & row {i} \\\\\n" for i in range(80))
     body = (r"\begin{longtable}{lll}\caption{A long table.}\\ symbol & space & meaning \\ \endhead " + rows
