@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from bpttlab.derivations import CELLS
+from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import shift_name
 from bpttlab.numeric.decay.norms import log10_bound
@@ -163,7 +164,7 @@ def _axes(figure: Figure, study: DecayStudy, what: str, title: str, words: dict[
     axes.set_xlabel(words["step"])
     axes.set_ylabel(words[what])
     axes.set_title(title, loc="left")
-    if sizes is not None:  # the sizes in small print at the bottom right
+    if sizes is not None and medium.notes:  # the sizes in small print at the bottom right
         figure.text(0.99, 0.01, words[sizes].format(T=study.T, H=study.H, seeds=len(study.seeds)),
                     ha="right", va="bottom", fontsize=medium.small, color="#555555")
     axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
@@ -326,16 +327,36 @@ def cell_figure(curves: tuple[Curve, ...], T: int, H: int, lang: str = "en",
             _draw(axes, curve, OKABE_ITO[i % len(OKABE_ITO)], name, words, styles[i % len(styles)])
         axes.set_ylabel(r"$\|\partial L / \partial \cdot\|$")
         _limit(axes, curves)
-        sizes = words["sizes"].format(T=T, H=H, seeds=len(curves[0].seeds))
-        if written.length != "T":  # the notation's own length (the book's τ)
-            sizes = sizes.replace("T = ", f"${written.length}$ = ", 1)
-        figure.text(0.99, 0.01, sizes, ha="right", va="bottom", fontsize=medium.small, color="#555555")
+        if medium.notes:  # on a sheet the caption states the sizes
+            sizes = words["sizes"].format(T=T, H=H, seeds=len(curves[0].seeds))
+            if written.length != "T":  # the notation's own length (the book's τ)
+                sizes = sizes.replace("T = ", f"${written.length}$ = ", 1)
+            figure.text(0.99, 0.01, sizes, ha="right", va="bottom", fontsize=medium.small, color="#555555")
         return _legend(figure, axes)
 
 
-def radii_figure(data: dict, lang: str = "en", medium: Medium = PRINT) -> Figure:
+def _in_notation(words: dict[str, str], notation: str) -> dict[str, str]:
+    """The decay figures' words with the course's symbols (W_hh, h_T, h_k, the length T) written as
+    ``notation`` writes them."""
+    written = notation_of(notation)
+    if notation == next(iter(NOTATIONS)):  # the words are written in the first (the course's)
+        return words
+    swaps = {"$W_{hh}$": f"${_mathtext(written.latex('W_hh'))}$",
+             r"\partial h_T": rf"\partial {_mathtext(written.latex(shift_name('h_t', 'T')))}",
+             r"\partial h_k": rf"\partial {_mathtext(written.latex(shift_name('h_t', 'k')))}",
+             "^{T-k}": f"^{{{_mathtext(written.length)}-k}}"}
+    changed = dict(words)
+    for key, text in words.items():
+        for course, other in swaps.items():
+            text = text.replace(course, other)
+        changed[key] = text
+    return changed
+
+
+def radii_figure(data: dict, lang: str = "en", medium: Medium = PRINT, notation: str = "course") -> Figure:
     """The spectral-radius figure drawn again from a study's ``decay.json`` (its ``radii`` entries,
-    each with λ₁ per seed), for a sheet: the same curves and bounds as :func:`decay_figures` draws."""
+    each with λ₁ per seed), for a sheet: the same curves and bounds as :func:`decay_figures` draws,
+    its symbols written as ``notation`` writes them."""
     from types import SimpleNamespace
 
     curves = []
@@ -349,7 +370,7 @@ def radii_figure(data: dict, lang: str = "en", medium: Medium = PRINT) -> Figure
                             np.array(entry["k"]), seeds, rows, largest))
     study = SimpleNamespace(T=data["T"], H=data["H"], seeds=tuple(data["seeds"]), radii=tuple(curves))
     with matplotlib.rc_context(medium.style):
-        return _radii(study, _words(lang), medium)
+        return _radii(study, _in_notation(_words(lang), notation), medium)
 
 
 def save_figure(figure: Figure, stem: str | Path, formats: tuple[str, ...] = (".png", ".pdf")) -> list[Path]:

@@ -46,7 +46,8 @@ class Language:
     """One language of the sheets. ``code`` names it (``en``, the sheets' file names); ``babel`` is
     the option of LaTeX's babel package; ``decimal_mark`` and ``thousands_separator`` how numbers are
     written (the mark braced in math, ``0{,}25``, so that TeX sets no space after it);
-    ``interval_separator`` what stands between an interval's ends (``;`` beside a decimal comma);
+    ``interval_separator`` what stands between an interval's ends and between the numbers of a list
+    (``;`` beside a decimal comma);
     ``serial_comma`` whether a list of three has a comma before its last "and"; ``numbers`` the
     words for zero to twenty; ``nouns`` a noun's singular and plural; ``terms`` a technical term in
     the language and, where the language is not English, the English term that is glossed once;

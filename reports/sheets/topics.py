@@ -253,10 +253,11 @@ class Measured:
     radii_figure: str | None
     lambdas: tuple[float, ...]
     rhos: tuple[float, ...]
+    T: int = 0  # the study's length
 
 
 def measured_bound(decay: str | os.PathLike | None, cell: str | Cell, lang: str | Language,
-                   out: str | os.PathLike | None = None) -> Measured | None:
+                   out: str | os.PathLike | None = None, notation: str = "course") -> Measured | None:
     """λ₁ and ρ of the decay study's networks for ``cell`` (its bound's parameter, at the study's
     sizes and seeds, with the study's initialisation), from a ``bpttlab decay`` folder."""
     from bpttlab.numeric import build_engine
@@ -283,11 +284,11 @@ def measured_bound(decay: str | os.PathLike | None, cell: str | Cell, lang: str 
         rhos.append(float(np.max(np.abs(np.linalg.eigvals(M)))))
     words = language(lang)
     gamma = float(section.bound.gamma)
-    radii = _figure(Path(decay), "radii", words.code, Path(out) if out is not None else None)
+    radii = _figure(Path(decay), "radii", words.code, Path(out) if out is not None else None, notation)
     return Measured(c.name, section.bound.weight, len(data["seeds"]), data["H"],
                     words.number(min(lambdas), 2), words.number(max(lambdas), 2), words.number(min(rhos), 2),
                     words.number(max(rhos), 2), words.number(entry["fit_of_median"]["factor_per_step"], 2),
-                    all(gamma * v < 1 for v in lambdas), radii, tuple(lambdas), tuple(rhos))
+                    all(gamma * v < 1 for v in lambdas), radii, tuple(lambdas), tuple(rhos), data["T"])
 
 
 # ------------------------------------------------------------------------------- the forget gate
@@ -412,7 +413,7 @@ def _figure(decay: Path, name: str, lang: str, out: Path | None, notation: str =
         found = decay / f"{name}.{lang}.pdf"
         return found.as_posix() if found.is_file() else None
     text = source.read_text(encoding="utf-8")
-    figure = (radii_figure(json.loads(text), lang, PRINT) if name == "radii"
+    figure = (radii_figure(json.loads(text), lang, PRINT, notation) if name == "radii"
               else DRAW[name](text, lang, notation, PRINT))
     (out / "figures").mkdir(parents=True, exist_ok=True)
     found = save_figure(figure, out / "figures" / f"{name}.{notation}.{lang}", formats=(".pdf",))[0]
@@ -565,10 +566,11 @@ def exercises(lang: str | Language, notation: str) -> tuple[Exercise, ...]:
     theta = 5.0
     clipped = tuple(min(n, theta) for n in norms)
     factors = tuple(min(1.0, theta / n) for n in norms)
-    clip = Exercise("clip", {"norms": ", ".join(number(f"{n:g}") for n in norms),
+    between = f"{words.interval_separator} "  # "; " beside a decimal comma: 0{,}8; 3; 12
+    clip = Exercise("clip", {"norms": between.join(number(f"{n:g}") for n in norms),
                              "theta": number(f"{theta:g}"),
-                             "clipped": ", ".join(number(f"{n:g}") for n in clipped),
-                             "factors": ", ".join(number(f, 3) if f < 1 else "1" for f in factors),
+                             "clipped": between.join(number(f"{n:g}") for n in clipped),
+                             "factors": between.join(number(f, 3) if f < 1 else "1" for f in factors),
                              "touched": sum(n > theta for n in norms)},
                     {"clipped": clipped, "factors": factors})
     return bound, cost, types, forget, clip
@@ -613,7 +615,7 @@ def topics(cells: Iterable[str | Cell], notation: str, lang: str, decay: str | o
         key=notation_key(), families=len({kind.family for kind in types}), types=types,
         unrolled=unrolled_diagram(cells[0], notation), table=comparison_table(cells, notation),
         sizes=dict(EXAMPLE_SIZES), scalar=scalar_rnn(lang, notation=notation),
-        measured=measured_bound(decay, cells[0], lang, out),
+        measured=measured_bound(decay, cells[0], lang, out, notation),
         forget=forget_bias(decay, notation), remedies=load_remedies(decay, lang, out, notation),
         truncated=truncated_symbols(notation), standard=STANDARD, errata=errata(notation),
         exercises=exercises(lang, notation), separate=_separate_biases(cells, notation),

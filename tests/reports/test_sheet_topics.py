@@ -159,6 +159,42 @@ def test_forget_bias_horizons_grow_with_the_bias(decay_folder):
     assert steps == sorted(steps) and steps[0] < steps[-1]
 
 
+def test_the_bounds_numbers_are_recomputed_from_the_decay_studys_networks(decay_folder, tmp_path):
+    """λ₁ and ρ printed beside the bound: recomputed here from the study's own W_hh per seed (singular
+    values, eigenvalues), and the fitted factor from its decay.json; the figure of the spectral radii
+    is drawn in the sheet's notation."""
+    from bpttlab.numeric.decay.initialisation import decay_params
+    from bpttlab.reports.sheets.topics import measured_bound
+
+    data = json.loads((decay_folder / "decay.json").read_text())
+    engine = build_engine("rnn", data["head"], data["loss_at"])
+    weights = [np.asarray(decay_params(engine, data["D"], data["H"], data["K"], seed)["W_hh"])
+               for seed in data["seeds"]]
+    largest = [np.linalg.svd(W, compute_uv=False)[0] for W in weights]
+    radius = [max(abs(np.linalg.eigvals(W))) for W in weights]
+    found = measured_bound(decay_folder, "rnn", "id", tmp_path, "dlbook")
+    assert found.lambdas == pytest.approx(largest) and found.rhos == pytest.approx(radius)
+    assert (found.lambda_low, found.rho_high) == (f"{min(largest):.2f}".replace(".", "{,}"),
+                                                  f"{max(radius):.2f}".replace(".", "{,}"))
+    assert found.bound_holds == all(v < 1 for v in largest)  # γ = 1 for tanh
+    entry = next(e for e in data["figures"]["cells"] if e["cell"] == "rnn" and e["quantity"] == "dL/dh_k")
+    assert found.factor == f"{entry['fit_of_median']['factor_per_step']:.2f}".replace(".", "{,}")
+    assert found.radii_figure == "figures/radii.dlbook.id.pdf" and found.T == data["T"]
+
+
+def test_each_decay_figures_first_step_is_its_medians_own(decay_folder, tmp_path):
+    """The sentence under a cell's decay figure reports the first step back apart from the fitted
+    factor: the ratio of the median over the seeds at k = T − 1 and k = T, recomputed here."""
+    from bpttlab.reports.sheets.decay_figure import cell_decay_figures
+
+    data = json.loads((decay_folder / "decay.json").read_text())
+    figure = cell_decay_figures(decay_folder, tmp_path, ("rnn",), "en", "course")["rnn"]
+    entry = next(e for e in data["figures"]["cells"] if e["cell"] == "rnn" and e["quantity"] == "dL/dh_k")
+    median = np.median([[-np.inf if v is None else v for v in values]
+                        for values in entry["by_seed_log10"].values()], axis=0)
+    assert figure.curves[0].first == f"{10 ** (median[-2] - median[-1]):.2f}"
+
+
 def test_decay_writes_the_clip_and_trunc_files(decay_folder):
     names = {p.name for p in decay_folder.iterdir()}
     assert {"clip.json", "trunc.json", "clip.en.png", "clip.en.pdf", "trunc.en.png", "trunc.en.pdf"} <= names
@@ -232,6 +268,7 @@ def test_each_exercises_answer_is_recomputed():
     indonesian = {e.key: e for e in exercises("id", "course")}
     assert indonesian["cost"].values["steps"] == "2.500"
     assert indonesian["forget"].values["gate"].startswith("0{,}99")
+    assert indonesian["clip"].values["clipped"] == "0{,}8; 3; 5; 1{,}5; 5"  # a list beside decimal commas
 
 
 def test_the_scalar_rnn_table_is_recomputed():
