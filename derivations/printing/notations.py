@@ -258,8 +258,14 @@ class CourseNotation(Notation):
         parts = [self.LETTERS.get(label, label) for label in name.labels]
         if name.time is not None:
             parts.append(str(name.time))
-        # what reaches the value from step carry: δh_t^{(←t+1)}, the book's δh^{(t←t+1)} without the t
-        sup = "" if name.carry is None else rf"(\leftarrow {name.carry})"
+        # what reaches the value from step carry: δh_t^{(←t+1)}, the book's δh^{(t←t+1)} without the t;
+        # a vector without a time index is a parameter (IndRNN's u), whose step t's term is δu^{(t)}
+        if name.carry is None:
+            sup = ""
+        elif name.time is None:
+            sup = f"({name.carry})"
+        else:
+            sup = rf"(\leftarrow {name.carry})"
         return Typeset(self.BASES.get(name.base, name.base), ",".join(parts), sup)
 
 
