@@ -298,11 +298,16 @@ def _symbols(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
         return bool(expr.atoms(sp.MatrixSymbol) & previous)
 
     reset_products = {r.into: r for r in gate_roles(c) if r.kind == "reset"}
+    read = {symbol for eq in c.equations for symbol in eq.rhs.atoms(sp.MatrixSymbol)}
     rows = []
     for role in roles(c):
         s = role.symbol
         args: list[tuple[str, str]] = []
-        if role.kind == "input":
+        if role.kind in ("matrix", "bias", "vector") and s not in read:
+            kind = "unused"  # a parameter that cancels (b - b) is read by no equation
+        elif role.kind == "intermediate" and not role.used_in:
+            kind = "unread"  # a value no equation reads
+        elif role.kind == "input":
             kind = "input"
         elif role.kind in ("previous_state", "state"):
             kind = role.kind
@@ -344,7 +349,8 @@ def _symbols(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
             multiplied = [f for eq in c.equations for p in eq.rhs.atoms(sp.HadamardProduct) if s in p.args
                           for f in p.args if f != s]
             on = ", ".join(show(v) for v in dict.fromkeys(multiplied))
-            args += [("of", _words_key(fed(s))), ("on", on)]
+            kind = "vector" if on else "vector_added"  # added, not multiplied: a bias by another name
+            args += [("of", _words_key(fed(s))), *([("on", on)] if on else [])]
         rows.append(SymbolRow(show(s), _space(s.shape), kind, tuple(args)))
     return tuple(rows)
 
@@ -572,7 +578,7 @@ def _cell_section(c: Cell, notation: str) -> CellSection:
         forward=aligned(c.equations, notation=notation, gates=gates(c)),
         concatenated=concatenated_forms(c, notation) if written.concatenated_weights else "",
         step_groups=_step_groups(d, show, notation), carried=carried,
-        parameter_term=show(step_term(c.params[0])),
+        parameter_term=show(step_term(c.params[0])) if c.params else "",
         gradients=tuple(Gradient(show(p), show(next(eq.rhs for eq in d.step_backward if eq.lhs == delta(p))))
                         for p in c.params),
         jacobians=jacobians, chain=_chain(c, show, notation), bound=_bound(d, show), path=_path(c, show),
@@ -632,7 +638,7 @@ def sheet_symbols(notation: str, cell: str | Cell = "rnn") -> dict[str, str]:
     show = partial(latex, notation=notation, gates=gates(c))
     step_at = partial(at_step, fixed=c.params)
     h, h_prev = c.states[0]
-    first = c.params[0]
+    first = c.params[0] if c.params else hd.params[0]  # a cell without parameters: the output weights
     return {"loss_t": show(hd.loss), "loss_T": show(step_at(hd.loss, "T")),
             "loss_u": show(step_at(hd.loss, "u")), "h_t": show(h), "h_k": show(step_at(h, "k")),
             "carry_h": show(carry(h)), "h_0": show(step_at(h, 0)),

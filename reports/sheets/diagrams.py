@@ -111,7 +111,7 @@ def cell_diagram(cell: str | os.PathLike | Cell, notation: str = "course") -> Ce
         if lhs in folded:
             continue
         preds = sources(rhs)
-        column[lhs] = 1 + max(column[p] for p in preds)
+        column[lhs] = 1 + max((column[p] for p in preds), default=0)  # of parameters alone: column 1
         shown.append(lhs)
         edges += [(p.name, lhs.name) for p in preds]
         if isinstance(rhs, Elementwise) and rhs.arg in folded:
@@ -166,7 +166,7 @@ def _rows(shown: list[sp.MatrixSymbol], column: dict, edges: list[tuple[str, str
     rows = {name: -float(i) for i, name in enumerate(reversed(columns[0]))}  # x_t at the bottom
 
     def mean(names: list[str]) -> float:
-        return sum(rows[n] for n in names) / len(names)
+        return sum(rows[n] for n in names) / len(names) if names else 0.0  # no inputs: level with x_t's top
 
     def gap(a: str, b: str) -> float:
         return 1.0 if "@" not in a and "@" not in b else 0.6
@@ -182,13 +182,13 @@ def _rows(shown: list[sp.MatrixSymbol], column: dict, edges: list[tuple[str, str
 
     later = sorted(number for number in columns if number)
     for number in later:
-        place(columns[number], {n: mean(preds[n]) for n in columns[number]})
+        place(columns[number], {n: mean(preds.get(n, [])) for n in columns[number]})
     for _ in range(2):
         for number in reversed(later[:-1]):
-            place(columns[number], {n: (mean(preds[n]) + mean(succs[n])) / 2 if n in succs else mean(preds[n])
-                                    for n in columns[number]})
+            place(columns[number], {n: (mean(preds.get(n, [])) + mean(succs[n])) / 2 if n in succs
+                                    else mean(preds.get(n, [])) for n in columns[number]})
         for number in later[1:]:
-            place(columns[number], {n: mean(preds[n]) for n in columns[number]})
+            place(columns[number], {n: mean(preds.get(n, [])) for n in columns[number]})
     bends = {edge: [(level[w], rows[w]) for w in chain] for edge, chain in paths.items()}
     return {name: row for name, row in rows.items() if "@" not in name}, bends
 

@@ -380,7 +380,11 @@ def write_sheets(out: str | os.PathLike, sheets: Iterable[Sheetlike] = SHEETS,
                     learning = learning_context(learn_figures, out, lang, notation)
                 write_text(tex, render_sheet(sheet, lang, notation, decay_figures=figures, learning=learning,
                                              decay_folder=decay_figures, relative_to=out))
-                written.append(Sheet(name, tex, compile_pdf(tex) if pdf else None))
+                try:
+                    written.append(Sheet(name, tex, compile_pdf(tex) if pdf else None))
+                except Exception:
+                    tex.unlink(missing_ok=True)  # never a .tex without its PDF (its log stays beside)
+                    raise
     return written
 
 

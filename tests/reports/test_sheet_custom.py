@@ -219,3 +219,29 @@ def test_no_sheet_is_written_for_a_cell_whose_proof_fails(tmp_path, capsys, monk
     error = capsys.readouterr().err
     assert code == 1 and len(error.strip().splitlines()) == 1 and "leaky_file" in error
     assert not list((tmp_path / "out").glob("*.tex"))
+
+
+# Cells the cell generator found (NOTES.md, S1–S3): values no equation reads, parameters that cancel,
+# a vector added rather than multiplied, a cell without parameters of its own.
+ODD_CELLS = {
+    "unread": "name: g\nstates: c_t <- c_prev, a_t <- a_prev\nparams: w2, p_i\nu_t = c_prev\nz_t = -(b_e)\n"
+              "c_t = softplus(u_t)\na_t = -(W_h0 @ ((b_c - b_c)))\n",
+    "no_parameters": "name: g\nstates: m_t <- m_prev, s_t <- s_prev, c_t <- c_prev\nparams:\nc_t = m_prev\n"
+                     "s_t = m_prev\nm_t = c_prev\n",
+    "cancelled": "name: g\nstates: h_t <- h_prev\nparams:\na_t = (b_a - b_a)\n"
+                 "h_t = tanh(W_hh @ h_prev + W_xh @ x_t + a_t)\n",
+}
+
+
+@pytest.mark.parametrize("kind", ODD_CELLS)
+def test_an_odd_cell_gets_a_sheet_that_compiles_and_says_what_is_unused(tmp_path, kind, pdflatex):
+    path = tmp_path / f"{kind}.cell"
+    path.write_text(ODD_CELLS[kind], encoding="utf-8")
+    for lang in ("en", "id"):
+        tex = render_sheet(str(path), lang, "course")
+        assert "$$" not in tex  # never math around nothing
+    sheet = write_sheets(tmp_path / "out", [str(path)], ("en",), ("course",), pdf=True)[0]
+    text = " ".join(pdf_text(sheet.pdf).split())
+    said = {"unread": "a value that no equation reads", "no_parameters": "It has no parameters of its own",
+            "cancelled": "a parameter that no equation reads"}[kind]
+    assert said in text
