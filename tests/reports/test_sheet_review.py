@@ -1,6 +1,7 @@
 """The review of rendered pages (reports/sheets/review.py): it finds each kind of defect on a crafted
 document, and finds none on the course sheet in both languages and on a sheet in the book's notation,
-as ``bpttlab sheet --decay-figures`` writes them (pdflatex and poppler required)."""
+and on the variants sheet, as ``bpttlab sheet --decay-figures`` writes them (pdflatex and poppler
+required)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from matplotlib.figure import Figure
 
 from bpttlab.reports.sheets.pdflatex import compile_pdf
 from bpttlab.reports.sheets.review import review
-from bpttlab.reports.sheets.writer import COMBINED
+from bpttlab.reports.sheets.writer import COMBINED, VARIANTS_SHEET
 
 PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \usepackage[margin=2cm]{geometry}\usepackage{amsmath,graphicx,longtable}
@@ -27,7 +28,8 @@ def compiled(tmp_path: Path, body: str) -> Path:
 
 
 @pytest.mark.parametrize(("sheet", "lang", "notation"),
-                         [(COMBINED, "en", "course"), (COMBINED, "id", "course"), ("lstm", "en", "dlbook")])
+                         [(COMBINED, "en", "course"), (COMBINED, "id", "course"), ("lstm", "en", "dlbook"),
+                          (VARIANTS_SHEET, "id", "dlbook")])  # its 40-row symbol table floats whole
 def test_the_sheets_pass_the_review(written_sheet, pdflatex, pdftotext, sheet, lang, notation):
     written = written_sheet(sheet, lang, notation, decay_figures=True)
     assert [str(finding) for finding in review(written.pdf)] == []
