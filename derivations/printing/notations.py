@@ -127,8 +127,8 @@ class Notation:
             typeset = self._known(parsed)
         except ValueError:
             typeset = self.plain(parsed)
-        if parsed.prime:
-            typeset = replace(typeset, body=typeset.body + "'" * parsed.prime)
+        if parsed.prime:  # braced: a prime is a superscript, and a transpose may follow (y'_t^⊤)
+            typeset = replace(typeset, body="{" + typeset.body + "'" * parsed.prime + "}")
         if parsed.delta:
             typeset = replace(typeset, body=r"\delta " + typeset.body)
         return typeset

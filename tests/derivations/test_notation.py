@@ -43,7 +43,7 @@ DLBOOK = {
     "δh_3^{(4)}": r"\delta \bm{h}^{(3 \leftarrow 4)}", "a_{i,3}": r"\bm{a}_g^{(3)}",
     # Goodfellow et al. ch. 10 symbol for symbol: o for the output pre-activation, τ for the length,
     # the LSTM's s, g, q and the GRU's u (issue 13).
-    "a_{y,t}": r"\bm{o}^{(t)}", "s_t": r"\bm{s}^{(t)}", "y'_t": r"\bm{y}'^{(t)}",
+    "a_{y,t}": r"\bm{o}^{(t)}", "s_t": r"\bm{s}^{(t)}", "y'_t": r"{\bm{y}'}^{(t)}",
     "h_T": r"\bm{h}^{(\tau)}", "h_0": r"\bm{h}^{(0)}", "i_t": r"\bm{g}^{(t)}",
     "o_t": r"\bm{q}^{(t)}", "z_t": r"\bm{z}^{(t)}", "r_t": r"\bm{r}^{(t)}", "W_xi": r"\bm{U}^{g}",
     "W_xo": r"\bm{U}^{o}", "b_z": r"\bm{b}^{z}", "W_hg": r"\bm{W}^{s}", "g_t": r"\tilde{\bm{s}}^{(t)}",
