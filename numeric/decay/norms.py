@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from bpttlab.numeric.decay.products import JacobianNorms
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import Engine
 
 __all__ = ["HORIZON_DROP", "DecayFit", "bound_margin", "fit_decay", "gradient_norms", "log10_bound",
            "random_targets"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpttlab.numeric.decay.initialisation import decay_params
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import Engine
 from bpttlab.numeric.training.clipping import clip_global_norm
 from bpttlab.numeric.training.optimizers import SGD, Adam, OptimizerState
 from bpttlab.numeric.training.tasks import Task

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import Engine
 
 __all__ = ["ADDING_BASELINE", "AddingProblem", "CharacterModel", "CopyTask", "Task"]
 

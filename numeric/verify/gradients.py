@@ -34,7 +34,7 @@ from bpttlab.derivations import CELLS, HEADS, LOSS_AT, Cell, resolve_cell
 from bpttlab.derivations.activations import activation
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.printing.notebook import html_table, markdown_table
-from bpttlab.numeric.engine.core import Engine, build_engine
+from bpttlab.numeric.engine import Engine, build_engine
 from bpttlab.numeric.verify.optional import require_torch, torch_available, torch_missing
 
 __all__ = ["BARS", "CHECKS", "TORCH_CHECKS", "Comparison", "Verification", "skipped_checks",

@@ -23,7 +23,7 @@ from bpttlab.derivations import Cell, resolve_cell
 from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.derivations.symbols import D as D_SYMBOL
 from bpttlab.derivations.symbols import H as H_SYMBOL
-from bpttlab.numeric.engine.core import Engine, build_engine
+from bpttlab.numeric.engine import Engine, build_engine
 from bpttlab.numeric.verify.optional import torch_available
 
 __all__ = ["HEADS", "SETTLE", "SIZES", "BenchRow", "blas_kernel", "median_seconds", "problem",

@@ -26,7 +26,7 @@ from bpttlab.derivations import CELLS, H, delta, derive
 from bpttlab.derivations import prove as real_prove
 from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.derivations.symbols import ones, vector
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import NumpyEngine
 from bpttlab.numeric.verify import CHECKS
 from bpttlab.numeric.verify import gradients as verify_module
 from bpttlab.reports.benchmarks import engine as engine_bench
@@ -110,7 +110,7 @@ def test_verify_table_shows_every_check_under_the_stated_bars(capsys):
 
 
 def test_verify_exits_1_and_says_no_when_the_engine_is_wrong(monkeypatch, capsys):
-    engine = Engine(wrong_rnn())
+    engine = NumpyEngine(wrong_rnn())
     monkeypatch.setattr(verify_module, "build_engine", lambda *args, **kwargs: engine)
     assert main(["verify", "--cells", "rnn", "--heads", "linear", "--loss-at", "last"]) == 1
     out = capsys.readouterr().out
@@ -130,7 +130,7 @@ def test_verify_gradients_console_script_prints_json():
 
 
 def test_verify_gradients_main_exits_1_on_a_wrong_engine(monkeypatch, capsys):
-    engine = Engine(wrong_rnn())
+    engine = NumpyEngine(wrong_rnn())
     monkeypatch.setattr(verify_module, "build_engine", lambda *args, **kwargs: engine)
     assert verify_cli.main(["--cells", "rnn", "--heads", "linear", "--loss-at", "last", "--json"]) == 1
     assert not any(r["passed"] for r in json.loads(capsys.readouterr().out))
