@@ -24,7 +24,12 @@ NUMPY_NAMESPACE = namespace_for(np, NUMPY_FUNCTIONS)
 
 class Compiled:
     """``equations`` (``Eq(symbol, expression)``, in order) as a function of their free symbols,
-    printed by ``printer`` for the names in ``namespace``."""
+    printed by ``printer`` for the names in ``namespace``. ``function`` is always callable: with no
+    equations (a cell whose backward step has no named delta) it returns no outputs.
+
+    >>> Compiled([]).function(), Compiled([]).inputs
+    ((), ())
+    """
 
     def __init__(self, equations: Sequence[sp.Eq], *, printer: type[EnginePrinter] = EnginePrinter,
                  namespace: Mapping[str, object] = NUMPY_NAMESPACE):
@@ -54,15 +59,19 @@ class Compiled:
         # symbols with symbolic shapes fails ("Invalid comparison of non-real in0").
         position = {a: i for i, a in enumerate(arguments)}
         computed = [e for e in expressions if e not in position]
-        function = sp.lambdify(arguments, computed, modules=[dict(namespace)], printer=printer, cse=True,
-                               dummify=False) if computed else None
+        if computed:
+            function = sp.lambdify(arguments, computed, modules=[dict(namespace)], printer=printer, cse=True,
+                                   dummify=False)
+        else:  # nothing to compute (no equations, or only inputs passed through): no outputs of its own
+            def function(*inputs: np.ndarray) -> tuple[()]:
+                return ()
         if len(computed) == len(expressions):
             self.function = function
         else:
             plan = [(True, position[e]) if e in position else (False, None) for e in expressions]
 
             def passing_through(*inputs: np.ndarray) -> list[np.ndarray]:
-                results = iter(function(*inputs) if function is not None else ())
+                results = iter(function(*inputs))
                 return [inputs[i] if given else next(results) for given, i in plan]
 
             self.function = passing_through
