@@ -18,7 +18,8 @@ SIZES = Sizes(t=5, n=2, d=3, h=4, k=2)
 CELLS_AS_EQUATIONS = {
     "residual_rnn": "h_t = h_prev + tanh(W_xh @ x_t + W_hh @ h_prev + b_h)",
     "two_tanh_rnn": "h_t = tanh(W_xh @ x_t) + tanh(W_hh @ h_prev)",
-    "scaled_residual": "a_t = W_xh @ x_t + W_hh @ h_prev + b_h\nh_t = 0.5 * h_prev + sigmoid(a_t) * tanh(a_t)",
+    "scaled_residual": ("a_t = W_xh @ x_t + W_hh @ h_prev + b_h\n"
+                        "h_t = 0.5 * h_prev + sigmoid(a_t) * tanh(a_t)"),
     "residual_lstm_like": ("c_t = c_prev + sigmoid(W_xc @ x_t + W_hc @ h_prev) * tanh(W_xg @ x_t)\n"
                            "h_t = h_prev + tanh(c_t)"),
 }
