@@ -316,6 +316,21 @@ class JaxEngine(EngineBase):
             raise self._no_head()
         return partial(self._loss_and_grads_traced, self._wanted(wrt), backward_windows(truncate, T))
 
+    def outputs_function(self) -> Callable[[dict, jax.Array, dict], jax.Array]:
+        """The pure function behind :meth:`forward`'s ``y``: ``(params, xs, initial) → ŷ``, (T, N, K) or
+        (N, K) for a loss at the last step, with the arguments laid out as for
+        :meth:`loss_and_grads_function`."""
+        if self.head is None:
+            raise self._no_head()
+
+        def outputs(params: dict, xs: jax.Array, initial: dict) -> jax.Array:
+            T, N, _ = xs.shape
+            stored = self._forward_scan(params, xs, initial, (self._h,))
+            y = self._head_values(params, stored, None, N)[self.head.prediction.name]
+            return y.T.reshape(T, N, -1) if self.loss_at == "every" else y.T
+
+        return outputs
+
     def arguments(self, params: dict, xs: object, targets: object, h0: object = None, c0: object = None, *,
                   initial: dict | None = None) -> tuple[dict, np.ndarray, np.ndarray, dict]:
         """A call's inputs checked as :meth:`loss_and_grads` checks them and laid out for

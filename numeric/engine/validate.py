@@ -43,6 +43,7 @@ __all__ = [
     "check_targets",
     "common_float_dtype",
     "infer_sizes",
+    "overflow_message",
 ]
 
 #: The dtypes the engine computes in.
@@ -237,8 +238,13 @@ def check_finite_results(what: str, results: Mapping[str, object]) -> None:
     bad = [name for name, value in results.items()
            if value is not None and not np.isfinite(value).all()]
     if bad:
-        raise ValueError(f"{what} overflowed: {', '.join(bad)} holds NaN or Inf although every input is "
-                         f"finite; the inputs or parameters are too large in magnitude")
+        raise ValueError(overflow_message(what, bad))
+
+
+def overflow_message(what: str, names: Sequence[str]) -> str:
+    """The one sentence for results ``names`` of ``what`` that hold NaN or Inf from finite inputs."""
+    return (f"{what} overflowed: {', '.join(names)} holds NaN or Inf although every input is finite; the "
+            f"inputs or parameters are too large in magnitude")
 
 
 def initial_values(cell: object, h0: object, c0: object, initial: object) -> list[tuple[str, object]]:

@@ -63,11 +63,15 @@ class Task:
         return self.batch(np.random.default_rng([seed, self.T]), N)
 
     def error(self, engine: Engine, params: dict, xs: np.ndarray, targets: np.ndarray) -> float:
-        """MSE (linear head) or the fraction of wrong argmax predictions (softmax head)."""
-        y = engine.forward(params, xs).y
+        """The error of ``params`` on the batch ``xs``, ``targets`` (:meth:`error_of` their outputs)."""
+        return self.error_of(engine.forward(params, xs).y, targets)
+
+    def error_of(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        """MSE (linear head) or the fraction of wrong argmax predictions (softmax head) of the head's
+        ``outputs`` ŷ."""
         if self.head == "linear":
-            return float(np.mean((y - targets) ** 2))
-        return float(np.mean(np.argmax(y, axis=-1) != targets))
+            return float(np.mean((outputs - targets) ** 2))
+        return float(np.mean(np.argmax(outputs, axis=-1) != targets))
 
     def solved(self, error: float) -> bool:
         return error < self.threshold
@@ -157,11 +161,10 @@ class CopyTask(Task):
         xs = np.eye(self.D)[inputs]
         return xs, targets
 
-    def error(self, engine: Engine, params: dict, xs: np.ndarray, targets: np.ndarray) -> float:
+    def error_of(self, outputs: np.ndarray, targets: np.ndarray) -> float:
         """The fraction of recalled symbols predicted wrong (the blanks before them are not counted)."""
-        y = engine.forward(params, xs).y
         k = self.symbols
-        return float(np.mean(np.argmax(y[-k:], axis=-1) != targets[-k:]))
+        return float(np.mean(np.argmax(outputs[-k:], axis=-1) != targets[-k:]))
 
 
 @dataclass(frozen=True)
