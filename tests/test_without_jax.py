@@ -28,6 +28,8 @@ except ModuleNotFoundError as error:
     print("refused:", error)
 """
 
+INSTALL = "pip install 'bpttlab[jax]'"
+
 CLI = """
 from bpttlab.reports.cli import main
 raise SystemExit(main(sys.argv[1:]))
@@ -50,3 +52,27 @@ def test_the_numpy_engine_runs_and_the_jax_backend_is_one_sentence():
     assert result.stdout.splitlines() == [
         "numpy ['jax', 'numpy'] False True",
         "refused: the JAX backend needs JAX, which is not installed: pip install 'bpttlab[jax]'"]
+
+
+def test_asking_for_the_jax_backend_on_the_command_line_exits_2_with_one_line(tmp_path):
+    for args, prog in ((["learn", "--quick", "--backend", "jax", "--out", str(tmp_path)], "learn"),
+                       (["bench", "--quick", "--backend", "numpy", "jax"], "bench")):
+        result = run(CLI, *args)
+        assert result.returncode == 2 and result.stdout == "", result.stderr[-2000:]
+        expected = f"bpttlab {prog}: error: --backend jax needs JAX, which is not installed: {INSTALL}"
+        assert result.stderr.strip().splitlines() == [expected]
+
+
+def test_the_learning_study_falls_back_to_numpy_and_says_so():
+    result = run("""
+from bpttlab.reports.cli.main_job import study_note
+from bpttlab.reports.learn.study import quick_config
+config = quick_config()
+print(config.backend, len(config.seeds), max(config.lengths))
+print(study_note(config))
+""")
+    assert result.returncode == 0, result.stderr[-2000:]
+    backend, note = result.stdout.splitlines()
+    assert backend == "numpy 1 20"
+    assert note.startswith("learning study: the small study (") and note.endswith(
+        "numpy backend; the course sheet's standard runs where JAX is installed (pip install 'bpttlab[jax]')")

@@ -34,7 +34,7 @@ main_job.CELLS = {name: CELLS[name] for name in cells}
 main_job.verify_gradients = functools.partial(main_job.verify_gradients, cells=cells)
 main_job.all_sheets = lambda: cells[:1]
 main_job.write_decay = functools.partial(main_job.write_decay, T=12, H=4, seeds=(0, 1))
-main_job.quick_config = functools.partial(main_job.quick_config, cells=cells[:1])  # learning: the RNN
+main_job.quick_config = functools.partial(main_job.quick_config, "numpy", cells=cells[:1])  # the RNN
 raise SystemExit(main(sys.argv[1:]))
 """
 SMALL_JOB_CELLS = ("rnn", "lstm", "gru")

@@ -8,15 +8,16 @@ whole call. Every consumer sees the :class:`~bpttlab.numeric.engine.protocol.Eng
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
 from bpttlab.derivations import Cell, Derivation, derive
 from bpttlab.numeric.engine.core import NumpyEngine
-from bpttlab.numeric.engine.jax_support import require_jax
+from bpttlab.numeric.engine.jax_support import jax_available, require_jax
 from bpttlab.numeric.engine.protocol import Engine
 
-__all__ = ["BACKENDS", "build_engine"]
+__all__ = ["BACKENDS", "Backend", "build_engine"]
 
 
 def _numpy(derivation: Derivation) -> Engine:
@@ -30,8 +31,30 @@ def _jax(derivation: Derivation) -> Engine:
     return JaxEngine(derivation)
 
 
-#: Each backend's name and how its engine is made from a derivation.
-BACKENDS: Mapping[str, Callable[[Derivation], Engine]] = MappingProxyType({"numpy": _numpy, "jax": _jax})
+@dataclass(frozen=True)
+class Backend:
+    """A backend: its ``name``; how its engine is made from a derivation (``make``); ``require(what)``,
+    which raises ``ModuleNotFoundError`` with one sentence (``what`` needs this package, and how to
+    install it) where its package is missing, and ``available()``; whether it ``compiles`` a whole
+    call into one program — then a batch of runs is one program (:func:`~bpttlab.numeric.training.
+    train_many`) that runs without holding Python's GIL, so that batches run side by side in threads."""
+
+    name: str
+    make: Callable[[Derivation], Engine]
+    require: Callable[[str], None]
+    available: Callable[[], bool]
+    compiles: bool
+
+
+def _nothing_to_require(what: str) -> None:
+    """NumPy is a dependency of bpttlab: nothing is ever missing."""
+
+
+#: The backends by name: NumPy, the reference, and JAX (the ``bpttlab[jax]`` extra).
+BACKENDS: Mapping[str, Backend] = MappingProxyType({
+    "numpy": Backend("numpy", _numpy, _nothing_to_require, lambda: True, compiles=False),
+    "jax": Backend("jax", _jax, require_jax, jax_available, compiles=True),
+})
 
 
 def build_engine(cell: str | Cell, head: str | None = None, loss_at: str = "every", *,
@@ -55,4 +78,4 @@ def build_engine(cell: str | Cell, head: str | None = None, loss_at: str = "ever
 
 @cache
 def _engine(cell: Cell, head: str | None, loss_at: str, backend: str) -> Engine:
-    return BACKENDS[backend](derive(cell, head, loss_at))
+    return BACKENDS[backend].make(derive(cell, head, loss_at))

@@ -13,11 +13,21 @@ True
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["INSTALL_JAX", "check_float64", "enable_float64", "jax_available", "jax_missing", "require_jax"]
+__all__ = [
+    "INSTALL_JAX",
+    "check_float64",
+    "compilation_cache",
+    "enable_float64",
+    "jax_available",
+    "jax_missing",
+    "require_jax",
+]
 
 INSTALL_JAX = "pip install 'bpttlab[jax]'"
 
@@ -59,3 +69,17 @@ def check_float64(dtype: np.dtype) -> None:
     if dtype == np.float64 and not jax.config.jax_enable_x64:
         raise ValueError("float64 on the JAX backend needs jax_enable_x64, which is off: call "
                          "jax.config.update('jax_enable_x64', True) or pass float32 arrays")
+
+
+def compilation_cache() -> Path:
+    """Keep JAX's compiled programs on disk (JAX's persistent compilation cache), so that a later
+    process with the same shapes loads them instead of compiling: ``$XDG_CACHE_HOME/bpttlab/jax``
+    (``~/.cache/bpttlab/jax``), or ``$BPTTLAB_JAX_CACHE``. The command line uses it for the learning
+    study; the benchmarks do not (they time the compilation). Returns the folder."""
+    import jax
+
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bpttlab" / "jax"
+    folder = Path(os.environ.get("BPTTLAB_JAX_CACHE") or default)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return folder

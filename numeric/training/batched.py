@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bpttlab.numeric.engine import Engine
+from bpttlab.numeric.engine import BACKENDS, Engine
 from bpttlab.numeric.engine.validate import overflow_message
 from bpttlab.numeric.training.loop import TrainResult, check_training, train
 from bpttlab.numeric.training.optimizers import SGD, Adam, OptimizerState
@@ -78,7 +78,7 @@ def train_many(engine: Engine, runs: Sequence[Run], task: Task, optimizer: SGD |
     if not runs or not all(isinstance(run, Run) for run in runs):
         raise ValueError("runs must be a non-empty sequence of Run")
     steps, batch_size, eval_every = check_training(engine, task, optimizer, steps, batch_size, eval_every)
-    if engine.backend != "jax":
+    if not BACKENDS[engine.backend].compiles:
         return [train(engine, run.params, task, replace(optimizer, lr=run.lr or optimizer.lr), steps,
                       batch_size=batch_size, seed=run.seed, clip=run.clip, truncate=truncate,
                       eval_every=eval_every, eval_size=eval_size, stop_when_solved=stop_when_solved)

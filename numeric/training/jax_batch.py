@@ -60,12 +60,9 @@ class BatchedTraining:
             self.padding = -len(self.runs) % len(devices)
             self.sharding = NamedSharding(Mesh(np.array(list(devices)), ("runs",)), P("runs"))
         self.function = engine.loss_and_grads_function(wrt=self.names, truncate=truncate, T=task.T)
-        per_run = (0, 0, 0, 0, 0, 0, 0, 0, None)
+        self._outputs = engine.outputs_function()
+        per_run = (0, 0, 0, 0, 0, 0, 0, 0, None, None)
         self._block = jax.jit(jax.vmap(self._block_of_one, in_axes=per_run))
-        outputs = engine.outputs_function()
-        self._outputs = jax.jit(jax.vmap(lambda params, xs: outputs(_columns(params), xs,
-                                                                     self._initial(xs.shape[1])),
-                                         in_axes=(0, None)))
 
     # ----------------------------------------------------------------- traced, for one run
     def _initial(self, N: int) -> dict:
@@ -113,12 +110,15 @@ class BatchedTraining:
         return (params, slots, jnp.where(ok, count + 1, count), active, lr, clip), (loss, norm, ok, finite)
 
     def _block_of_one(self, params: dict, slots: dict, count: jax.Array, active: jax.Array, lr: jax.Array,
-                      clip: jax.Array, xs: jax.Array, targets: jax.Array, live: jax.Array) -> tuple:
-        """A block of steps of one run, over its batches ``xs``, ``targets`` (one per step)."""
+                      clip: jax.Array, xs: jax.Array, targets: jax.Array, live: jax.Array, eval_xs: jax.Array
+                      ) -> tuple:
+        """A block of steps of one run, over its batches ``xs``, ``targets`` (one per step), and the
+        head's outputs on the evaluation batch after it (in the same program: one compilation)."""
         carry, records = lax.scan(self._step_of_one, (params, slots, count, active, lr, clip),
                                   (xs, targets, live))
         params, slots, count, *_ = carry
-        return params, slots, count, records
+        outputs = self._outputs(_columns(params), eval_xs, self._initial(eval_xs.shape[1]))
+        return params, slots, count, records, outputs
 
     # ----------------------------------------------------------------- the host's loop
     def _batch(self, seed: int, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,8 +177,8 @@ class BatchedTraining:
             live = np.arange(done, done + self.eval_every) < self.steps
             placed = self._place((active, xs, targets))
             params_, slots_, count_ = state
-            params_, slots_, count_, (loss, norm, ok, finite) = self._block(
-                params_, slots_, count_, placed[0], *settings, placed[1], placed[2], live)
+            params_, slots_, count_, (loss, norm, ok, finite), outputs = self._block(
+                params_, slots_, count_, placed[0], *settings, placed[1], placed[2], live, self.eval_xs)
             state = (params_, slots_, count_)
             loss, norm, ok, finite = (np.asarray(a)[:len(runs)] for a in (loss, norm, ok, finite))
             for number, record in enumerate(records):
@@ -196,17 +196,18 @@ class BatchedTraining:
                     record.diverged, record.active = message, False
                     break
             done = min(done + self.eval_every, self.steps)
-            self._evaluate(records, state[0], done)
+            self._evaluate(records, outputs, done)
             if progress is not None:
                 progress(done, self.steps)
         return self._results(records, state)
 
-    def _evaluate(self, records: list[RunRecord], params: dict, step: int) -> None:
-        """The task's error on its evaluation batch for every run still training, as :func:`train`
-        evaluates after step ``step``; a run that solves the task stops (if ``stop_when_solved``)."""
+    def _evaluate(self, records: list[RunRecord], outputs: jax.Array, step: int) -> None:
+        """The task's error on its evaluation batch (from the head's ``outputs`` there) for every run
+        still training, as :func:`train` evaluates after step ``step``; a run that solves the task stops
+        (if ``stop_when_solved``)."""
         if not any(r.active for r in records):
             return
-        outputs = np.asarray(self._outputs(params, self.eval_xs))
+        outputs = np.asarray(outputs)
         for number, record in enumerate(records):
             if not record.active:
                 continue

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +37,6 @@ from bpttlab.numeric.decay.study import INPUT_SEED, SEEDS
 from bpttlab.numeric.decay.study import D as DECAY_D
 from bpttlab.numeric.decay.study import K as DECAY_K
 from bpttlab.numeric.engine import BACKENDS, build_engine
-from bpttlab.numeric.engine.jax_support import jax_available
 from bpttlab.numeric.training import Adam, AddingProblem, Run, TrainResult, initial_params, train, train_many
 from bpttlab.reports.atomic import atomic_path
 from bpttlab.reports.learn.threads import one_thread
@@ -51,6 +51,7 @@ __all__ = [
     "Outcome",
     "Setting",
     "Study",
+    "default_backend",
     "horizons",
     "quick_config",
     "run_study",
@@ -365,7 +366,7 @@ def run_study(config: LearnConfig, *, checkpoint: str | os.PathLike | None = Non
     if progress is not None:
         progress(len(done), total, "")
     pending = [s for s in settings(config) if any(k not in done for k in _keys(config, s))]
-    if config.backend == "jax":  # a batch per cell and length; cells in threads (XLA runs without the GIL)
+    if BACKENDS[config.backend].compiles:  # a batch per cell and length, cells side by side in threads
         lock = threading.Lock()
 
         def locked(key: tuple, outcome: Outcome) -> None:
@@ -381,8 +382,7 @@ def run_study(config: LearnConfig, *, checkpoint: str | os.PathLike | None = Non
         for setting in pending:
             _run_setting(config, setting, done, finished)
     else:
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                              else "spawn")
+        context = multiprocessing.get_context(_start_method())
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = [pool.submit(_worker, config, s, {k: done[k] for k in _keys(config, s) if k in done})
                        for s in pending]
@@ -403,6 +403,15 @@ def run_study(config: LearnConfig, *, checkpoint: str | os.PathLike | None = Non
         _save(path, config, done)
     outcomes = tuple(done[(s.key, T, seed)] for s, T, seed in grid)
     return Study(config, settings(config), found, outcomes, time.perf_counter() - started)
+
+
+def _start_method() -> str:
+    """How the worker processes start: forked (fast) unless JAX is loaded here — JAX runs threads,
+    and a forked copy of a process with threads can deadlock — then from a fresh server process."""
+    methods = multiprocessing.get_all_start_methods()
+    if "jax" in sys.modules:
+        return "forkserver" if "forkserver" in methods else "spawn"
+    return "fork" if "fork" in methods else "spawn"
 
 
 def _keys(config: LearnConfig, setting: Setting) -> list[tuple]:
@@ -522,10 +531,16 @@ COURSE_STANDARD = {"cells": BUILT_IN, "lengths": (10, 20, 50, 100), "seeds": (0,
 SMALL_STUDY = {"lengths": (10, 20), "seeds": (0,), "budget": 300}
 
 
+def default_backend() -> str:
+    """The backend the study trains on unless told: the first that compiles and is installed (JAX),
+    else NumPy, the reference."""
+    return next((b.name for b in BACKENDS.values() if b.compiles and b.available()), "numpy")
+
+
 def quick_config(backend: str | None = None, **overrides: object) -> LearnConfig:
     """The study of ``--quick`` and ``bpttlab all``: on the JAX backend (the default where JAX is
     installed) the course sheet's standard (:data:`COURSE_STANDARD`), on NumPy the small study
     (:data:`SMALL_STUDY`); ``overrides`` change any setting."""
-    backend = ("jax" if jax_available() else "numpy") if backend is None else backend
-    size = COURSE_STANDARD if backend == "jax" else SMALL_STUDY
+    backend = default_backend() if backend is None else backend
+    size = COURSE_STANDARD if BACKENDS[backend].compiles else SMALL_STUDY
     return replace(LearnConfig(**size, horizon_seeds=(0, 1), backend=backend), **overrides)

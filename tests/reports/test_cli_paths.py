@@ -156,7 +156,7 @@ def test_all_returns_1_when_a_proof_fails(tmp_path, monkeypatch, capsys):
                                                                    T=6, H=3, seeds=(0,), langs=("en",)))
     monkeypatch.setattr(main_job, "LANGUAGES", ("en",))
     monkeypatch.setattr(main_job, "quick_config",  # the learning study, on the RNN alone
-                        functools.partial(main_job.quick_config, cells=("rnn",)))
+                        functools.partial(main_job.quick_config, "numpy", cells=("rnn",)))
     assert main(["all", "--out", str(tmp_path), "--no-pdf"]) == 1
     out = capsys.readouterr().out
     assert re.search(r"^proofs: FAILED", out, re.MULTILINE), out
@@ -258,7 +258,8 @@ def test_bench_runs_end_to_end_at_tiny_sizes(monkeypatch, capsys):
     seconds = float(re.search(r"cold: (\d+\.\d+) s", out)[1])
     assert seconds > 0
     table = [line.split() for line in out.splitlines() if line.startswith("rnn ")]
-    assert {"tiny", "mid"} <= {word for row in table for word in row}, out  # both sizes of --quick
+    assert {"small", "mid"} <= {word for row in table for word in row}, out  # both sizes of --quick
+    assert "JAX 0.10.2: cpu device" in out and "jax ÷ torch.nn ≤ 0.7 at small" in out  # both backends
     assert "gradient-decay analysis" in out and "equation sheets" in out
     section = out.split("phase by phase:\n")[1].split("\n\n")[0]
     phases = [line.split() for line in section.splitlines() if line.startswith("rnn ")]
