@@ -9,31 +9,71 @@ arithmetic: ``forward``, ``loss``, ``loss_and_grads`` and ``state_grads``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 
 import bpttlab.derivations.symbols as dimensions
-from bpttlab.derivations import Derivation
+from bpttlab.derivations import Derivation, carry, delta
+from bpttlab.numeric.engine.compiled import Compiled
+from bpttlab.numeric.engine.stacking import stack, stack_leaves
 from bpttlab.numeric.engine.validate import Inputs, check_init_options, check_inputs, check_size
 
-__all__ = ["EngineBase", "backward_windows"]
+__all__ = ["EngineBase", "Link", "backward_windows"]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """How a state passes from one step to the next: its name at step t (``new``), at step t−1
+    (``previous``), δ of the latter, and ``carried``, the δ that step t+1 sends back to it."""
+
+    new: str
+    previous: str
+    previous_delta: str
+    carried: str
 
 
 class EngineBase:
-    """One cell × head × loss placement (see :func:`~bpttlab.numeric.engine.build_engine`)."""
+    """One cell × head × loss placement (see :func:`~bpttlab.numeric.engine.build_engine`), with the
+    pieces of the derivation every backend lambdifies, by the backend's ``compile`` (``Compiled`` with
+    its printer and namespace): the stacked step (``_layout``: see :mod:`.stacking`) and its remaining
+    equations, the leaves with their stacked products, and the head's equations."""
 
     #: The backend's name, as ``build_engine(..., backend=…)`` spells it.
     backend: str = ""
 
-    def __init__(self, derivation: Derivation):
-        self.derivation = derivation
-        self.cell, self.head, self.loss_at = derivation.cell, derivation.head, derivation.loss_at
+    def __init__(self, derivation: Derivation, compile: Callable[[Sequence[sp.Eq]], Compiled] = Compiled):
+        self.derivation = d = derivation
+        self.cell, self.head, self.loss_at = d.cell, d.head, d.loss_at
         # H and K are the row counts most parameters with H (K) rows agree on, so the odd one out is blamed.
-        rows = {str(size): [n for n, (r, _) in derivation.params.items() if r == size]
+        rows = {str(size): [n for n, (r, _) in d.params.items() if r == size]
                 for size in (dimensions.H, dimensions.K)}
         self._rows_by_size = {k: v for k, v in rows.items() if v}
+        # The step's matrix products stacked (see .stacking): the input projections for every step at
+        # once before the loop, one recurrent product per previous state a step, forward and back.
+        layout = self._layout = stack(d)
+        self._rest = compile(layout.forward)
+        self._step_deltas = compile(layout.backward_deltas)
+        self._step_states = compile(layout.backward_states)
+        self._links = tuple(Link(new.name, prev.name, delta(prev).name, carry(new).name)
+                            for new, prev in d.cell.states)
+        self._delta_h, self._x, self._h = delta(d.cell.h).name, d.cell.x.name, d.cell.h.name
+        recurrent = {eq.lhs.name for eq in (*layout.backward_deltas, *layout.backward_states)}
+        self._leaf_equations, self._outers, self._inners = stack_leaves(
+            layout, tuple(eq for eq in d.step_backward if eq.lhs.name not in recurrent), set(d.params))
+        x_delta = delta(d.cell.x).name
+        #: each leaf equation's gradient name: a parameter, or ``xs`` for δx_t
+        self._leaf_names = tuple("xs" if eq.lhs.name == x_delta else eq.lhs.name[1:]
+                                 for eq in self._leaf_equations)
+        if self.head is not None:
+            self._head_forward = compile(self.head.equations)
+            first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
+            self._logits_delta, self._head_grads = compile([first]), compile(rest)
+            self._into_h = compile([sp.Eq(sp.MatrixSymbol("from head", *d.cell.h.shape), d.from_head,
+                                          evaluate=False)])
 
     def __repr__(self) -> str:
         head = "" if self.head is None else f", head={self.head.name!r}, loss_at={self.loss_at!r}"

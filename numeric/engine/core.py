@@ -17,35 +17,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import pairwise
 from operator import itemgetter
 
 import numpy as np
-import sympy as sp
 
-from bpttlab.derivations import Derivation, carry, delta
+from bpttlab.derivations import Derivation, delta
 from bpttlab.numeric.engine.base import EngineBase, backward_windows
 from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.numeric.engine.numpy_functions import NUMPY_ACTIVATIONS
 from bpttlab.numeric.engine.phases import PhaseClock
 from bpttlab.numeric.engine.protocol import ForwardResult
-from bpttlab.numeric.engine.stacking import delta_owners, stack, stack_leaves
+from bpttlab.numeric.engine.stacking import delta_owners
 from bpttlab.numeric.engine.validate import Inputs, Sizes, check_finite_results, check_targets
 from bpttlab.numeric.engine.workspace import Workspace, WorkspacePool
 
 __all__ = ["NumpyEngine"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Link:
-    """How a state passes from one step to the next: its name at step t (``new``), at step t−1
-    (``previous``), δ of the latter, and ``carried``, the δ that step t+1 sends back to it."""
-
-    new: str
-    previous: str
-    previous_delta: str
-    carried: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,29 +106,9 @@ class NumpyEngine(EngineBase):
 
     def __init__(self, derivation: Derivation):
         super().__init__(derivation)
-        d = derivation
-        # The step's matrix products stacked (see .stacking): the input projections for every step at
-        # once before the loop, one recurrent product per previous state a step, forward and back.
-        layout = self._layout = stack(d)
         self._clock: PhaseClock | None = None  # lent by timing_phases
         self._workspaces = WorkspacePool()  # working arrays kept between calls (see .workspace)
-        self._rest = Compiled(layout.forward) if layout.forward else None
-        self._step_deltas = Compiled(layout.backward_deltas)
-        self._step_states = Compiled(layout.backward_states)
-        self._links = tuple(_Link(new.name, prev.name, delta(prev).name, carry(new).name)
-                            for new, prev in d.cell.states)
-        self._delta_h = delta(d.cell.h).name
-        self._x, self._h = d.cell.x.name, d.cell.h.name
-        recurrent = {eq.lhs.name for eq in (*layout.backward_deltas, *layout.backward_states)}
-        self._leaf_equations, self._outers, self._inners = stack_leaves(
-            layout, tuple(eq for eq in d.step_backward if eq.lhs.name not in recurrent), set(d.params))
         self._leaves: dict[tuple[str, ...], Compiled] = {}
-        if self.head is not None:
-            self._head_forward = Compiled(self.head.equations)
-            first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
-            self._logits_delta, self._head_grads = Compiled([first]), Compiled(rest)
-            self._into_h = Compiled([sp.Eq(sp.MatrixSymbol("from head", *d.cell.h.shape), d.from_head,
-                                           evaluate=False)])
 
     @contextmanager
     def timing_phases(self) -> Iterator[dict[str, float]]:
@@ -227,8 +194,8 @@ class NumpyEngine(EngineBase):
                 runs=tuple((NUMPY_ACTIVATIONS[function], a, b) for function, a, b in runs)))
         # the projections the rest reads are no gate's, so they have no bias folded in
         unfused = [(symbol, projected[:, a:b]) for symbol, (a, b) in rows.items()
-                   if self._rest is not None and symbol in self._rest.inputs]
-        rest = self._rest
+                   if symbol in self._rest.inputs]
+        rest = self._rest if self._rest.equations else None
         reads = [name for name in stored if rest is not None and name in rest.inputs]
         read_rest = _reader(rest.inputs) if rest is not None else None
         states = dict(inputs.initial)
@@ -393,12 +360,6 @@ class NumpyEngine(EngineBase):
         check_finite_results("the backward pass", grads)
         self._lap("column products")
         return forward.loss, grads
-
-    @cached_property
-    def _leaf_names(self) -> tuple[str, ...]:
-        """Each leaf equation's gradient name: a parameter, or ``xs`` for δx_t."""
-        x = delta(self.cell.x).name
-        return tuple("xs" if eq.lhs.name == x else eq.lhs.name[1:] for eq in self._leaf_equations)
 
     def _leaves_for(self, names: tuple[str, ...]) -> Compiled | None:
         """The leaf equations of ``names`` as one lambdified function (cached per set of names)."""

@@ -23,23 +23,21 @@ vmaps over many runs at once (:mod:`bpttlab.numeric.training.batched`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import sympy as sp
 from jax import lax
 
-from bpttlab.derivations import Derivation, carry, delta
+from bpttlab.derivations import Derivation, delta
 from bpttlab.numeric.engine.base import EngineBase, backward_windows
 from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.numeric.engine.jax_support import check_float64, enable_float64
 from bpttlab.numeric.engine.printer import ArrayFunctions, JaxEnginePrinter, namespace_for
 from bpttlab.numeric.engine.protocol import ForwardResult
-from bpttlab.numeric.engine.stacking import delta_owners, stack, stack_leaves
+from bpttlab.numeric.engine.stacking import delta_owners
 from bpttlab.numeric.engine.validate import Inputs, check_finite_results, check_targets
 
 __all__ = ["JAX_ACTIVATIONS", "JAX_FUNCTIONS", "JaxEngine"]
@@ -82,16 +80,6 @@ def _columns(steps: jax.Array) -> jax.Array:
     return steps.transpose(1, 0, 2).reshape(rows, T * N)
 
 
-@dataclass(frozen=True)
-class _Link:
-    """A state from one step to the next (as in the NumPy engine)."""
-
-    new: str
-    previous: str
-    previous_delta: str
-    carried: str
-
-
 class JaxEngine(EngineBase):
     """Forward and backward for one cell × head × loss placement, compiled by JAX; see
     :func:`~bpttlab.numeric.engine.build_engine` (``backend="jax"``)."""
@@ -99,27 +87,14 @@ class JaxEngine(EngineBase):
     backend = "jax"
 
     def __init__(self, derivation: Derivation):
-        super().__init__(derivation)
+        super().__init__(derivation, _compile)
         enable_float64()
-        d = derivation
-        layout = self._layout = stack(d)
-        self._rest = _compile(layout.forward)
-        self._step_deltas = _compile(layout.backward_deltas)
-        self._step_states = _compile(layout.backward_states)
-        self._links = tuple(_Link(new.name, prev.name, delta(prev).name, carry(new).name)
-                            for new, prev in d.cell.states)
-        self._delta_h, self._x, self._h = delta(d.cell.h).name, d.cell.x.name, d.cell.h.name
-        recurrent = {eq.lhs.name for eq in (*layout.backward_deltas, *layout.backward_states)}
-        leaf_equations, self._outers, self._inners = stack_leaves(
-            layout, tuple(eq for eq in d.step_backward if eq.lhs.name not in recurrent), set(d.params))
-        self._leaves = _compile(leaf_equations)
-        x_delta = delta(d.cell.x).name
-        self._leaf_names = {eq.lhs.name: "xs" if eq.lhs.name == x_delta else eq.lhs.name[1:]
-                            for eq in leaf_equations}
-        self._owners = delta_owners(layout)
-        self._biases = frozenset(name for name, (_, cols) in d.params.items() if cols == 1)
-        forward_values = {g.pre for group in layout.groups for g in group.gates}
-        forward_values |= {g.output for group in layout.groups for g in group.gates if g.output}
+        self._leaves = _compile(self._leaf_equations)  # all of them: XLA drops what a call does not return
+        self._leaf_of = dict(zip((eq.lhs.name for eq in self._leaf_equations), self._leaf_names, strict=True))
+        self._owners = delta_owners(self._layout)
+        self._biases = frozenset(name for name, (_, cols) in derivation.params.items() if cols == 1)
+        forward_values = {g.pre for group in self._layout.groups for g in group.gates}
+        forward_values |= {g.output for group in self._layout.groups for g in group.gates if g.output}
         forward_values |= set(self._rest.outputs) | {link.new for link in self._links}
         self._forward_values = tuple(sorted(forward_values))
         self._back_reads = frozenset({*self._step_deltas.inputs, *self._step_states.inputs})
@@ -127,12 +102,6 @@ class JaxEngine(EngineBase):
         #: what the backward pass reads of the forward pass, kept for every step
         self._kept = tuple(sorted((forward_values & read) | {link.new for link in self._links}))
         self._delta_outputs = (*self._step_deltas.outputs, self._delta_h)
-        if self.head is not None:
-            self._head_forward = _compile(self.head.equations)
-            first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
-            self._logits_delta, self._head_grads = _compile([first]), _compile(rest)
-            self._into_h = _compile([sp.Eq(sp.MatrixSymbol("from head", *d.cell.h.shape), d.from_head,
-                                           evaluate=False)])
         self._programs: dict[tuple, Callable] = {}
 
     def release_memory(self) -> None:
@@ -363,7 +332,7 @@ class JaxEngine(EngineBase):
         T, N, D = xs.shape
         stored = self._forward_scan(params, xs, initial, self._kept)
         loss, head_grads, into_h = self._loss_and_head(params, stored, targets, T, N)
-        leaves_wanted = any(self._leaf_names[name] in wanted for name in self._leaves.outputs)
+        leaves_wanted = any(self._leaf_of[name] in wanted for name in self._leaves.outputs)
         values, reached = {}, {}
         if leaves_wanted or any(label in wanted for label in self.cell.initial):
             deltas, reached = self._through_time(params, stored, initial, into_h, windows)
