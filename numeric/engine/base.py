@@ -9,7 +9,7 @@ arithmetic: ``forward``, ``loss``, ``loss_and_grads`` and ``state_grads``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,8 +17,9 @@ import numpy as np
 import sympy as sp
 
 import bpttlab.derivations.symbols as dimensions
-from bpttlab.derivations import Derivation, carry, delta
+from bpttlab.derivations import HEADS, Derivation, Elementwise, carry, delta
 from bpttlab.numeric.engine.compiled import Compiled
+from bpttlab.numeric.engine.numpy_functions import NUMPY_ACTIVATIONS
 from bpttlab.numeric.engine.stacking import stack, stack_leaves
 from bpttlab.numeric.engine.validate import Inputs, check_init_options, check_inputs, check_size
 
@@ -45,8 +46,18 @@ class EngineBase:
     #: The backend's name, as ``build_engine(..., backend=…)`` spells it.
     backend: str = ""
 
+    #: The backend's implementation of each element-wise function, by its registered name.
+    activations: Mapping[str, Callable] = NUMPY_ACTIVATIONS
+
     def __init__(self, derivation: Derivation, compile: Callable[[Sequence[sp.Eq]], Compiled] = Compiled):
         self.derivation = d = derivation
+        used = {node.name for eq in (*d.forward, *d.head_backward, *d.step_backward)
+                for node in eq.rhs.atoms(Elementwise)}
+        missing = sorted(used - set(self.activations))
+        if missing:
+            table = f"{type(self).__name__}.activations"
+            raise ValueError(f"the {self.backend} engine has no implementation of {', '.join(missing)}: add "
+                             f"one to its table of element-wise functions ({table})")
         self.cell, self.head, self.loss_at = d.cell, d.head, d.loss_at
         # H and K are the row counts most parameters with H (K) rows agree on, so the odd one out is blamed.
         rows = {str(size): [n for n, (r, _) in d.params.items() if r == size]
@@ -68,6 +79,10 @@ class EngineBase:
         #: each leaf equation's gradient name: a parameter, or ``xs`` for δx_t
         self._leaf_names = tuple("xs" if eq.lhs.name == x_delta else eq.lhs.name[1:]
                                  for eq in self._leaf_equations)
+        #: gradients derived as identically zero (an input never read, a parameter that cancels): their
+        #: equations print as the scalar 0, and the engines give them their shapes
+        self._zero = frozenset(eq.lhs.name for eq in (*d.head_backward, *d.step_backward)
+                               if isinstance(eq.rhs, sp.ZeroMatrix))
         if self.head is not None:
             self._head_forward = compile(self.head.equations)
             first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
@@ -119,8 +134,9 @@ class EngineBase:
                             rows=self._rows_by_size, shapes=self.param_shapes)
 
     def _no_head(self) -> ValueError:
-        return ValueError(f"an engine without a head has no loss; build it with head='softmax', "
-                          f"'sigmoid' or 'linear' (cell {self.cell.name})")
+        heads = ", ".join(f"head={name!r}" for name in HEADS)
+        return ValueError(f"an engine without a head has no loss; build it with {heads} "
+                          f"(cell {self.cell.name})")
 
     def _wanted(self, wrt: object) -> frozenset[str]:
         """The gradient names ``wrt`` asks for (all when None), checked against what there is."""

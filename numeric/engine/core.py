@@ -23,6 +23,7 @@ from operator import itemgetter
 import numpy as np
 
 from bpttlab.derivations import Derivation, delta
+from bpttlab.derivations.heads import TargetKind
 from bpttlab.numeric.engine.base import EngineBase, backward_windows
 from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.numeric.engine.numpy_functions import NUMPY_ACTIVATIONS
@@ -250,8 +251,8 @@ class NumpyEngine(EngineBase):
     def _target_columns(self, targets: object, sizes: Sizes, dtype: np.dtype,
                         workspace: Workspace) -> np.ndarray:
         shape = (sizes.T, sizes.N) if self.loss_at == "every" else (sizes.N,)
-        targets = check_targets(self.head.name, targets, shape, sizes.K, dtype)
-        if self.head.name == "softmax":
+        targets = check_targets(self.head, targets, shape, sizes.K, dtype)
+        if self.head.target_kind is TargetKind.CLASS:  # one-hot in the maths
             one_hot = workspace.zeros("one-hot targets", (sizes.K, targets.size), dtype)
             one_hot[targets.reshape(-1), np.arange(targets.size)] = 1
             return one_hot
@@ -347,16 +348,22 @@ class NumpyEngine(EngineBase):
         for name, shape in self.param_shapes(sizes.D, sizes.H, sizes.K).items():
             if name not in wanted:
                 continue
+            if "δ" + name in self._zero:
+                grads[name] = np.zeros(shape, dtype)
+                continue
             gradient = head_grads.get("δ" + name, values.get("δ" + name))
             if len(shape) == 1:
                 gradient = gradient.sum(axis=1)
             grads[name] = np.asarray(gradient, dtype=dtype)
         if "xs" in wanted:
-            dx = values[delta(self.cell.x).name].reshape(sizes.D, sizes.T, sizes.N)
-            grads["xs"] = np.ascontiguousarray(dx.transpose(1, 2, 0))
+            if delta(self.cell.x).name in self._zero:  # an input the cell never reads
+                grads["xs"] = np.zeros((sizes.T, sizes.N, sizes.D), dtype)
+            else:
+                dx = values[delta(self.cell.x).name].reshape(sizes.D, sizes.T, sizes.N)
+                grads["xs"] = np.ascontiguousarray(dx.transpose(1, 2, 0))
         for link, label in zip(self._links, self.cell.initial, strict=True):
-            if label in wanted:
-                grads[label] = backward.reached[link.carried].T.copy()  # δs_0: what step 1 sent back
+            if label in wanted:  # δs_0: what step 1 sent back (zeros of its shape if it sends nothing)
+                grads[label] = np.array(np.broadcast_to(backward.reached[link.carried], (sizes.H, sizes.N)).T)
         check_finite_results("the backward pass", grads)
         self._lap("column products")
         return forward.loss, grads

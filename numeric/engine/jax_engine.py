@@ -32,6 +32,7 @@ import numpy as np
 from jax import lax
 
 from bpttlab.derivations import Derivation, delta
+from bpttlab.derivations.heads import TargetKind
 from bpttlab.numeric.engine.base import EngineBase, backward_windows
 from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.numeric.engine.jax_support import check_float64, enable_float64
@@ -85,6 +86,7 @@ class JaxEngine(EngineBase):
     :func:`~bpttlab.numeric.engine.build_engine` (``backend="jax"``)."""
 
     backend = "jax"
+    activations = JAX_ACTIVATIONS
 
     def __init__(self, derivation: Derivation):
         super().__init__(derivation, _compile)
@@ -170,7 +172,7 @@ class JaxEngine(EngineBase):
 
     def _target_columns(self, targets: jax.Array, K: int, dtype: np.dtype) -> jax.Array:
         """(K, columns): one-hot class indices, or the float targets as columns."""
-        if self.head.name == "softmax":
+        if self.head.target_kind is TargetKind.CLASS:  # one-hot in the maths
             return jax.nn.one_hot(targets.reshape(-1), K, dtype=dtype, axis=0)
         return targets.reshape(-1, K).T
 
@@ -193,7 +195,9 @@ class JaxEngine(EngineBase):
         self._step_states(env)
         out = {name: env[name] for name in self._delta_outputs}
         out.update({f"block {number}": block for number, block in blocks.items()})
-        return {link.carried: env[link.previous_delta] for link in self._links}, out
+        # δ of a previous state the step never reads is the scalar 0: the carry keeps its shape
+        return {link.carried: jnp.broadcast_to(env[link.previous_delta], carried[link.carried].shape)
+                for link in self._links}, out
 
     def _through_time(self, params: dict, stored: dict, initial: dict, into_h: jax.Array,
                       windows: tuple[tuple[int, int, int], ...]) -> tuple[dict, dict]:
@@ -310,6 +314,10 @@ class JaxEngine(EngineBase):
         inputs = self._checked(params, xs, h0, c0, initial)
         return inputs.params, inputs.xs, self._targets(targets, inputs), inputs.initial
 
+    def _outputs(self, params: dict) -> int | None:
+        """K, the head's number of outputs (None without a head)."""
+        return None if self.head is None else params[self.head.params[0].name].shape[0]
+
     def _loss_and_head(self, params: dict, stored: dict, targets: jax.Array, T: int, N: int
                        ) -> tuple[jax.Array, dict, jax.Array]:
         """The head on the stored states: the loss, the head's parameter gradients, and δh from the
@@ -339,12 +347,19 @@ class JaxEngine(EngineBase):
             if leaves_wanted:
                 values = self._leaf_values(params, stored, initial, deltas)
         grads: dict[str, jax.Array] = {}
+        shapes = dict(self._param_shapes(D, initial[self._links[0].previous].shape[0], self._outputs(params)))
         for name in self.derivation.params:
-            if name in wanted:
-                gradient = head_grads.get("δ" + name, values.get("δ" + name))
-                grads[name] = gradient.sum(axis=1) if name in self._biases else gradient
+            if name not in wanted:
+                continue
+            if "δ" + name in self._zero:  # a parameter that cancels: its gradient is zeros of its shape
+                grads[name] = jnp.zeros(shapes[name], xs.dtype)
+                continue
+            gradient = head_grads.get("δ" + name, values.get("δ" + name))
+            grads[name] = gradient.sum(axis=1) if name in self._biases else gradient
         if "xs" in wanted:
-            grads["xs"] = values[delta(self.cell.x).name].reshape(D, T, N).transpose(1, 2, 0)
+            x_delta = delta(self.cell.x).name
+            grads["xs"] = (jnp.zeros((T, N, D), xs.dtype) if x_delta in self._zero
+                           else values[x_delta].reshape(D, T, N).transpose(1, 2, 0))
         for link, label in zip(self._links, self.cell.initial, strict=True):
             if label in wanted:
                 grads[label] = reached[link.carried].T
@@ -387,7 +402,7 @@ class JaxEngine(EngineBase):
     def _targets(self, targets: object, inputs: Inputs) -> np.ndarray:
         sizes = inputs.sizes
         shape = (sizes.T, sizes.N) if self.loss_at == "every" else (sizes.N,)
-        return check_targets(self.head.name, targets, shape, sizes.K, inputs.dtype)
+        return check_targets(self.head, targets, shape, sizes.K, inputs.dtype)
 
     def forward(self, params: dict, xs: object, h0: object = None, c0: object = None, *,
                 initial: dict | None = None) -> ForwardResult:

@@ -29,6 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpttlab.derivations import HEADS, Head
+from bpttlab.derivations.heads import TargetKind
+
 __all__ = [
     "FLOAT_DTYPES",
     "Inputs",
@@ -160,20 +163,24 @@ def check_params(params: Mapping[str, object], shapes: Mapping[str, tuple[int, .
     return {n: as_float_array(f"parameter {n}", params[n], shapes[n], dtype) for n in shapes}
 
 
-def check_targets(head: str, targets: object, shape: tuple[int, ...], classes: int, dtype: np.dtype
+def check_targets(head: str | Head, targets: object, shape: tuple[int, ...], classes: int, dtype: np.dtype
                   ) -> np.ndarray:
-    """Class indices in [0, K) for softmax; probabilities in [0, 1] for sigmoid (binary cross-entropy
-    is a cross-entropy only for those: below 0 or above 1 the loss has no minimum); any finite
-    floats for linear. Float targets are shaped like the outputs, ``(*shape, K)``."""
-    if head != "softmax":
+    """The targets the head's kind of target asks for (``head`` a :class:`Head` or a registered
+    head's name): class indices in [0, K) (:attr:`TargetKind.CLASS`), shaped ``shape``; probabilities in
+    [0, 1] (:attr:`TargetKind.PROBABILITY`: binary cross-entropy is a cross-entropy only for those; below 0
+    or above 1 the loss has no minimum); any finite floats (:attr:`TargetKind.REAL`). Float targets are
+    shaped like the outputs, ``(*shape, K)``, and converted to ``dtype``."""
+    record = HEADS[head] if isinstance(head, str) else head
+    kind = record.target_kind
+    if kind is not TargetKind.CLASS:
         array = as_float_array("targets", targets, (*shape, classes), dtype)
-        if head == "sigmoid" and array.size and (array.min() < 0 or array.max() > 1):
-            raise ValueError(f"sigmoid targets are probabilities and must lie in [0, 1], "
+        if kind is TargetKind.PROBABILITY and array.size and (array.min() < 0 or array.max() > 1):
+            raise ValueError(f"{record.name} targets are probabilities and must lie in [0, 1], "
                              f"got {array.min():.3g}..{array.max():.3g}")
         return array
     array = as_array("targets", targets)
     if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"softmax targets must be integer class indices, got dtype {array.dtype}")
+        raise ValueError(f"{record.name} targets must be integer class indices, got dtype {array.dtype}")
     if array.shape != shape:
         raise ValueError(f"targets has shape {array.shape}, expected {shape} (class indices)")
     if array.size and (array.min() < 0 or array.max() >= classes):

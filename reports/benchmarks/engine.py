@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpttlab.derivations import HEADS as REGISTERED_HEADS
 from bpttlab.derivations import Cell, resolve_cell
 from bpttlab.derivations.cells import BUILT_IN
+from bpttlab.derivations.heads import TargetKind
 from bpttlab.derivations.symbols import D as D_SYMBOL
 from bpttlab.derivations.symbols import H as H_SYMBOL
 from bpttlab.numeric.engine import BACKENDS, Engine, build_engine
@@ -187,12 +189,18 @@ def _torch_time(cell: Cell, head_name: str, T: int, N: int, D: int, H: int, dtyp
     module = module_class(D, H).to(torch_dtype)
     head = torch.nn.Linear(H, K).to(torch_dtype)
     xs = torch.randn(T, N, D, dtype=torch_dtype, requires_grad=input_grad)
-    if head_name == "softmax":
+    F = torch.nn.functional
+    kind = REGISTERED_HEADS[head_name].target_kind
+    if kind is TargetKind.CLASS:
         targets = torch.randint(0, K, (T * N,))
 
         def loss_of(out: torch.Tensor) -> torch.Tensor:
-            logits = head(out).reshape(T * N, K)
-            return torch.nn.functional.cross_entropy(logits, targets, reduction="sum") / N
+            return F.cross_entropy(head(out).reshape(T * N, K), targets, reduction="sum") / N
+    elif kind is TargetKind.PROBABILITY:
+        targets = torch.rand(T, N, K, dtype=torch_dtype)
+
+        def loss_of(out: torch.Tensor) -> torch.Tensor:
+            return F.binary_cross_entropy_with_logits(head(out), targets, reduction="sum") / N
     else:
         targets = torch.randn(T, N, K, dtype=torch_dtype)
 
@@ -215,8 +223,12 @@ def problem(engine: Engine, size: str, dtype: type) -> tuple[dict[str, np.ndarra
     rng = np.random.default_rng(0)
     params = engine.init_params(D, H, K, seed=0, dtype=dtype)
     xs = rng.normal(size=(T, N, D)).astype(dtype)
-    targets = (rng.integers(0, K, size=(T, N)) if engine.head.name == "softmax"
-               else rng.normal(size=(T, N, K)).astype(dtype))
+    kind = engine.head.target_kind
+    if kind is TargetKind.CLASS:
+        targets = rng.integers(0, K, size=(T, N))
+    else:
+        targets = (rng.uniform(size=(T, N, K)) if kind is TargetKind.PROBABILITY
+                   else rng.normal(size=(T, N, K))).astype(dtype)
     return params, xs, targets
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bpttlab.derivations import CELLS, resolve_cell
-from bpttlab.numeric.training import AddingProblem
 from bpttlab.numeric.engine import BACKENDS
 from bpttlab.numeric.engine.jax_support import compilation_cache
+from bpttlab.numeric.training import AddingProblem
 from bpttlab.numeric.verify import INSTALL_TORCH, torch_available
 from bpttlab.reports.atomic import write_text
 from bpttlab.reports.cli.arguments import cell_argument, check_run_memory, integer_at_least

@@ -64,3 +64,33 @@ def test_state_grads_wrt_and_truncation_work_on_them(name):
     assert all(np.array_equal(cut[key], full[key]) for key in full)
     _, short = engine.loss_and_grads(params, xs, targets, initial=initial, truncate=1, wrt=list(params))
     assert all(np.all(np.isfinite(value)) for value in short.values()) and loss > 0
+
+
+ZERO_GRADIENTS = {
+    "cancelling_bias": ("h_t = tanh(W_xh @ x_t + W_hh @ h_prev + b_h + b_z - b_z)", "b_z"),
+    "cancelling_weight": ("h_t = tanh(W_xh @ x_t + W_zz @ (h_prev - h_prev) + W_hh @ h_prev)", "W_zz"),
+    "input_never_read": ("h_t = tanh(W_hh @ h_prev + b_h)", "xs"),
+    "state_never_read": ("h_t = tanh(W_xh @ x_t + b_h)", "h_prev"),
+}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize("name", ZERO_GRADIENTS)
+def test_a_gradient_derived_as_zero_is_zeros_of_its_shape(name, backend):
+    """A parameter that cancels, an input or a state the cell never reads: the derivation gives a zero
+    gradient, and the engine returns zeros shaped like the quantity (it used to return the scalar 0, or
+    crash), as autograd on the equation text does."""
+    text, zero = ZERO_GRADIENTS[name]
+    cell = custom_cell(name, text, {"h_t": "h_prev"})
+    engine = build_engine(cell, "linear", "every", backend=backend)
+    params, xs, targets, initial = _problem(engine, "linear", "every")
+    loss, grads = engine.loss_and_grads(params, xs, targets, initial=initial)
+    ref_loss, ref_grads = torch_cell_loss_and_grads(cell, "linear", "every", params, xs, targets, initial)
+    assert rel_err(loss, ref_loss) <= 1e-12
+    expected_shape = {**{k: v.shape for k, v in params.items()}, "xs": xs.shape,
+                      "h_prev": initial["h_prev"].shape}
+    for key, value in grads.items():
+        assert value.shape == expected_shape[key] and value.dtype == np.float64, key
+        reference = ref_grads.get(key)
+        assert rel_err(value, np.zeros_like(value) if reference is None else reference) <= 1e-12, key
+    assert not np.any(grads[zero])
