@@ -110,14 +110,20 @@ def test_a_cell_written_as_equations_agrees_too(name):
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru_torch", "lstm_fgr"])
 def test_wrt_and_truncate_as_in_numpy(cell):
+    """Truncated BPTT (a window of one step; overlapping windows; k2 past T, which is full BPTT) and
+    fewer gradients, each the program ``loss_and_grads`` jits for those options (compiled together)."""
     numpy_engine, jax_engine = _pair(cell, "linear", "every")
     sizes = Sizes(t=7, n=2, d=3, h=4, k=2)
     params, xs, targets, initial = _problem(numpy_engine, "linear", "every", seed=3, sizes=sizes)
-    for options in ({"truncate": (2, 3)}, {"truncate": 1, "wrt": ["xs", next(iter(params))]},
-                    {"wrt": ["W_hy", numpy_engine.cell.initial[-1]]}):
-        _assert_agree(jax_engine.loss_and_grads(params, xs, targets, initial=initial, **options),
-                      numpy_engine.loss_and_grads(params, xs, targets, initial=initial, **options), 1e-12,
-                      f"{cell} {options}")
+    options = ({"truncate": (2, 3)}, {"truncate": 1, "wrt": ["xs", next(iter(params))]},
+               {"truncate": (2, 9), "wrt": ["W_hy", numpy_engine.cell.initial[-1]]})
+    functions = [jax_engine.loss_and_grads_function(**o, T=sizes.t) for o in options]
+    arguments = jax_engine.arguments(params, xs, targets, initial=initial)
+    outcomes = jax.jit(lambda a: [f(*a) for f in functions])(arguments)
+    for chosen, outcome in zip(options, outcomes, strict=True):
+        _assert_agree(jax_engine.results(*outcome),
+                      numpy_engine.loss_and_grads(params, xs, targets, initial=initial, **chosen), 1e-12,
+                      f"{cell} {chosen}")
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
