@@ -13,10 +13,11 @@ cross-entropy), the loss summed over every step and averaged over the batch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,7 @@ __all__ = [
     "blas_kernel",
     "goal_lines",
     "jax_device",
+    "limited_threads",
     "median_seconds",
     "problem",
     "run_benchmark",
@@ -60,6 +62,37 @@ HEADS = {"linear": 8, "softmax": 16}
 #: at mid took 6.6–7.0 ms a call right after NumPy products and 3.1–3.4 ms back to back. Each side is
 #: timed once the other's threads have gone quiet (PyTorch's OpenMP threads spin too).
 SETTLE = 0.3
+
+
+@contextlib.contextmanager
+def limited_threads(threads: int | None) -> Iterator[str]:
+    """Inside the block NumPy's BLAS, PyTorch and XLA each compute on ``threads`` threads (None: their own
+    choice), and the one line that says so. On a machine other work shares, one thread each is the
+    fair comparison: a pool that spins waiting for a busy core slows its library many times over.
+    XLA reads its setting when JAX starts, so the block must open before JAX's first computation."""
+    if threads is None:
+        yield "threads: each library's own"
+        return
+    from threadpoolctl import threadpool_limits
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    os.environ["XLA_FLAGS"] = (f"{flags} --xla_cpu_multi_thread_eigen=false "
+                               f"intra_op_parallelism_threads={threads}")
+    torch_threads = None
+    if torch_available():
+        import torch
+
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            yield f"threads: {threads} for NumPy's BLAS, PyTorch and XLA"
+    finally:
+        os.environ["XLA_FLAGS"] = flags
+        if torch_threads is not None:
+            import torch
+
+            torch.set_num_threads(torch_threads)
 
 
 def blas_kernel() -> str:

@@ -51,8 +51,19 @@ def _prove(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from bpttlab.reports.benchmarks.engine import limited_threads
+
     if args.backend is None:
         args.backend = [name for name, backend in BACKENDS.items() if backend.available()]
+    for backend in args.backend:
+        BACKENDS[backend].require(f"--backend {backend}")
+    with limited_threads(args.threads) as threads:
+        print(threads)
+        _bench_sections(args)
+    return 0
+
+
+def _bench_sections(args: argparse.Namespace) -> None:
     from bpttlab.reports.benchmarks.decay import decay_benchmark, format_decay_rows
     from bpttlab.reports.benchmarks.derive import bench_derive, bench_variants, format_variant_timings
     from bpttlab.reports.benchmarks.engine import (
@@ -65,8 +76,6 @@ def _bench(args: argparse.Namespace) -> int:
     from bpttlab.reports.benchmarks.phases import format_phase_rows, phase_breakdown
     from bpttlab.reports.benchmarks.sheets import format_sheet_timings, time_sheets
 
-    for backend in args.backend:
-        BACKENDS[backend].require(f"--backend {backend}")
     print(f"NumPy's BLAS: {blas_kernel()}")
     if "jax" in args.backend:
         print(jax_device())
@@ -94,7 +103,6 @@ def _bench(args: argparse.Namespace) -> int:
     print()
     print("equation sheets (no PyTorch equivalent):")
     print(format_sheet_timings(time_sheets(pdf=not args.quick)))
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=integer_at_least(1, "timed calls for each median"), default=5)
     p.add_argument("--backend", nargs="+", choices=list(BACKENDS), default=None,
                    help="the engines timed, side by side (default: every backend installed)")
+    p.add_argument("--threads", type=integer_at_least(1, "threads per library"), default=None,
+                   help="threads for NumPy's BLAS, PyTorch and XLA each (default: each library's own); "
+                        "1 is the fair comparison on a machine other work shares")
     p.set_defaults(run=_bench)
     return parser
 
