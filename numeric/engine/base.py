@@ -72,6 +72,7 @@ class EngineBase:
         self._links = tuple(Link(new.name, prev.name, delta(prev).name, carry(new).name)
                             for new, prev in d.cell.states)
         self._delta_h, self._x, self._h = delta(d.cell.h).name, d.cell.x.name, d.cell.h.name
+        self._delta_x = delta(d.cell.x).name
         recurrent = {eq.lhs.name for eq in (*layout.backward_deltas, *layout.backward_states)}
         self._leaf_equations, self._outers, self._inners = stack_leaves(
             layout, tuple(eq for eq in d.step_backward if eq.lhs.name not in recurrent), set(d.params))

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from itertools import pairwise
 from operator import itemgetter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,8 +36,7 @@ from bpttlab.numeric.engine.workspace import Workspace, WorkspacePool
 __all__ = ["NumpyEngine"]
 
 
-@dataclass(frozen=True, slots=True)
-class _ForwardGroup:
+class _ForwardGroup(NamedTuple):
     """One stacked group in the forward loop (see :class:`.stacking.Group`): ``weights`` the stacked
     recurrent weights, multiplied by the previous state ``state`` into ``product`` each step; its first
     ``gate_rows`` rows plus the step's input ``projection`` are the gates' pre-activations ``pre``;
@@ -53,8 +52,7 @@ class _ForwardGroup:
     runs: tuple[tuple[Callable, int, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _BackwardGroup:
+class _BackwardGroup(NamedTuple):
     """One stacked group in the backward loop: ``symbol`` = ``weights_t`` [δu…], the δu named
     ``deltas``, read in place from ``block`` (rows, T, N) when they live there, else put side by side
     in ``window_block`` each step; the product is written into one of the two ``outs`` in turn."""
@@ -67,8 +65,7 @@ class _BackwardGroup:
     outs: tuple[np.ndarray, np.ndarray]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
-class _LossPass:
+class _LossPass(NamedTuple):
     """The forward pass and the loss of one call: the ``loss``; ``values`` the parameters, the head's
     inputs and results, by name; ``stored`` every value of the step for every t, (T, rows, N);
     ``initial`` the initial states (H, N) by previous-state name; the call's ``sizes`` and ``dtype``."""
@@ -81,8 +78,7 @@ class _LossPass:
     dtype: np.dtype
 
 
-@dataclass(frozen=True, eq=False, slots=True)
-class _Backward:
+class _Backward(NamedTuple):
     """The backward loop's results: the named deltas and δh_t, each (T, rows, N), summed over the
     windows; ``reached`` the carries δs_0 that step 1 sends back; ``blocks`` the buffers (rows, T, N)
     holding a group's deltas side by side, by group number."""
@@ -356,10 +352,10 @@ class NumpyEngine(EngineBase):
                 gradient = gradient.sum(axis=1)
             grads[name] = np.asarray(gradient, dtype=dtype)
         if "xs" in wanted:
-            if delta(self.cell.x).name in self._zero:  # an input the cell never reads
+            if self._delta_x in self._zero:  # an input the cell never reads
                 grads["xs"] = np.zeros((sizes.T, sizes.N, sizes.D), dtype)
             else:
-                dx = values[delta(self.cell.x).name].reshape(sizes.D, sizes.T, sizes.N)
+                dx = values[self._delta_x].reshape(sizes.D, sizes.T, sizes.N)
                 grads["xs"] = np.ascontiguousarray(dx.transpose(1, 2, 0))
         for link, label in zip(self._links, self.cell.initial, strict=True):
             if label in wanted:  # δs_0: what step 1 sent back (zeros of its shape if it sends nothing)

@@ -357,9 +357,8 @@ class JaxEngine(EngineBase):
             gradient = head_grads.get("δ" + name, values.get("δ" + name))
             grads[name] = gradient.sum(axis=1) if name in self._biases else gradient
         if "xs" in wanted:
-            x_delta = delta(self.cell.x).name
-            grads["xs"] = (jnp.zeros((T, N, D), xs.dtype) if x_delta in self._zero
-                           else values[x_delta].reshape(D, T, N).transpose(1, 2, 0))
+            grads["xs"] = (jnp.zeros((T, N, D), xs.dtype) if self._delta_x in self._zero
+                           else values[self._delta_x].reshape(D, T, N).transpose(1, 2, 0))
         for link, label in zip(self._links, self.cell.initial, strict=True):
             if label in wanted:
                 grads[label] = reached[link.carried].T

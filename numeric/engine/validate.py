@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -53,8 +53,7 @@ __all__ = [
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-@dataclass(frozen=True)
-class Sizes:
+class Sizes(NamedTuple):  # a record made every call: a named tuple is the cheapest to make
     """A call's sizes: ``T`` steps, ``N`` sequences, ``D`` inputs, ``H`` hidden units, ``K`` outputs
     (None for an engine without a head)."""
 
@@ -65,8 +64,7 @@ class Sizes:
     K: int | None
 
 
-@dataclass(frozen=True, eq=False)  # arrays inside
-class Inputs:
+class Inputs(NamedTuple):
     """A call's inputs, checked and laid out as the engine computes: ``params`` by name, 2-D (a bias
     is a (rows, 1) column); ``xs`` (T, N, D); ``initial`` the initial states by the cell's names for
     its previous states (``h_{t-1}`` …), each (H, N), columns being sequences; the ``sizes`` and the
@@ -200,15 +198,15 @@ def common_float_dtype(arrays: Mapping[str, object]) -> np.dtype:
     ...
     ValueError: xs is float32 but W is float64: give xs, the parameters and the initial states one ...
     """
-    typed = {name: np.dtype(value.dtype) for name, value in arrays.items()
-             if isinstance(value, np.ndarray) and value.dtype in FLOAT_DTYPES}
-    kinds = list(dict.fromkeys(typed.values()))
+    typed = [(name, value.dtype) for name, value in arrays.items()
+             if isinstance(value, np.ndarray) and value.dtype in FLOAT_DTYPES]
+    kinds = list(dict.fromkeys(kind for _, kind in typed))
     if len(kinds) > 1:
-        first = next(name for name, kind in typed.items() if kind == kinds[0])
-        other = next(name for name, kind in typed.items() if kind == kinds[1])
+        first = next(name for name, kind in typed if kind == kinds[0])
+        other = next(name for name, kind in typed if kind == kinds[1])
         raise ValueError(f"{first} is {kinds[0].name} but {other} is {kinds[1].name}: give xs, the "
                          f"parameters and the initial states one float dtype (float32 or float64)")
-    return kinds[0] if kinds else np.dtype(np.float64)
+    return np.dtype(kinds[0]) if kinds else np.dtype(np.float64)
 
 
 def check_size(name: str, value: object) -> int:
