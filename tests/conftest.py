@@ -407,7 +407,7 @@ def run_small_job(out: str) -> int:
     cells, sheets = small_job_subset()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(main_job, "quick_config",
-                      functools.partial(main_job.quick_config, cells=SMALL_JOB_LEARN_CELLS))
+                      functools.partial(main_job.quick_config, "numpy", cells=SMALL_JOB_LEARN_CELLS))
         patch.setattr(main_job, "write_decay", functools.partial(main_job.write_decay, **SMALL_JOB_DECAY))
         patch.setattr(main_job, "CELLS", {name: CELLS[name] for name in cells})
         patch.setattr(main_job, "verify_gradients", functools.partial(main_job.verify_gradients, cells=cells))

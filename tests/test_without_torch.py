@@ -23,10 +23,12 @@ raise SystemExit(main(sys.argv[1:]))
 
 
 #: The main job on three cells (two with a torch.nn twin, one without), the RNN's sheets, a small decay
-#: study: every kind of step and of skipped check, at a fraction of the full job's time.
+#: study: every kind of step and of skipped check, at a fraction of the full job's time. JAX is blocked too:
+#: `pip install bpttlab` alone has neither extra, and the learning study falls back to NumPy by itself.
 SMALL_JOB_WITHOUT_TORCH = """
 import functools, sys
 sys.modules["torch"] = None
+sys.modules["jax"] = None
 from bpttlab.derivations import CELLS
 from bpttlab.reports.cli import main, main_job
 cells = ("rnn", "lstm", "gru")
@@ -34,7 +36,7 @@ main_job.CELLS = {name: CELLS[name] for name in cells}
 main_job.verify_gradients = functools.partial(main_job.verify_gradients, cells=cells)
 main_job.all_sheets = lambda: cells[:1]
 main_job.write_decay = functools.partial(main_job.write_decay, T=12, H=4, seeds=(0, 1))
-main_job.quick_config = functools.partial(main_job.quick_config, cells=cells[:1])  # learning: the RNN
+main_job.quick_config = functools.partial(main_job.quick_config, cells=cells[:1])  # the RNN
 raise SystemExit(main(sys.argv[1:]))
 """
 SMALL_JOB_CELLS = ("rnn", "lstm", "gru")
@@ -71,6 +73,7 @@ def test_the_main_job_runs_and_names_what_it_skipped(tmp_path):
     assert all(r["max_rel"] is None and r["passed"] is False for r in rows if r["status"] == "skipped")
     assert {r["cell"] for r in rows} == set(SMALL_JOB_CELLS)
     assert (tmp_path / "decay" / "cells.en.png").stat().st_size > 10_000
+    assert "- learning study: 1 cells (rnn), T 10, 20, 1 seed(s), 300 steps, numpy backend" in report
     written = sorted(p.name for p in (tmp_path / "sheets").glob("*.tex"))
     assert written == sorted(f"{s}.{lang}.{n}.tex" for s in SMALL_JOB_SHEETS for lang in LANGUAGES
                              for n in NOTATIONS)

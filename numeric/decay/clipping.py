@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpttlab.numeric.decay.initialisation import decay_params
-from bpttlab.numeric.engine.core import build_engine
+from bpttlab.numeric.engine import build_engine
 from bpttlab.numeric.training.clipping import clip_global_norm, global_norm
 from bpttlab.numeric.training.optimizers import SGD
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import Engine
 
 __all__ = ["decay_params", "largest_singular_value", "scale_recurrent_weight", "spectral_radius"]
 

@@ -22,34 +22,42 @@ steps back at which the norm is below 1e-6 of its value at k = T.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
+from bpttlab.derivations import HEADS
+from bpttlab.derivations.heads import TargetKind
 from bpttlab.numeric.decay.products import JacobianNorms
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import Engine
 
-__all__ = ["HORIZON_DROP", "DecayFit", "bound_margin", "fit_decay", "gradient_norms", "log10_bound",
-           "random_targets"]
+__all__ = ["HORIZON_DROP", "TARGETS", "DecayFit", "bound_margin", "fit_decay", "gradient_norms",
+           "log10_bound", "random_targets"]
 
 #: The horizon is where the norm has fallen to this fraction of its value at k = T.
 HORIZON_DROP = 1e-6
 
 
+#: How each kind of target is drawn for a loss at the last step: class indices (N,); probabilities in
+#: (0.05, 0.95) and standard normal reals, (N, K).
+TARGETS: Mapping[TargetKind, Callable[[np.random.Generator, int, int], np.ndarray]] = MappingProxyType({
+    TargetKind.CLASS: lambda rng, N, K: rng.integers(0, K, size=N),
+    TargetKind.PROBABILITY: lambda rng, N, K: rng.uniform(0.05, 0.95, size=(N, K)),
+    TargetKind.REAL: lambda rng, N, K: rng.normal(size=(N, K)),
+})
+
+
 def random_targets(engine: Engine, N: int, K: int, seed: int = 0) -> np.ndarray:
-    """Targets for a loss at the last step, from ``seed``: class indices (N,) for softmax, values in
-    (0, 1) for sigmoid, standard normal values for linear, (N, K)."""
+    """Targets for a loss at the last step, from ``seed``, drawn as :data:`TARGETS` says for the kind of
+    the head's targets: class indices (N,), or (N, K) probabilities or reals."""
     if engine.head is None:
-        raise ValueError(f"an engine without a head has no loss; build it with head='softmax', "
-                         f"'sigmoid' or 'linear' (cell {engine.cell.name})")
-    rng = np.random.default_rng(seed)
-    if engine.head.name == "softmax":
-        return rng.integers(0, K, size=N)
-    if engine.head.name == "sigmoid":
-        return rng.uniform(0.05, 0.95, size=(N, K))
-    return rng.normal(size=(N, K))
+        heads = ", ".join(f"head={name!r}" for name in HEADS)
+        raise ValueError(f"an engine without a head has no loss; build it with {heads} "
+                         f"(cell {engine.cell.name})")
+    return TARGETS[engine.head.target_kind](np.random.default_rng(seed), N, K)
 
 
 def gradient_norms(engine: Engine, params: dict, xs: object, targets: object = None, h0: object = None,

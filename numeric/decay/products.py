@@ -36,8 +36,8 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
+from bpttlab.numeric.engine import Engine
 from bpttlab.numeric.engine.compiled import Compiled
-from bpttlab.numeric.engine.core import Engine
 
 __all__ = ["JacobianNorms", "jacobian_products", "spaced_steps", "spectral_norm"]
 

@@ -37,7 +37,7 @@ from bpttlab.derivations.printing.notebook import html_table, markdown_table
 from bpttlab.numeric.decay.initialisation import decay_params, largest_singular_value
 from bpttlab.numeric.decay.norms import DecayFit, bound_margin, fit_decay, gradient_norms
 from bpttlab.numeric.decay.products import jacobian_products, spaced_steps
-from bpttlab.numeric.engine.core import build_engine
+from bpttlab.numeric.engine import build_engine
 
 __all__ = [
     "BOUND_CHECK_SINGULAR_VALUES",

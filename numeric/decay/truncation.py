@@ -35,7 +35,7 @@ import numpy as np
 from bpttlab.derivations import Cell, resolve_cell
 from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.numeric.decay.initialisation import decay_params
-from bpttlab.numeric.engine.core import build_engine
+from bpttlab.numeric.engine import build_engine
 from bpttlab.numeric.training.clipping import global_norm
 
 __all__ = ["SCHEMES", "TRUNCATION_HEAD", "TruncationCurve", "TruncationStudy", "block_lengths",

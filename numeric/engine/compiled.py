@@ -1,25 +1,38 @@
-"""A group of derived equations turned into one NumPy function by ``sympy.lambdify``.
+"""A group of derived equations turned into one function by ``sympy.lambdify``.
 
 The function reads its inputs from, and writes its outputs into, a dict keyed by symbol name, so
 that the engine's time loop is only bookkeeping: which arrays go in, where the results are kept.
+The printer and the names its code reads decide the array module: NumPy by default, JAX with
+:class:`~bpttlab.numeric.engine.printer.JaxEnginePrinter` and the JAX backend's namespace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sympy as sp
 
-from bpttlab.numeric.engine.printer import NAMESPACE, EnginePrinter
+from bpttlab.numeric.engine.numpy_functions import NUMPY_FUNCTIONS
+from bpttlab.numeric.engine.printer import EnginePrinter, namespace_for
 
-__all__ = ["Compiled"]
+__all__ = ["NUMPY_NAMESPACE", "Compiled"]
+
+#: The names the NumPy engine's printed code reads.
+NUMPY_NAMESPACE = namespace_for(np, NUMPY_FUNCTIONS)
 
 
 class Compiled:
-    """``equations`` (``Eq(symbol, expression)``, in order) as a function of their free symbols."""
+    """``equations`` (``Eq(symbol, expression)``, in order) as a function of their free symbols,
+    printed by ``printer`` for the names in ``namespace``. ``function`` is always callable: with no
+    equations (a cell whose backward step has no named delta) it returns no outputs.
 
-    def __init__(self, equations: Sequence[sp.Eq]):
+    >>> Compiled([]).function(), Compiled([]).inputs
+    ((), ())
+    """
+
+    def __init__(self, equations: Sequence[sp.Eq], *, printer: type[EnginePrinter] = EnginePrinter,
+                 namespace: Mapping[str, object] = NUMPY_NAMESPACE):
         self.equations = tuple(equations)
         self.outputs = tuple(eq.lhs.name for eq in self.equations)
         defined: set[str] = set()
@@ -46,15 +59,19 @@ class Compiled:
         # symbols with symbolic shapes fails ("Invalid comparison of non-real in0").
         position = {a: i for i, a in enumerate(arguments)}
         computed = [e for e in expressions if e not in position]
-        function = sp.lambdify(arguments, computed, modules=[NAMESPACE, "numpy"],
-                               printer=EnginePrinter, cse=True, dummify=False) if computed else None
+        if computed:
+            function = sp.lambdify(arguments, computed, modules=[dict(namespace)], printer=printer, cse=True,
+                                   dummify=False)
+        else:  # nothing to compute (no equations, or only inputs passed through): no outputs of its own
+            def function(*inputs: np.ndarray) -> tuple[()]:
+                return ()
         if len(computed) == len(expressions):
             self.function = function
         else:
             plan = [(True, position[e]) if e in position else (False, None) for e in expressions]
 
             def passing_through(*inputs: np.ndarray) -> list[np.ndarray]:
-                results = iter(function(*inputs) if function is not None else ())
+                results = iter(function(*inputs) if computed else ())
                 return [inputs[i] if given else next(results) for given, i in plan]
 
             self.function = passing_through

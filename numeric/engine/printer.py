@@ -1,15 +1,22 @@
-"""The NumPy printer the engine is lambdified with.
+"""The printer the engine's equations are lambdified with, for any array module.
 
 SymPy's ``NumPyPrinter`` prints element-wise functions of matrix expressions as invalid code (SymPy
 issue #11023) and knows nothing of σ, softplus or softmax. This subclass adds one ``_print_X`` per
 node. Columns are samples: a batch of N sequences at step t is an (H, N) array, so ``1ᵀ v`` and the
 inner products of a loss are sums over axis 0, kept as a (1, N) row.
 
+It names no array module: module functions are printed through ``self._module_format`` under the
+printer's ``_module`` (``numpy``, or ``jax.numpy`` for :class:`JaxEnginePrinter`), as SymPy's own
+printers do, and an element-wise function ``f`` is called as ``_f`` and a softmax as ``_softmax``,
+names a backend binds to its implementations (:class:`ArrayFunctions`, :func:`namespace_for`).
+
 >>> import sympy as sp
 >>> from bpttlab.derivations import Elementwise
 >>> h = sp.MatrixSymbol("h", 3, 1)
 >>> EnginePrinter().doprint(sp.OneMatrix(3, 1) - sp.HadamardPower(Elementwise("tanh", h), 2))
-'1.0 - numpy.tanh(h)**2'
+'1.0 - _tanh(h)**2'
+>>> JaxEnginePrinter().doprint(sp.OneMatrix(1, 3) * h)
+'jax.numpy.sum(h, axis=0, keepdims=True)'
 
 A step Jacobian (one sample, so one column) is multiplied by its diagonals without forming them:
 
@@ -21,7 +28,10 @@ A step Jacobian (one sample, so one column) is multiplied by its diagonals witho
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.printing.numpy import NumPyPrinter
@@ -29,60 +39,34 @@ from sympy.printing.precedence import PRECEDENCE
 
 from bpttlab.derivations import Elementwise, LogSoftmax, Softmax
 
-__all__ = ["FUNCTIONS", "NAMESPACE", "UFUNCS", "EnginePrinter"]
+__all__ = ["ArrayFunctions", "EnginePrinter", "JaxEnginePrinter", "call_name", "namespace_for"]
 
 
-def _sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """σ(x) = 1/(1 + e⁻ˣ), in full relative precision for every x and with one transcendental call.
-    e⁻ˣ overflows only where σ(x) is below the smallest positive float, and 1/(1 + ∞) = 0 is then the
-    right answer, so that overflow is expected and not warned about. (½ + ½·tanh(x/2) cancels for
-    x ≪ 0 and needed a second formula there.)
+def call_name(function: str) -> str:
+    """The name printed code calls the element-wise function ``function`` by (bound by :func:`namespace_for`).
 
-    >>> _sigmoid(np.array([-800.0, -40.0, 0.0, 40.0]))
-    array([0.00000000e+00, 4.24835426e-18, 5.00000000e-01, 1.00000000e+00])
+    >>> call_name("sigmoid")
+    '_sigmoid'
     """
-    y = np.negative(x, out=out)
-    with np.errstate(over="ignore"):
-        np.exp(y, out=y)
-    y += 1
-    return np.reciprocal(y, out=y)
+    return f"_{function}"
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    shifted = z - z.max(axis=0, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+@dataclass(frozen=True)
+class ArrayFunctions:
+    """A backend's implementations of what the printed code calls besides its array module: every
+    element-wise function by name (``f(x)``), and the softmax and log-softmax over axis 0."""
+
+    activations: Mapping[str, Callable]
+    softmax: Callable
+    log_softmax: Callable
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
-
-
-def _relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    return np.maximum(x, 0, out=out)
-
-
-def _step(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """1 where x > 0, else 0, in x's dtype (relu's derivative, 0 at 0 as in PyTorch)."""
-    if out is None:
-        return (x > 0).astype(x.dtype)
-    np.copyto(out, x > 0)
-    return out
-
-
-def _softplus(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    return np.logaddexp(0, x, out=out)
-
-
-#: What the printed code calls besides ``numpy``.
-NAMESPACE = {"_sigmoid": _sigmoid, "_log_softmax": _log_softmax, "_softmax": _softmax, "_relu": _relu,
-             "_step": _step, "_softplus": _softplus}
-#: Each element-wise function as a NumPy callable ``f(x, out=None)``, for the engine's fused gates.
-UFUNCS = {"tanh": np.tanh, "sigmoid": _sigmoid, "exp": np.exp, "log": np.log, "softplus": _softplus,
-          "relu": _relu, "step": _step}
-#: How each element-wise function of :data:`bpttlab.derivations.FUNCTIONS` is called.
-FUNCTIONS = {"tanh": "numpy.tanh", "sigmoid": "_sigmoid", "exp": "numpy.exp", "log": "numpy.log",
-             "softplus": "_softplus", "relu": "_relu", "step": "_step"}
+def namespace_for(module: ModuleType, functions: ArrayFunctions) -> dict[str, object]:
+    """The names printed code reads: the array module's root package (``numpy``, ``jax``) and the
+    functions of ``functions`` under their printed names."""
+    root = module.__name__.split(".")[0]
+    return {root: __import__(root), "_softmax": functions.softmax, "_log_softmax": functions.log_softmax,
+            **{call_name(name): f for name, f in functions.activations.items()}}
 
 
 def _negated(term: sp.MatrixExpr) -> sp.MatrixExpr | None:
@@ -94,12 +78,17 @@ def _negated(term: sp.MatrixExpr) -> sp.MatrixExpr | None:
 
 
 class EnginePrinter(NumPyPrinter):
-    """NumPy code for the matrix expressions of :mod:`bpttlab.derivations`, column-batched."""
+    """Code for the matrix expressions of :mod:`bpttlab.derivations`, column-batched, calling the
+    array module ``_module`` (NumPy here)."""
+
+    _module = "numpy"
+
+    def _call(self, function: str) -> str:
+        """The array module's ``function``, as printed code calls it."""
+        return self._module_format(f"{self._module}.{function}")
 
     def _print_Elementwise(self, expr: Elementwise) -> str:
-        call = FUNCTIONS[expr.name]
-        call = call if "{}" in call else call + "({})"
-        return call.format(self._print(expr.arg))
+        return f"{call_name(expr.name)}({self._print(expr.arg)})"
 
     def _print_Softmax(self, expr: Softmax) -> str:
         return f"_softmax({self._print(expr.arg)})"
@@ -114,11 +103,10 @@ class EnginePrinter(NumPyPrinter):
         return "0.0"
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
-        return "*".join(self.parenthesize(a, 50) for a in expr.args)
+        return "*".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
 
     def _print_HadamardPower(self, expr: sp.HadamardPower) -> str:
-        return f"{self.parenthesize(expr.base, 60)}**{self._print(expr.exp)}"
-
+        return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'])}**{self._print(expr.exp)}"
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
         """The terms added, then those with a coefficient −1 subtracted: ``1.0 - h**2`` is one NumPy
         call where ``1.0 + -h**2`` is two (a negation, then the sum).
@@ -138,7 +126,7 @@ class EnginePrinter(NumPyPrinter):
         return text
 
     def _print_DiagMatrix(self, expr: DiagMatrix) -> str:
-        return f"numpy.diagflat({self._print(expr.args[0])})"  # one column only: a single sample
+        return f"{self._call('diagflat')}({self._print(expr.args[0])})"  # one column only: a single sample
 
     def _diagonal_product(self, factors: list[sp.MatrixExpr]) -> str:
         """A product with diagonal factors (a step Jacobian, one sample), without forming them:
@@ -153,10 +141,10 @@ class EnginePrinter(NumPyPrinter):
                 else:
                     body = f"({body})*{vector}.T"
             else:
-                piece = self.parenthesize(factor, 50)
+                piece = self.parenthesize(factor, PRECEDENCE["Mul"])
                 body = piece if body is None else f"{body} @ {piece}"
         if body is None:
-            return f"numpy.diagflat({'*'.join(rows)})"
+            return f"{self._call('diagflat')}({'*'.join(rows)})"
         return "*".join([*rows, f"({body})"]) if rows else body
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
@@ -172,11 +160,17 @@ class EnginePrinter(NumPyPrinter):
             first, rest = factors[0], factors[1:]
             body = rest[0] if len(rest) == 1 else sp.MatMul(*rest)
             if isinstance(first, sp.OneMatrix):
-                return f"{prefix}numpy.sum({self._print(body)}, axis=0, keepdims=True)"
+                return f"{prefix}{self._call('sum')}({self._print(body)}, axis=0, keepdims=True)"
             if isinstance(first, sp.Transpose):
-                product = f"{self.parenthesize(first.arg, 50)}*{self.parenthesize(body, 50)}"
-                return f"{prefix}numpy.sum({product}, axis=0, keepdims=True)"
-        return prefix + " @ ".join(self.parenthesize(f, 50) for f in factors)
+                product = "*".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in (first.arg, body))
+                return f"{prefix}{self._call('sum')}({product}, axis=0, keepdims=True)"
+        return prefix + " @ ".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors)
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
-        return f"{self.parenthesize(expr.arg, 60)}.T"
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Pow'])}.T"
+
+
+class JaxEnginePrinter(EnginePrinter):
+    """The same code calling ``jax.numpy``."""
+
+    _module = "jax.numpy"

@@ -253,7 +253,7 @@ def stack_leaves(layout: Layout, leaves: tuple[sp.Eq, ...], params: set[str]
     docstring). Only a group whose deltas share one buffer is stacked.
 
     >>> from bpttlab.derivations import derive
-    >>> from bpttlab.numeric.engine.core import build_engine
+    >>> from bpttlab.numeric.engine import build_engine
     >>> engine = build_engine("lstm", "linear")
     >>> [o.operand for o in engine._outers], [i.weights for i in engine._inners]
     (['x_t', 'h_{t-1}'], [('W_xi', 'W_xf', 'W_xo', 'W_xg')])

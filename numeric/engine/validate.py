@@ -24,20 +24,57 @@ ValueError: parameter b_y has shape (3,), expected (4,) (K = 4 from W_hy (4, 2))
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
+from bpttlab.derivations import HEADS, Head
+from bpttlab.derivations.heads import TargetKind
+
 __all__ = [
+    "FLOAT_DTYPES",
+    "Inputs",
+    "Sizes",
     "as_array",
     "as_float_array",
     "check_finite_results",
     "check_init_options",
+    "check_inputs",
     "check_params",
     "check_size",
     "check_targets",
+    "common_float_dtype",
     "infer_sizes",
+    "overflow_message",
 ]
+
+#: The dtypes the engine computes in.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class Sizes(NamedTuple):  # a record made every call: a named tuple is the cheapest to make
+    """A call's sizes: ``T`` steps, ``N`` sequences, ``D`` inputs, ``H`` hidden units, ``K`` outputs
+    (None for an engine without a head)."""
+
+    T: int
+    N: int
+    D: int
+    H: int
+    K: int | None
+
+
+class Inputs(NamedTuple):
+    """A call's inputs, checked and laid out as the engine computes: ``params`` by name, 2-D (a bias
+    is a (rows, 1) column); ``xs`` (T, N, D); ``initial`` the initial states by the cell's names for
+    its previous states (``h_{t-1}`` …), each (H, N), columns being sequences; the ``sizes`` and the
+    ``dtype`` of the computation."""
+
+    params: dict[str, np.ndarray]
+    xs: np.ndarray
+    initial: dict[str, np.ndarray]
+    sizes: Sizes
+    dtype: np.dtype
 
 
 def as_array(name: str, value: object) -> np.ndarray:
@@ -124,25 +161,52 @@ def check_params(params: Mapping[str, object], shapes: Mapping[str, tuple[int, .
     return {n: as_float_array(f"parameter {n}", params[n], shapes[n], dtype) for n in shapes}
 
 
-def check_targets(head: str, targets: object, shape: tuple[int, ...], classes: int, dtype: np.dtype
+def check_targets(head: str | Head, targets: object, shape: tuple[int, ...], classes: int, dtype: np.dtype
                   ) -> np.ndarray:
-    """Class indices in [0, K) for softmax; probabilities in [0, 1] for sigmoid (binary cross-entropy
-    is a cross-entropy only for those: below 0 or above 1 the loss has no minimum); any finite
-    floats for linear. Float targets are shaped like the outputs, ``(*shape, K)``."""
-    if head != "softmax":
+    """The targets the head's kind of target asks for (``head`` a :class:`Head` or a registered
+    head's name): class indices in [0, K) (:attr:`TargetKind.CLASS`), shaped ``shape``; probabilities in
+    [0, 1] (:attr:`TargetKind.PROBABILITY`: binary cross-entropy is a cross-entropy only for those; below 0
+    or above 1 the loss has no minimum); any finite floats (:attr:`TargetKind.REAL`). Float targets are
+    shaped like the outputs, ``(*shape, K)``, and converted to ``dtype``."""
+    record = HEADS[head] if isinstance(head, str) else head
+    kind = record.target_kind
+    if kind is not TargetKind.CLASS:
         array = as_float_array("targets", targets, (*shape, classes), dtype)
-        if head == "sigmoid" and array.size and (array.min() < 0 or array.max() > 1):
-            raise ValueError(f"sigmoid targets are probabilities and must lie in [0, 1], "
+        if kind is TargetKind.PROBABILITY and array.size and (array.min() < 0 or array.max() > 1):
+            raise ValueError(f"{record.name} targets are probabilities and must lie in [0, 1], "
                              f"got {array.min():.3g}..{array.max():.3g}")
         return array
     array = as_array("targets", targets)
     if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"softmax targets must be integer class indices, got dtype {array.dtype}")
+        raise ValueError(f"{record.name} targets must be integer class indices, got dtype {array.dtype}")
     if array.shape != shape:
         raise ValueError(f"targets has shape {array.shape}, expected {shape} (class indices)")
     if array.size and (array.min() < 0 or array.max() >= classes):
         raise ValueError(f"class targets must lie in 0..{classes - 1}, got {array.min()}..{array.max()}")
     return array
+
+
+def common_float_dtype(arrays: Mapping[str, object]) -> np.dtype:
+    """The dtype a call computes in: that of the float32 or float64 arrays among ``arrays`` (name →
+    value), float64 when there are none (integers, nested lists). Two different ones are refused:
+    casting one to the other would silently change the precision asked for.
+
+    >>> common_float_dtype({"xs": np.zeros(2, np.float32), "h0": [[0.5]]})
+    dtype('float32')
+    >>> common_float_dtype({"xs": np.zeros(2, np.float32), "W": np.zeros(2)})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: xs is float32 but W is float64: give xs, the parameters and the initial states one ...
+    """
+    typed = [(name, value.dtype) for name, value in arrays.items()
+             if isinstance(value, np.ndarray) and value.dtype in FLOAT_DTYPES]
+    kinds = list(dict.fromkeys(kind for _, kind in typed))
+    if len(kinds) > 1:
+        first = next(name for name, kind in typed if kind == kinds[0])
+        other = next(name for name, kind in typed if kind == kinds[1])
+        raise ValueError(f"{first} is {kinds[0].name} but {other} is {kinds[1].name}: give xs, the "
+                         f"parameters and the initial states one float dtype (float32 or float64)")
+    return np.dtype(kinds[0]) if kinds else np.dtype(np.float64)
 
 
 def check_size(name: str, value: object) -> int:
@@ -179,5 +243,65 @@ def check_finite_results(what: str, results: Mapping[str, object]) -> None:
     bad = [name for name, value in results.items()
            if value is not None and not np.isfinite(value).all()]
     if bad:
-        raise ValueError(f"{what} overflowed: {', '.join(bad)} holds NaN or Inf although every input is "
-                         f"finite; the inputs or parameters are too large in magnitude")
+        raise ValueError(overflow_message(what, bad))
+
+
+def overflow_message(what: str, names: Sequence[str]) -> str:
+    """The one sentence for results ``names`` of ``what`` that hold NaN or Inf from finite inputs."""
+    return (f"{what} overflowed: {', '.join(names)} holds NaN or Inf although every input is finite; the "
+            f"inputs or parameters are too large in magnitude")
+
+
+def initial_values(cell: object, h0: object, c0: object, initial: object) -> list[tuple[str, object]]:
+    """(label, value or None) for every previous state of ``cell``, from ``h0``/``c0`` (the first and
+    second state, as the built-in cells spell them) or ``initial`` (label → value, the cell's spelling)."""
+    labels = cell.initial
+    if initial is None:
+        initial = {}
+    if not isinstance(initial, dict):
+        raise ValueError(f"initial must be a dict of initial states by name ({', '.join(labels)}), "
+                         f"got {type(initial).__name__}")
+    unknown = [k for k in initial if k not in labels]
+    if unknown:
+        raise ValueError(f"initial: unknown state {unknown[0]!r}; {cell.name}'s initial states are "
+                         f"{', '.join(labels)}")
+    values = dict(initial)
+    for position, (name, value) in enumerate((("h0", h0), ("c0", c0))):
+        if value is None:
+            continue
+        if position >= len(labels):
+            raise ValueError(f"{name} is for a cell with a second state (the LSTM's cell state); "
+                             f"{cell.name} has one state")
+        if labels[position] in values and labels[position] != name:
+            raise ValueError(f"{name} and initial[{labels[position]!r}] give the same state twice")
+        values[labels[position]] = value
+    return [(label, values.get(label)) for label in labels]
+
+
+def check_inputs(params: object, xs: object, h0: object, c0: object, initial: object, *, cell: object,
+                 names: Sequence[str], rows: Mapping[str, Sequence[str]],
+                 shapes: Callable[[int, int, int | None], Mapping[str, tuple[int, ...]]]) -> Inputs:
+    """Every input of a call checked (see the module docstring) and laid out as :class:`Inputs`.
+
+    ``cell`` gives the states and their labels; ``names`` every parameter; ``rows`` those that have H
+    (K) rows, by label, from which H and K are read (:func:`infer_sizes`); ``shapes(D, H, K)`` every
+    parameter's expected shape."""
+    array = as_array("xs", xs)
+    if array.ndim != 3:
+        raise ValueError(f"xs must have shape (T, N, D) (time-major), got an array of rank {array.ndim}")
+    T, N, D = array.shape
+    if T == 0 or N == 0 or D == 0:
+        raise ValueError(f"xs must have T, N, D ≥ 1, got shape {array.shape}")
+    found = infer_sizes(params, names, rows)
+    H, K = found["H"], found.get("K")
+    starts = initial_values(cell, h0, c0, initial)
+    dtype = common_float_dtype({"xs": xs, **{f"parameter {name}": value for name, value in params.items()},
+                                **{label: value for label, value in starts}})
+    checked = check_params(params, shapes(D, H, K), dtype)
+    columns = {name: (p[:, None] if p.ndim == 1 else p) for name, p in checked.items()}
+    xs = as_float_array("xs", array, (T, N, D), dtype)
+    states = {}
+    for (_, previous), (label, value) in zip(cell.states, starts, strict=True):
+        value = np.zeros((N, H), dtype) if value is None else as_float_array(label, value, (N, H), dtype)
+        states[previous.name] = np.ascontiguousarray(value.T)
+    return Inputs(columns, xs, states, Sizes(T, N, D, H, K), dtype)

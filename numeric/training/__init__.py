@@ -1,7 +1,9 @@
 """Training on the engine's gradients: SGD with momentum and Adam, global-norm clipping, truncated
 BPTT, mini-batches, and tasks with long-range dependencies (the adding problem, the copy task, the
-course's "hello")."""
+course's "hello"); many independent runs at once (:func:`train_many`: one vmapped, jitted program on
+the JAX backend)."""
 
+from bpttlab.numeric.training.batched import Run, train_many
 from bpttlab.numeric.training.clipping import clip_global_norm, global_norm
 from bpttlab.numeric.training.loop import TrainResult, gradients, initial_params, train
 from bpttlab.numeric.training.optimizers import SGD, Adam, OptimizerState
@@ -15,6 +17,7 @@ __all__ = [
     "CharacterModel",
     "CopyTask",
     "OptimizerState",
+    "Run",
     "Task",
     "TrainResult",
     "clip_global_norm",
@@ -22,4 +25,5 @@ __all__ = [
     "gradients",
     "initial_params",
     "train",
+    "train_many",
 ]

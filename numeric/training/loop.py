@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpttlab.numeric.decay.initialisation import decay_params
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import Engine
 from bpttlab.numeric.training.clipping import clip_global_norm
 from bpttlab.numeric.training.optimizers import SGD, Adam, OptimizerState
 from bpttlab.numeric.training.tasks import Task
 
-__all__ = ["TrainResult", "gradients", "initial_params", "train"]
+__all__ = ["TrainResult", "check_training", "gradients", "initial_params", "train", "typed_batch"]
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside
@@ -79,14 +79,17 @@ def _positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-def train(engine: Engine, params: dict[str, np.ndarray], task: Task, optimizer: SGD | Adam,
-          steps: int, *, batch_size: int = 32, seed: int = 0, clip: float | None = None,
-          truncate: int | tuple[int, int] | None = None, eval_every: int = 25, eval_size: int = 256,
-          stop_when_solved: bool = True, resume: TrainResult | None = None,
-          progress: Callable[[int, float], None] | None = None) -> TrainResult:
-    """Train ``params`` on ``task`` for up to ``steps`` optimizer steps (in all, counting those of
-    ``resume``), evaluating every ``eval_every`` steps; stop at the first evaluation that solves the
-    task if ``stop_when_solved``. ``clip``: the largest global gradient norm (None: no clipping)."""
+def typed_batch(xs: np.ndarray, targets: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A task's batch in the parameters' float type, so that float32 stays float32 throughout (class
+    indices stay integers)."""
+    return xs.astype(dtype, copy=False), (targets.astype(dtype, copy=False)
+                                          if targets.dtype.kind == "f" else targets)
+
+
+def check_training(engine: Engine, task: Task, optimizer: object, steps: object, batch_size: object,
+                   eval_every: object) -> tuple[int, int, int]:
+    """The options every training loop checks: positive ``steps``, ``batch_size`` and ``eval_every``
+    (returned as ints), an SGD or Adam optimizer, an engine with the task's head and loss placement."""
     steps = _positive_int("steps", steps)
     batch_size = _positive_int("batch_size", batch_size)
     eval_every = _positive_int("eval_every", eval_every)
@@ -95,12 +98,22 @@ def train(engine: Engine, params: dict[str, np.ndarray], task: Task, optimizer: 
     if (engine.head is None or engine.head.name != task.head) or engine.loss_at != task.loss_at:
         raise ValueError(f"the {task.name} task needs an engine with head={task.head!r}, loss_at="
                          f"{task.loss_at!r}; build_engine(cell, {task.head!r}, {task.loss_at!r})")
+    return steps, batch_size, eval_every
+
+
+def train(engine: Engine, params: dict[str, np.ndarray], task: Task, optimizer: SGD | Adam,
+          steps: int, *, batch_size: int = 32, seed: int = 0, clip: float | None = None,
+          truncate: int | tuple[int, int] | None = None, eval_every: int = 25, eval_size: int = 256,
+          stop_when_solved: bool = True, resume: TrainResult | None = None,
+          progress: Callable[[int, float], None] | None = None) -> TrainResult:
+    """Train ``params`` on ``task`` for up to ``steps`` optimizer steps (in all, counting those of
+    ``resume``), evaluating every ``eval_every`` steps; stop at the first evaluation that solves the
+    task if ``stop_when_solved``. ``clip``: the largest global gradient norm (None: no clipping)."""
+    steps, batch_size, eval_every = check_training(engine, task, optimizer, steps, batch_size, eval_every)
     dtype = next(iter(params.values())).dtype if params else np.dtype(np.float64)
 
     def typed(xs: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The batch in the parameters' float type, so that float32 stays float32 throughout."""
-        return xs.astype(dtype, copy=False), (targets.astype(dtype, copy=False)
-                                              if targets.dtype.kind == "f" else targets)
+        return typed_batch(xs, targets, dtype)
 
     eval_xs, eval_targets = typed(*task.evaluation_batch(eval_size))
     if resume is not None:

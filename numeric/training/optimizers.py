@@ -2,8 +2,10 @@
 
 Each is a frozen dataclass of its settings with ``init(params)`` (the empty state) and
 ``update(params, grads, state)`` (new parameters and the new state); nothing is changed in place, so
-a run is reproduced from its checkpoint exactly. The formulas and their order of operations are
-PyTorch's (``torch.optim.SGD`` with ``dampening=0``, ``torch.optim.Adam`` without weight decay):
+a run is reproduced from its checkpoint exactly. ``rule`` is the arithmetic on one array, written once
+for NumPy arrays and JAX arrays: the batched training on the JAX backend runs the same formulas. The
+formulas and their order of operations are PyTorch's (``torch.optim.SGD`` with ``dampening=0``,
+``torch.optim.Adam`` without weight decay):
 
 - SGD: b ← μ b + g (b = g at the first step), θ ← θ − η b;
 - Adam: m ← β₁ m + (1 − β₁) g, v ← β₂ v + (1 − β₂) g², θ ← θ − η/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε).
@@ -18,12 +20,16 @@ PyTorch's (``torch.optim.SGD`` with ``dampening=0``, ``torch.optim.Adam`` withou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 __all__ = ["SGD", "Adam", "OptimizerState"]
+
+#: A NumPy or a JAX array: each optimizer's ``rule`` is written once for both.
+Array = Any
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside
@@ -80,12 +86,19 @@ class SGD:
         new, buffers = {}, {}
         for name, value in params.items():
             g = np.asarray(grads[name], dtype=value.dtype)
+            previous = state.slots.get("momentum", {}).get(name) if self.momentum else None
+            new[name], buffer = self.rule(value, g, previous, value.dtype.type(self.lr))
             if self.momentum:
-                previous = state.slots.get("momentum", {}).get(name)
-                g = g.copy() if previous is None else previous * value.dtype.type(self.momentum) + g
-                buffers[name] = g
-            new[name] = value - value.dtype.type(self.lr) * g
+                buffers[name] = buffer
         return new, OptimizerState(state.step + 1, {"momentum": buffers} if self.momentum else {})
+
+    def rule(self, value: Array, g: Array, previous: Array | None, lr: Array) -> tuple[Array, Array]:
+        """The update of one array, for NumPy and JAX arrays alike: the new value and the momentum
+        buffer (``previous`` None at the first step); ``lr`` in the value's dtype."""
+        if not self.momentum:
+            return value - lr * g, g
+        buffer = g.copy() if previous is None else previous * value.dtype.type(self.momentum) + g
+        return value - lr * buffer, buffer
 
 
 @dataclass(frozen=True)
@@ -119,9 +132,19 @@ class Adam:
         for name, value in params.items():
             kind = value.dtype.type
             g = np.asarray(grads[name], dtype=value.dtype)
-            m = state.slots["m"].get(name, np.zeros_like(value)) * kind(beta1) + g * kind(1 - beta1)
-            v = state.slots["v"].get(name, np.zeros_like(value)) * kind(beta2) + g * g * kind(1 - beta2)
-            denominator = np.sqrt(v) / kind(np.sqrt(correction2)) + kind(self.eps)
-            new[name] = value - kind(self.lr / correction1) * (m / denominator)
-            m_new[name], v_new[name] = m, v
+            new[name], m_new[name], v_new[name] = self.rule(
+                value, g, state.slots["m"].get(name, np.zeros_like(value)),
+                state.slots["v"].get(name, np.zeros_like(value)), kind(self.lr / correction1),
+                kind(np.sqrt(correction2)), np.sqrt)
         return new, OptimizerState(step, {"m": m_new, "v": v_new})
+
+    def rule(self, value: Array, g: Array, m: Array, v: Array, step_size: Array, root_correction2: Array,
+             sqrt: Callable[[Array], Array]) -> tuple[Array, Array, Array]:
+        """The update of one array, for NumPy and JAX arrays alike: the new value and moments.
+        ``step_size`` is lr/(1 − β₁ᵗ) and ``root_correction2`` √(1 − β₂ᵗ), both in the value's dtype."""
+        kind = value.dtype.type
+        beta1, beta2 = self.betas
+        m = m * kind(beta1) + g * kind(1 - beta1)
+        v = v * kind(beta2) + g * g * kind(1 - beta2)
+        denominator = sqrt(v) / root_correction2 + kind(self.eps)
+        return value - step_size * (m / denominator), m, v

@@ -13,7 +13,8 @@
   the argmax at every step is right.
 
 Every task gives a batch from a random generator (:meth:`batch`) and an error on its own evaluation
-batch (:meth:`error`): the MSE for a linear head, the fraction of wrong predictions for a softmax one.
+batch (:meth:`error`): by the kind of the head's targets, the MSE for real targets (the linear head),
+the fraction of wrong predictions for class indices (the softmax head).
 
 >>> task = AddingProblem(T=5)
 >>> xs, targets = task.batch(np.random.default_rng(0), 3)
@@ -27,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.derivations import HEADS
+from bpttlab.derivations.heads import TargetKind
+from bpttlab.numeric.engine import Engine
 
 __all__ = ["ADDING_BASELINE", "AddingProblem", "CharacterModel", "CopyTask", "Task"]
 
@@ -63,11 +66,15 @@ class Task:
         return self.batch(np.random.default_rng([seed, self.T]), N)
 
     def error(self, engine: Engine, params: dict, xs: np.ndarray, targets: np.ndarray) -> float:
-        """MSE (linear head) or the fraction of wrong argmax predictions (softmax head)."""
-        y = engine.forward(params, xs).y
-        if self.head == "linear":
-            return float(np.mean((y - targets) ** 2))
-        return float(np.mean(np.argmax(y, axis=-1) != targets))
+        """The error of ``params`` on the batch ``xs``, ``targets`` (:meth:`error_of` their outputs)."""
+        return self.error_of(engine.forward(params, xs).y, targets)
+
+    def error_of(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        """The error of the head's ``outputs`` ŷ, by the kind of its targets: the fraction of wrong argmax
+        predictions for class indices, the mean squared error for real (or probability) targets."""
+        if HEADS[self.head].target_kind is TargetKind.CLASS:
+            return float(np.mean(np.argmax(outputs, axis=-1) != targets))
+        return float(np.mean((outputs - targets) ** 2))
 
     def solved(self, error: float) -> bool:
         return error < self.threshold
@@ -157,11 +164,10 @@ class CopyTask(Task):
         xs = np.eye(self.D)[inputs]
         return xs, targets
 
-    def error(self, engine: Engine, params: dict, xs: np.ndarray, targets: np.ndarray) -> float:
+    def error_of(self, outputs: np.ndarray, targets: np.ndarray) -> float:
         """The fraction of recalled symbols predicted wrong (the blanks before them are not counted)."""
-        y = engine.forward(params, xs).y
         k = self.symbols
-        return float(np.mean(np.argmax(y[-k:], axis=-1) != targets[-k:]))
+        return float(np.mean(np.argmax(outputs[-k:], axis=-1) != targets[-k:]))
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ import sympy as sp
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT, Cell, resolve_cell
 from bpttlab.derivations.activations import activation
 from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.heads import TargetKind
 from bpttlab.derivations.printing.notebook import html_table, markdown_table
-from bpttlab.numeric.engine.core import Engine, build_engine
+from bpttlab.numeric.engine import Engine, build_engine
 from bpttlab.numeric.verify.optional import require_torch, torch_available, torch_missing
 
 __all__ = ["BARS", "CHECKS", "FD_ROUNDING", "FD_ROUNDING_MEASURED", "TORCH_CHECKS", "Comparison",
@@ -218,9 +219,9 @@ def _random_problem(engine: Engine, sizes: dict[str, int], seed: int) -> dict:
         "initial": {label: rng.normal(scale=0.5, size=(N, H)) for label in engine.cell.initial},
     }
     shape = (T, N) if engine.loss_at == "every" else (N,)
-    if engine.head.name == "softmax":
+    if engine.head.target_kind is TargetKind.CLASS:
         problem["targets"] = rng.integers(0, K, size=shape)
-    else:
+    else:  # probabilities, and reals in the same range
         problem["targets"] = rng.uniform(size=(*shape, K))
     return problem
 

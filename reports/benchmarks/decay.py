@@ -26,7 +26,7 @@ import numpy as np
 from bpttlab.derivations import Cell, resolve_cell
 from bpttlab.numeric.decay.norms import gradient_norms, random_targets
 from bpttlab.numeric.decay.products import jacobian_products, spaced_steps
-from bpttlab.numeric.engine.core import build_engine
+from bpttlab.numeric.engine import build_engine
 from bpttlab.numeric.verify.optional import torch_available
 from bpttlab.reports.benchmarks.engine import median_seconds
 

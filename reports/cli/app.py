@@ -23,6 +23,7 @@ from bpttlab import __version__
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT, derive, prove
 from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.derivations.printing import NOTATIONS, equation_lines, gates, latex, text
+from bpttlab.numeric.engine import BACKENDS
 from bpttlab.numeric.verify import INSTALL_TORCH, torch_available
 from bpttlab.reports.cli import decay as decay_command
 from bpttlab.reports.cli import learn as learn_command
@@ -50,13 +51,34 @@ def _prove(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from bpttlab.reports.benchmarks.engine import limited_threads
+
+    if args.backend is None:
+        args.backend = [name for name, backend in BACKENDS.items() if backend.available()]
+    for backend in args.backend:
+        BACKENDS[backend].require(f"--backend {backend}")
+    with limited_threads(args.threads) as threads:
+        print(threads)
+        _bench_sections(args)
+    return 0
+
+
+def _bench_sections(args: argparse.Namespace) -> None:
     from bpttlab.reports.benchmarks.decay import decay_benchmark, format_decay_rows
     from bpttlab.reports.benchmarks.derive import bench_derive, bench_variants, format_variant_timings
-    from bpttlab.reports.benchmarks.engine import blas_kernel, format_rows, run_benchmark
+    from bpttlab.reports.benchmarks.engine import (
+        blas_kernel,
+        format_rows,
+        goal_lines,
+        jax_device,
+        run_benchmark,
+    )
     from bpttlab.reports.benchmarks.phases import format_phase_rows, phase_breakdown
     from bpttlab.reports.benchmarks.sheets import format_sheet_timings, time_sheets
 
     print(f"NumPy's BLAS: {blas_kernel()}")
+    if "jax" in args.backend:
+        print(jax_device())
     if not torch_available():
         print(f"PyTorch is not installed, so its columns stay empty (to measure it: {INSTALL_TORCH})")
     else:
@@ -66,18 +88,21 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"derive, the built-in cells' 24 combinations, cold: {bench_derive():.2f} s")
     print(format_variant_timings(bench_variants()))
     print()
-    sizes = ("tiny", "mid") if args.quick else ("tiny", "mid", "large")
-    print(format_rows(run_benchmark(tuple(args.cells), sizes, repeats=args.repeats)))
+    sizes = ("small", "mid") if args.quick else ("tiny", "small", "mid", "large")
+    rows = run_benchmark(tuple(args.cells), sizes, repeats=args.repeats, backends=tuple(args.backend))
+    print(format_rows(rows))
+    for line in goal_lines(rows):
+        print(line)
     print()
     print("where the engine's time goes, phase by phase:")
-    print(format_phase_rows(phase_breakdown(tuple(args.cells), sizes[1:], repeats=args.repeats)))
+    phase_sizes = tuple(size for size in sizes if size in ("mid", "large"))  # phases, not overhead
+    print(format_phase_rows(phase_breakdown(tuple(args.cells), phase_sizes, repeats=args.repeats)))
     print()
     print("gradient-decay analysis (÷torch: PyTorch autograd with retain_grad on the states):")
     print(format_decay_rows(decay_benchmark(cells=tuple(args.cells), every_step=not args.quick)))
     print()
     print("equation sheets (no PyTorch equivalent):")
     print(format_sheet_timings(time_sheets(pdf=not args.quick)))
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cells", nargs="+", type=cell_argument, default=list(BUILT_IN),
                    help=f"{CELL_HELP} (default: the built-in {', '.join(BUILT_IN)})")
     p.add_argument("--repeats", type=integer_at_least(1, "timed calls for each median"), default=5)
+    p.add_argument("--backend", nargs="+", choices=list(BACKENDS), default=None,
+                   help="the engines timed, side by side (default: every backend installed)")
+    p.add_argument("--threads", type=integer_at_least(1, "threads per library"), default=None,
+                   help="threads for NumPy's BLAS, PyTorch and XLA each (default: each library's own); "
+                        "1 is the fair comparison on a machine other work shares")
     p.set_defaults(run=_bench)
     return parser
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bpttlab.derivations import CELLS, resolve_cell
+from bpttlab.numeric.engine import BACKENDS
+from bpttlab.numeric.engine.jax_support import compilation_cache
 from bpttlab.numeric.training import AddingProblem
 from bpttlab.numeric.verify import INSTALL_TORCH, torch_available
 from bpttlab.reports.atomic import write_text
@@ -33,7 +35,7 @@ from bpttlab.reports.cli.arguments import cell_argument, check_run_memory, integ
 from bpttlab.reports.decay.plots import LANGUAGES
 from bpttlab.reports.learn.job import CHECKPOINT, write_learn
 from bpttlab.reports.learn.speed import TORCH_MODULES, SpeedRow, training_speed
-from bpttlab.reports.learn.study import LENGTHS, LearnConfig, quick_config
+from bpttlab.reports.learn.study import LENGTHS, LearnConfig, default_backend, quick_config
 from bpttlab.reports.learn.threads import one_thread
 
 __all__ = ["build_parser", "format_speed", "run"]
@@ -44,7 +46,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     defaults = LearnConfig()
     parser.add_argument("--out", default="build/learn", help="output directory (default: build/learn)")
     parser.add_argument("--quick", action="store_true",
-                        help="the small study of `bpttlab all`: T 10 and 20, one seed, 300 steps (< 60 s)")
+                        help="the study of `bpttlab all`: on JAX the course sheet's standard (the built-in "
+                             "cells, T 10 to 100, 3 seeds, 1000 steps), on NumPy the small one (every "
+                             "cell, T 10 and 20, one seed, 300 steps)")
     parser.add_argument("--cells", nargs="+", type=_cell_spelling, default=None, metavar="CELL",
                         help=f"registered names or .cell paths (default: the {len(CELLS)} registered cells)")
     parser.add_argument("--T", nargs="+", type=integer_at_least(2, "a sequence of two steps at least"),
@@ -64,6 +68,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                              "--quick, else the number of cores up to 2); the numbers do not change")
     parser.add_argument("--no-speed", dest="speed", action="store_false",
                         help="skip the training-speed comparison with PyTorch")
+    parser.add_argument("--backend", choices=list(BACKENDS), default=None,
+                        help="the engine that trains: jax runs each cell's runs of one length as one "
+                             "compiled batch (default: jax where JAX is installed, else numpy)")
 
 
 def _cell_spelling(text: str) -> str:
@@ -74,7 +81,9 @@ def _cell_spelling(text: str) -> str:
 
 
 def _config(args: argparse.Namespace) -> LearnConfig:
-    config = quick_config() if args.quick else LearnConfig()
+    backend = default_backend() if args.backend is None else args.backend
+    BACKENDS[backend].require(f"--backend {backend}")
+    config = quick_config(backend) if args.quick else LearnConfig(backend=backend)
     changes: dict = {}
     if args.cells is not None:
         changes["cells"] = tuple(dict.fromkeys(args.cells))
@@ -111,7 +120,13 @@ def run(args: argparse.Namespace) -> int:
     check_run_memory([(cell, task.head, task.loss_at) for cell in config.cells], "the learning study",
                      T=max(config.lengths), N=max(config.batch_size, config.eval_size), D=task.D, H=config.H,
                      K=task.K)
-    jobs = args.jobs if args.jobs is not None else 1 if args.quick else min(2, os.cpu_count() or 1)
+    compiles = BACKENDS[config.backend].compiles
+    if compiles:
+        compilation_cache()
+    # the quick study on NumPy in one process; otherwise the cores, up to 2 (threads on a compiling backend)
+    jobs = args.jobs
+    if jobs is None:
+        jobs = 1 if args.quick and not compiles else min(2, os.cpu_count() or 1)
     started = time.perf_counter()
     with tqdm(total=1, desc="learn", unit="run", leave=False, disable=None) as bar:
         def progress(done: int, total: int, label: str) -> None:
@@ -140,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
         data = [{"cell": r.cell, "T": r.T, "engine_steps_per_second": round(r.engine_steps_per_second, 2),
                  "torch_steps_per_second": None if r.torch_steps_per_second is None
                  else round(r.torch_steps_per_second, 2)} for r in rows]
-        write_text(out / "speed.json", json.dumps({"study_seconds": round(study_seconds, 1), "rows": data},
-                                                  indent=1) + "\n")
+        summary = {"study_seconds": round(study_seconds, 1), "study_backend": config.backend, "rows": data}
+        write_text(out / "speed.json", json.dumps(summary, indent=1) + "\n")
         print(f"wrote {out / 'speed.json'}")
-    print(f"study: {len(result.study.outcomes)} runs in {study_seconds:.1f} s")
+    print(f"study: {len(result.study.outcomes)} runs in {study_seconds:.1f} s, {config.backend} backend")
     return 0

@@ -16,12 +16,15 @@ from tqdm import tqdm
 
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT, prove
 from bpttlab.derivations.printing.notations import NOTATIONS
+from bpttlab.numeric.engine import BACKENDS
+from bpttlab.numeric.engine.jax_support import INSTALL_JAX, compilation_cache
 from bpttlab.numeric.verify import skipped_checks, verify_gradients
 from bpttlab.reports.atomic import write_text
 from bpttlab.reports.cli.verify import format_table, results_json, skip_note
 from bpttlab.reports.decay.job import write_decay
+from bpttlab.reports.learn import study as learn_study
 from bpttlab.reports.learn.job import write_learn
-from bpttlab.reports.learn.study import quick_config
+from bpttlab.reports.learn.study import LearnConfig, quick_config, settings
 from bpttlab.reports.learn.threads import one_thread
 from bpttlab.reports.report import Run, Step, write_report
 from bpttlab.reports.sheets.pdflatex import INSTALL_TEX, pdflatex_available
@@ -81,15 +84,21 @@ def _sheets(out: Path, step: Step, pdf: bool, decay_figures: Path, learn_figures
 
 
 def _learn(out: Path, step: Step) -> None:
-    """The quick learning study (``bpttlab learn --quick``); passed when the hello model learned
-    "ello"."""
+    """The quick learning study (``bpttlab learn --quick``): the course sheet's standard on JAX where it
+    is installed, the small study on NumPy otherwise, and a note saying which; passed when the hello
+    model learned "ello"."""
+    config = quick_config()
+    compiles = BACKENDS[config.backend].compiles
+    if compiles:
+        compilation_cache()
     with _bar(1, "learn") as bar:
         def progress(done: int, total: int, label: str) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
         with one_thread():
-            result = write_learn(out / "learn", quick_config(), progress=progress)
+            result = write_learn(out / "learn", config, progress=progress, jobs=2 if compiles else 1)
+    step.notes.append(study_note(config))
     step.passed = result.hello.predicted == "ello"
     step.written += result.written
     step.data["figure"] = result.headline
@@ -97,6 +106,20 @@ def _learn(out: Path, step: Step) -> None:
     step.data["config"] = result.study.config
     if not step.passed:
         step.notes.append(f"the hello model predicted {result.hello.predicted!r}, not 'ello'")
+
+
+def study_note(config: LearnConfig) -> str:
+    """One line: which learning study ran, on which backend (and, on NumPy, how to get the larger one)."""
+    cells = list(dict.fromkeys(s.cell for s in settings(config)))
+    sizes = (f"{len(cells)} cells ({', '.join(cells) if len(cells) <= 4 else 'every registered cell'}), "
+             f"T {', '.join(map(str, config.lengths))}, {len(config.seeds)} seed(s), {config.budget} steps")
+    standard = config == learn_study.quick_config(config.backend)  # not what a test patched in here
+    if standard and BACKENDS[config.backend].compiles:
+        return f"learning study: the course sheet's standard ({sizes}), {config.backend} backend"
+    if standard:
+        return (f"learning study: the small study ({sizes}), {config.backend} backend; the course sheet's "
+                f"standard runs where JAX is installed ({INSTALL_JAX})")
+    return f"learning study: {sizes}, {config.backend} backend"
 
 
 def _decay(out: Path, step: Step) -> None:

@@ -19,27 +19,45 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from bpttlab.derivations import CELLS, resolve_cell
+from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.numeric.decay import cell_curves, decay_params, fit_decay, gradient_norms
 from bpttlab.numeric.decay.study import HEAD as DECAY_HEAD
 from bpttlab.numeric.decay.study import INPUT_SEED, SEEDS
 from bpttlab.numeric.decay.study import D as DECAY_D
 from bpttlab.numeric.decay.study import K as DECAY_K
-from bpttlab.numeric.engine import build_engine
-from bpttlab.numeric.training import Adam, AddingProblem, initial_params, train
+from bpttlab.numeric.engine import BACKENDS, build_engine
+from bpttlab.numeric.training import Adam, AddingProblem, Run, TrainResult, initial_params, train, train_many
 from bpttlab.reports.atomic import atomic_path
 from bpttlab.reports.learn.threads import one_thread
 
-__all__ = ["HORIZON_T", "LENGTHS", "Horizon", "LearnConfig", "Outcome", "Setting", "Study", "horizons",
-           "quick_config", "run_study", "settings", "verdict"]
+__all__ = [
+    "COURSE_STANDARD",
+    "HORIZON_T",
+    "LENGTHS",
+    "SMALL_STUDY",
+    "Horizon",
+    "LearnConfig",
+    "Outcome",
+    "Setting",
+    "Study",
+    "default_backend",
+    "horizons",
+    "quick_config",
+    "run_study",
+    "settings",
+    "verdict",
+]
 
 LENGTHS = (10, 20, 50, 100, 200)
 #: Horizons are measured over at least this many steps (the decay study's T).
@@ -52,7 +70,9 @@ EXPLODING_GROWTH = 1e2
 class LearnConfig:
     """Everything that decides the study's numbers. ``exploding``: the cell whose recurrent weight
     is scaled to ``radius`` and trained once plain and once clipped to ``clip`` (None: no such
-    setting); ``budget``: optimizer steps per run; ``skip_after_failure``: see the module."""
+    setting); ``budget``: optimizer steps per run; ``skip_after_failure``: see the module;
+    ``backend``: the engine that trains (``"jax"``: the runs of a cell and a length as one batch,
+    :func:`~bpttlab.numeric.training.train_many`; the same numbers up to float rounding)."""
 
     cells: tuple[str, ...] = tuple(CELLS)
     lengths: tuple[int, ...] = LENGTHS
@@ -69,10 +89,13 @@ class LearnConfig:
     clip: float = 1.0
     skip_after_failure: bool = True
     horizon_seeds: tuple[int, ...] = SEEDS
+    backend: str = "numpy"
 
     def __post_init__(self) -> None:
         if not self.cells:
             raise ValueError("cells must name at least one cell")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         for name, values in (("lengths", self.lengths), ("seeds", self.seeds)):
             if not values or not all(isinstance(v, (int, np.integer)) and v >= (2 if name == "lengths" else 0)
                                      for v in values):
@@ -193,6 +216,10 @@ def _run(config: LearnConfig, setting: Setting, T: int, seed: int) -> Outcome:
                             radius=setting.radius)
     result = train(engine, params, task, Adam(lr=config.lr), config.budget, batch_size=config.batch_size,
                    seed=seed, clip=setting.clip, eval_every=config.eval_every, eval_size=config.eval_size)
+    return _outcome(setting, T, seed, result)
+
+
+def _outcome(setting: Setting, T: int, seed: int, result: TrainResult) -> Outcome:
     if result.diverged:
         status = "diverged"
     else:
@@ -257,6 +284,53 @@ def _run_setting(config: LearnConfig, setting: Setting, done: dict[tuple, Outcom
     return {key: outcome for key, outcome in done.items() if key[0] == setting.key}
 
 
+def _run_cell(config: LearnConfig, cell_settings: Sequence[Setting], done: dict[tuple, Outcome],
+              on_run: Callable[[tuple, Outcome], None] | None = None) -> dict[tuple, Outcome]:
+    """Every (T, seed) of the settings of one cell not in ``done``, a length at a time, shortest
+    first (so that the skip rule can apply): the runs of a length — every setting not skipped, every
+    seed — as one batch of :func:`~bpttlab.numeric.training.train_many` on the config's backend;
+    ``on_run(key, outcome)`` after each run."""
+    done = dict(done)
+    for T in config.lengths:
+        task = AddingProblem(T=T)
+        engine = build_engine(cell_settings[0].source, task.head, task.loss_at, backend=config.backend)
+        pending = []
+        for setting in cell_settings:
+            for seed in config.seeds:
+                key = (setting.key, T, seed)
+                if key in done:
+                    continue
+                if _skipped(done, setting, T, config):
+                    done[key] = Outcome(setting.key, T, seed, "skipped")
+                    if on_run is not None:
+                        on_run(key, done[key])
+                    continue
+                pending.append((setting, seed))
+        if not pending:
+            continue
+        runs = [Run(initial_params(engine, task, config.H, seed, forget_bias=config.forget_bias,
+                                   radius=setting.radius), seed=seed, clip=setting.clip)
+                for setting, seed in pending]
+        results = train_many(engine, runs, task, Adam(lr=config.lr), config.budget,
+                             batch_size=config.batch_size, eval_every=config.eval_every,
+                             eval_size=config.eval_size)
+        for (setting, seed), result in zip(pending, results, strict=True):
+            key = (setting.key, T, seed)
+            done[key] = _outcome(setting, T, seed, result)
+            if on_run is not None:
+                on_run(key, done[key])
+    keys = {s.key for s in cell_settings}
+    return {key: outcome for key, outcome in done.items() if key[0] in keys}
+
+
+def _by_cell(pending: Sequence[Setting]) -> list[list[Setting]]:
+    """The settings grouped by their cell (the runs of a batch share one engine)."""
+    groups: dict[str, list[Setting]] = {}
+    for setting in pending:
+        groups.setdefault(setting.cell, []).append(setting)
+    return list(groups.values())
+
+
 def _worker(config: LearnConfig, setting: Setting, done: dict[tuple, Outcome]) -> dict[tuple, Outcome]:
     with one_thread():
         return _run_setting(config, setting, done)
@@ -292,12 +366,23 @@ def run_study(config: LearnConfig, *, checkpoint: str | os.PathLike | None = Non
     if progress is not None:
         progress(len(done), total, "")
     pending = [s for s in settings(config) if any(k not in done for k in _keys(config, s))]
-    if jobs == 1 or len(pending) < 2:
+    if BACKENDS[config.backend].compiles:  # a batch per cell and length, cells side by side in threads
+        lock = threading.Lock()
+
+        def locked(key: tuple, outcome: Outcome) -> None:
+            with lock:
+                finished(key, outcome)
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_run_cell, config, group, dict(done), locked)
+                       for group in _by_cell(pending)]
+            for future in as_completed(futures):
+                future.result()
+    elif jobs == 1 or len(pending) < 2:
         for setting in pending:
             _run_setting(config, setting, done, finished)
     else:
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                              else "spawn")
+        context = multiprocessing.get_context(_start_method())
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = [pool.submit(_worker, config, s, {k: done[k] for k in _keys(config, s) if k in done})
                        for s in pending]
@@ -318,6 +403,15 @@ def run_study(config: LearnConfig, *, checkpoint: str | os.PathLike | None = Non
         _save(path, config, done)
     outcomes = tuple(done[(s.key, T, seed)] for s, T, seed in grid)
     return Study(config, settings(config), found, outcomes, time.perf_counter() - started)
+
+
+def _start_method() -> str:
+    """How the worker processes start: forked (fast) unless JAX is loaded here — JAX runs threads,
+    and a forked copy of a process with threads can deadlock — then from a fresh server process."""
+    methods = multiprocessing.get_all_start_methods()
+    if "jax" in sys.modules:
+        return "forkserver" if "forkserver" in methods else "spawn"
+    return "fork" if "fork" in methods else "spawn"
 
 
 def _keys(config: LearnConfig, setting: Setting) -> list[tuple]:
@@ -430,7 +524,23 @@ def verdict(study: Study, setting: str, lang: str = "en") -> tuple[str, bool]:
     return w["and"].join(parts), consistent
 
 
-def quick_config(**overrides: object) -> LearnConfig:
-    """The small study of ``--quick`` and ``bpttlab all``: every registered cell, T 10 and 20, one
-    seed, 300 steps."""
-    return replace(LearnConfig(lengths=(10, 20), seeds=(0,), budget=300, horizon_seeds=(0, 1)), **overrides)
+#: The course sheet's standard for the quick study where JAX is installed: the built-in (course) cells,
+#: T up to 100, three seeds, the full study's budget.
+COURSE_STANDARD = {"cells": BUILT_IN, "lengths": (10, 20, 50, 100), "seeds": (0, 1, 2), "budget": 1000}
+#: The small study where it is not: every registered cell, T 10 and 20, one seed, 300 steps.
+SMALL_STUDY = {"lengths": (10, 20), "seeds": (0,), "budget": 300}
+
+
+def default_backend() -> str:
+    """The backend the study trains on unless told: the first that compiles and is installed (JAX),
+    else NumPy, the reference."""
+    return next((b.name for b in BACKENDS.values() if b.compiles and b.available()), "numpy")
+
+
+def quick_config(backend: str | None = None, **overrides: object) -> LearnConfig:
+    """The study of ``--quick`` and ``bpttlab all``: on the JAX backend (the default where JAX is
+    installed) the course sheet's standard (:data:`COURSE_STANDARD`), on NumPy the small study
+    (:data:`SMALL_STUDY`); ``overrides`` change any setting."""
+    backend = default_backend() if backend is None else backend
+    size = COURSE_STANDARD if BACKENDS[backend].compiles else SMALL_STUDY
+    return replace(LearnConfig(**size, horizon_seeds=(0, 1), backend=backend), **overrides)

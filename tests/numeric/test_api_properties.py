@@ -163,19 +163,28 @@ def torch_outcomes(cell, head, loss_at, params, xs, targets, states, dtype):
 def test_valid_input_gives_finite_results_in_the_dtype_of_xs(head, cell, loss_at, sizes, seed, xs_kind,
                                                              params_kind, given_states):
     """Arrays of any real dtype or nested lists, for xs, the parameters, h0 and c0 (each given or
-    left to default to zeros) and the targets: results are finite and in xs's dtype."""
+    left to default to zeros) and the targets: results are finite and in the float dtype of the
+    float32/float64 arrays among xs, the parameters and the initial states (float64 if none is one);
+    one float32 and one float64 among them is refused, naming both (issue 21, point 4)."""
     params, xs, targets, states = build_problem(cell, head, loss_at, sizes=sizes, seed=seed)
     if xs_kind in ("int64", "int8", "uint8"):
         xs = np.round(np.abs(xs) * 3)  # small non-negative integers, exact in every integer dtype
     params = {name: convert(value * 3 if params_kind == "int64" else value, params_kind)
               for name, value in params.items()}
     xs = convert(xs, xs_kind)
-    states = {name: convert(value, xs_kind if xs_kind in ("list", "float32") else "float64")
-              for name, value in states.items() if name in given_states}
+    states_kind = xs_kind if xs_kind in ("list", "float32") else "float64"
+    states = {name: convert(value, states_kind) for name, value in states.items() if name in given_states}
     if xs_kind == "list" and targets is not None:
         targets = targets.tolist()
-    dtype = np.dtype(np.float32 if xs_kind == "float32" else np.float64)
     engine = build_engine(cell, head, loss_at)
+    floats = {kind for kind in (xs_kind, params_kind, states_kind if states else None)
+              if kind in ("float32", "float64")}
+    if len(floats) == 2:
+        for call in calls(engine, params, xs, targets, states).values():
+            rejected(call, r"is float(32|64) but .* is float(32|64): give xs, the parameters and the initial "
+                           r"states one float dtype")
+        return
+    dtype = np.dtype(floats.pop() if floats else np.float64)
     outcomes = finite_or_rejected(engine, params, xs, targets, states, dtype, sizes)
     # The values, not only their finiteness and dtype: every container and dtype gives the numbers the
     # float64 arrays holding the same values give, by an outside reference (torch autograd on torch ops).
@@ -336,10 +345,10 @@ def test_huge_values_give_finite_results_or_a_value_error_that_says_so(head, dty
     else:
         array.flat[data.draw(st.integers(0, array.size - 1), label="entry")] = value
     arrays[name] = array
-    # Everything in the computation's dtype but the huge array, kept in float64 (a float32 array cannot
-    # hold 1e300); a float64 xs makes the computation float64.
-    given_as = {n: v if n == name else v.astype(dtype) for n, v in arrays.items()}
-    computed_in = np.dtype(np.float64 if name == "xs" else dtype)
+    # Everything in the computation's dtype but the huge array, given as nested lists (a float32 array
+    # cannot hold 1e300, and a float64 one beside float32 arrays would be refused as a mixed dtype).
+    given_as = {n: (v.tolist() if n == name else v.astype(dtype)) for n, v in arrays.items()}
+    computed_in = np.dtype(dtype)
     engine = build_engine(cell, head, loss_at)
     outcomes = finite_or_rejected(engine, {n: given_as[n] for n in params}, given_as["xs"],
                                   given_as.get("targets", targets), {n: given_as[n] for n in states},
@@ -364,15 +373,16 @@ def test_huge_values_give_finite_results_or_a_value_error_that_says_so(head, dty
 @given(cell=st.sampled_from(CELLS), loss_at=st.sampled_from(LOSS_AT), sizes=sizes_strategy, seed=seeds,
        magnitude=st.floats(3.5e38, 1e308), sign=st.sampled_from((1, -1)), data=st.data())
 def test_a_value_too_large_for_float32_is_named(head, cell, loss_at, sizes, seed, magnitude, sign, data):
-    """In a float32 computation (xs float32), a float64 parameter, h0, c0 or float target beyond
+    """In a float32 computation (xs float32), a parameter, h0, c0 or float target given as numbers beyond
     float32's range would become Inf when cast: the message names the array and says so."""
     params, xs, targets, states = build_problem(cell, head, loss_at, sizes=sizes, seed=seed)
     arrays = {**params, **states}
     if head in ("sigmoid", "linear"):
         arrays["targets"] = targets
     name = data.draw(st.sampled_from(sorted(arrays)), label="array")
-    arrays[name] = arrays[name].copy()
-    arrays[name].flat[data.draw(st.integers(0, arrays[name].size - 1), label="entry")] = sign * magnitude
+    huge = arrays[name].copy()
+    huge.flat[data.draw(st.integers(0, huge.size - 1), label="entry")] = sign * magnitude
+    arrays = {n: huge.tolist() if n == name else value.astype(np.float32) for n, value in arrays.items()}
     engine = build_engine(cell, head, loss_at)
     bad_params, bad_states = {n: arrays[n] for n in params}, {n: arrays[n] for n in states}
     for kind, call in calls(engine, bad_params, xs.astype(np.float32), arrays.get("targets", targets),

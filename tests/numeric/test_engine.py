@@ -14,7 +14,7 @@ from conftest import Sizes, assert_saturated_gradients_right, build_problem, par
 from bpttlab.derivations import HEADS, LOSS_AT, derive
 from bpttlab.derivations.cells import BUILT_IN as CELLS
 from bpttlab.numeric import build_engine
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import NumpyEngine
 from bpttlab.numeric.verify.torch_reference import (
     torch_loss_and_grads,
     torch_module_loss_and_grads,
@@ -363,8 +363,8 @@ def test_engine_evaluates_the_derived_equations():
     assert d.step_backward[index].rhs != delta_h  # the cached derivation itself is untouched
 
     params, xs, targets, states = problem("rnn", "linear", "every")
-    loss, grads = Engine(d).loss_and_grads(params, xs, targets, **states)
-    m_loss, m_grads = Engine(mutated).loss_and_grads(params, xs, targets, **states)
+    loss, grads = NumpyEngine(d).loss_and_grads(params, xs, targets, **states)
+    m_loss, m_grads = NumpyEngine(mutated).loss_and_grads(params, xs, targets, **states)
     # The unmutated derivation is right by an outside measure (autograd on torch ops), not by agreeing
     # with the engine that build_engine makes from the same derivation.
     t_loss, t_grads = torch_loss_and_grads("rnn", "linear", "every", params, xs, targets, **states)

@@ -142,6 +142,32 @@ def test_xs_must_be_numeric():
 
 
 # ----------------------------------------------------------------- initial states
+@pytest.mark.parametrize(("where", "pattern"), [
+    ("xs", r"^xs is float32 but parameter W_xi is float64"),
+    ("W_hi", r"^xs is float64 but parameter W_hi is float32"),
+    ("h0", r"^xs is float64 but h0 is float32"),
+])
+def test_mixed_float_dtypes_are_refused_in_one_line(where, pattern):
+    """Issue 21, point 4: a float32 xs with float64 parameters used to compute silently in float32. The
+    float32/float64 arrays among xs, the parameters and the initial states must agree; lists and
+    integer arrays take their dtype, and float targets are converted to it."""
+    params, xs, targets, states = problem("lstm", "linear")
+    arrays = {**params, "xs": xs, **states}
+    arrays[where] = arrays[where].astype(np.float32)
+    engine = build_engine("lstm", head="linear")
+    for call in (lambda: engine.forward({n: arrays[n] for n in params}, arrays["xs"], arrays["h0"]),
+                 lambda: engine.loss_and_grads({n: arrays[n] for n in params}, arrays["xs"], targets,
+                                               arrays["h0"])):
+        with pytest.raises(ValueError, match=pattern) as error:
+            call()
+        assert "give xs, the parameters and the initial states one float dtype" in str(error.value)
+        assert "\n" not in str(error.value)
+    as32 = {name: value.astype(np.float32) for name, value in params.items()}
+    _, grads = engine.loss_and_grads(as32, xs.tolist(), targets, states["h0"].tolist(),
+                                     states["c0"].astype(np.float32))
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_h0_batch_differs_from_xs_batch(cell):
     params, xs, targets, states = problem(cell)

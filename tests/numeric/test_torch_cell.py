@@ -10,7 +10,7 @@ from conftest import Sizes, build_problem, rel_err, spec_shape
 
 from bpttlab.derivations import HEADS, LOSS_AT
 from bpttlab.derivations.cells import CELLS, VARIANTS, custom_cell
-from bpttlab.numeric.engine.core import build_engine
+from bpttlab.numeric.engine import build_engine
 from bpttlab.numeric.verify.torch_cell import torch_cell_loss_and_grads, torch_cell_state_grads
 
 # D ≠ H, so that a weight applied to the wrong vector cannot pass

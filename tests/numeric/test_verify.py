@@ -7,7 +7,7 @@ from conftest import BARS
 
 from bpttlab.derivations import CELLS, HEADS, LOSS_AT, H, delta, derive
 from bpttlab.derivations.symbols import vector
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import NumpyEngine
 from bpttlab.numeric.verify import gradients as verify
 from bpttlab.reports import cli
 
@@ -39,7 +39,7 @@ def test_a_wrong_engine_fails_every_check(monkeypatch):
     d = derive("rnn", "linear", "last")
     wrong = tuple(sp.Eq(eq.lhs, delta(vector("h_t", H)), evaluate=False) if eq.lhs.name == "δa_t" else eq
                   for eq in d.step_backward)
-    engine = Engine(dataclasses.replace(d, step_backward=wrong))
+    engine = NumpyEngine(dataclasses.replace(d, step_backward=wrong))
     monkeypatch.setattr(verify, "build_engine", lambda *args: engine)
     results = verify.verify_gradients(cells=("rnn",), heads=("linear",), loss_at=("last",))
     failed = {r.check for r in results if not r.passed}

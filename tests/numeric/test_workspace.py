@@ -24,7 +24,7 @@ def _problem(engine, sizes: Sizes, seed: int, dtype: type = np.float64):
     params, xs, targets, states = build_problem(engine.cell, "softmax", sizes=sizes, seed=seed,
                                                 shapes=engine.param_shapes(sizes.d, sizes.h, sizes.k))
     params = {name: value.astype(dtype) for name, value in params.items()}
-    return params, xs.astype(dtype), targets, states
+    return params, xs.astype(dtype), targets, {name: value.astype(dtype) for name, value in states.items()}
 
 
 def _copies(results: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -5,7 +5,7 @@ import time
 import numpy as np
 
 from bpttlab.reports.benchmarks.derive import bench_derive
-from bpttlab.reports.benchmarks.engine import format_rows, median_seconds, run_benchmark
+from bpttlab.reports.benchmarks.engine import format_rows, goal_lines, median_seconds, run_benchmark
 
 
 def test_cold_derive_runs_in_a_fresh_interpreter():
@@ -21,10 +21,30 @@ def test_engine_benchmark_measures_torch_beside_ours():
     assert min(rnn.ours, rnn.ours_params, rnn.torch, rnn.torch_params, rnn.floor) > 0
     assert gru.torch is None and gru.torch_params is None  # PyTorch has no reset-before GRU
     table = format_rows(rows).splitlines()
-    assert table[0].split() == ["cell", "head", "dtype", "size", "ours", "torch", "÷torch", "ours(θ)",
-                                "torch(θ)", "÷torch(θ)", "floor", "÷floor"] and len(table) == 7
+    assert table[0].split() == ["cell", "head", "dtype", "size", "numpy", "÷torch", "torch", "numpy(θ)",
+                                "÷torch(θ)", "torch(θ)", "floor", "÷floor"] and len(table) == 7
     assert table[2].split()[:4] == ["rnn", "linear", "float32", "tiny"]
-    assert float(table[2].split()[6]) == round(rnn.ours / rnn.torch, 2)
+    assert float(table[2].split()[5]) == round(rnn.ours / rnn.torch, 2)
+
+
+def test_both_backends_side_by_side_with_jaxs_first_call_apart():
+    """Issue 24: NumPy and JAX in the same run, each against torch.nn, the JAX program's first call
+    (its compilation) apart from its steady state, and the goals counted."""
+    rows = run_benchmark(("lstm",), ("small",), repeats=1, dtypes=(np.float64,), heads=("linear",),
+                         settle=0.0, backends=("numpy", "jax"))
+    (row,) = rows
+    assert list(row.backends) == ["numpy", "jax"] and row.backends["numpy"].first_call is None
+    jax_timing = row.backends["jax"]
+    assert jax_timing.first_call > jax_timing.seconds > 0 and jax_timing.params_seconds > 0
+    assert row.vs_torch("jax") == jax_timing.seconds / row.torch
+    header, _, line, _ = format_rows(rows).splitlines()
+    assert header.split() == ["cell", "head", "dtype", "size", "numpy", "÷torch", "jax", "÷torch", "torch",
+                              "numpy(θ)", "÷torch(θ)", "jax(θ)", "÷torch(θ)", "torch(θ)", "floor", "÷floor",
+                              "jax", "1st", "s"]
+    assert float(line.split()[-1]) == round(jax_timing.first_call, 2)
+    (goal,) = goal_lines(rows)
+    assert goal.startswith("jax ÷ torch.nn ≤ 0.7 at small (float32, float64): ")
+    assert "of 1 rows, worst" in goal
 
 
 def test_the_blas_kernel_is_named(monkeypatch):

@@ -26,7 +26,7 @@ from bpttlab.derivations import CELLS, H, delta, derive
 from bpttlab.derivations import prove as real_prove
 from bpttlab.derivations.printing.notations import NOTATIONS
 from bpttlab.derivations.symbols import ones, vector
-from bpttlab.numeric.engine.core import Engine
+from bpttlab.numeric.engine import NumpyEngine
 from bpttlab.numeric.verify import CHECKS
 from bpttlab.numeric.verify import gradients as verify_module
 from bpttlab.reports.benchmarks import engine as engine_bench
@@ -111,7 +111,7 @@ def test_verify_table_shows_every_check_under_the_stated_bars(capsys):
 
 
 def test_verify_exits_1_and_says_no_when_the_engine_is_wrong(monkeypatch, capsys):
-    engine = Engine(wrong_rnn())
+    engine = NumpyEngine(wrong_rnn())
     monkeypatch.setattr(verify_module, "build_engine", lambda *args, **kwargs: engine)
     assert main(["verify", "--cells", "rnn", "--heads", "linear", "--loss-at", "last"]) == 1
     out = capsys.readouterr().out
@@ -131,7 +131,7 @@ def test_verify_gradients_console_script_prints_json():
 
 
 def test_verify_gradients_main_exits_1_on_a_wrong_engine(monkeypatch, capsys):
-    engine = Engine(wrong_rnn())
+    engine = NumpyEngine(wrong_rnn())
     monkeypatch.setattr(verify_module, "build_engine", lambda *args, **kwargs: engine)
     assert verify_cli.main(["--cells", "rnn", "--heads", "linear", "--loss-at", "last", "--json"]) == 1
     assert not any(r["passed"] for r in json.loads(capsys.readouterr().out))
@@ -157,7 +157,7 @@ def test_all_returns_1_when_a_proof_fails(tmp_path, monkeypatch, capsys):
                                                                    T=6, H=3, seeds=(0,), langs=("en",)))
     monkeypatch.setattr(main_job, "LANGUAGES", ("en",))
     monkeypatch.setattr(main_job, "quick_config",  # the learning study, on the RNN alone
-                        functools.partial(main_job.quick_config, cells=("rnn",)))
+                        functools.partial(main_job.quick_config, "numpy", cells=("rnn",)))
     assert main(["all", "--out", str(tmp_path), "--no-pdf"]) == 1
     out = capsys.readouterr().out
     assert re.search(r"^proofs: FAILED", out, re.MULTILINE), out
@@ -259,7 +259,8 @@ def test_bench_runs_end_to_end_at_tiny_sizes(monkeypatch, capsys):
     seconds = float(re.search(r"cold: (\d+\.\d+) s", out)[1])
     assert seconds > 0
     table = [line.split() for line in out.splitlines() if line.startswith("rnn ")]
-    assert {"tiny", "mid"} <= {word for row in table for word in row}, out  # both sizes of --quick
+    assert {"small", "mid"} <= {word for row in table for word in row}, out  # both sizes of --quick
+    assert "JAX 0.10.2: cpu device" in out and "jax ÷ torch.nn ≤ 0.7 at small" in out  # both backends
     assert "gradient-decay analysis" in out and "equation sheets" in out
     section = out.split("phase by phase:\n")[1].split("\n\n")[0]
     phases = [line.split() for line in section.splitlines() if line.startswith("rnn ")]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from bpttlab.derivations import CELLS
+from bpttlab.derivations.cells import BUILT_IN
 from bpttlab.reports.cli.app import main
 from bpttlab.reports.decay.plots import cell_labels, decimal_text
 from bpttlab.reports.learn.job import CHECKPOINT
@@ -31,7 +32,7 @@ from bpttlab.reports.learn.study import (
 from bpttlab.reports.report import Step, render_report
 from bpttlab.reports.sheets.writer import render_sheet
 
-SMALL = ["--cells", "rnn", "gru", "--T", "4", "6", "--budget", "20", "--H", "4"]
+SMALL = ["--cells", "rnn", "gru", "--T", "4", "6", "--budget", "20", "--H", "4", "--backend", "numpy"]
 FIGURES = ("success", "loss", "hello")
 
 
@@ -42,10 +43,34 @@ def quick_run(tmp_path_factory) -> Path:
     return out
 
 
-def test_quick_covers_every_registered_cell_and_stays_small():
-    config = quick_config()
-    assert {s.cell for s in settings(config)} == set(CELLS)
+def test_quick_on_numpy_covers_every_registered_cell_and_stays_small():
+    config = quick_config("numpy")
+    assert {s.cell for s in settings(config)} == set(CELLS) and config.backend == "numpy"
     assert config.lengths == (10, 20) and len(config.seeds) == 1 and config.budget <= 300
+
+
+def test_quick_on_jax_is_the_course_sheets_standard():
+    """Issue 24: where JAX is installed the quick study (and so bpttlab all's) is the course sheet's
+    standard: the four course cells, at least 3 seeds, T up to at least 100, the full study's budget."""
+    config = quick_config()  # JAX is installed for the tests
+    assert config.backend == "jax" and {s.cell for s in settings(config)} == set(BUILT_IN)
+    assert len(config.seeds) >= 3 and max(config.lengths) >= 100 and config.budget == LearnConfig().budget
+
+
+def test_learn_on_jax_gives_the_numpy_studys_outcomes(quick_run, tmp_path):
+    """The same small study on the JAX backend, its runs batched by cell and length: the same outcomes
+    (status, steps to solve, steps run) as on NumPy, in the same data format, saying its backend."""
+    out = tmp_path / "jax"
+    assert main(["learn", "--quick", "--out", str(out), *SMALL[:-1], "jax", "--seeds", "1", "--no-speed",
+                 "--lang", "en"]) == 0
+    ours, reference = (json.loads((folder / "learn.json").read_text()) for folder in (out, quick_run))
+    assert reference["config"]["backend"] == "numpy"
+    assert ours["config"] == {**reference["config"], "backend": "jax"}
+    assert set(ours) == set(reference)
+    assert [(r["setting"], r["T"], r["status"], r["solved_at"], r["steps"]) for r in ours["runs"]] == \
+        [(r["setting"], r["T"], r["status"], r["solved_at"], r["steps"]) for r in reference["runs"]]
+    for mine, theirs in zip(ours["runs"], reference["runs"], strict=True):
+        assert mine["final_error"] == pytest.approx(theirs["final_error"], rel=1e-9, abs=1e-15)
 
 
 def test_learn_quick_writes_figures_data_and_verdicts(quick_run):
@@ -253,8 +278,22 @@ def test_a_cell_file_is_studied_like_a_registered_cell(tmp_path):
                     "h_t = u_t * h_prev + (1 - u_t) * tanh(W_xh @ x_t + W_hh @ h_prev + b_h)\n")
     out = tmp_path / "out"
     assert main(["learn", "--quick", "--out", str(out), "--cells", str(path), "--T", "4", "--budget", "10",
-                 "--H", "3", "--no-speed", "--lang", "en"]) == 0
+                 "--H", "3", "--no-speed", "--lang", "en", "--backend", "numpy"]) == 0
     rows = list(csv.DictReader(io.StringIO((out / "learn.csv").read_text())))
     assert [(r["setting"], r["T"]) for r in rows] == [("leaky", "4")]  # no exploding rnn without the rnn
     assert json.loads((out / "learn.json").read_text())["settings"][0]["source"] == str(path)
     assert (out / "success.en.png").exists() and not (out / "success.id.png").exists()
+
+
+def test_the_main_job_says_which_study_it_ran(tmp_path, monkeypatch):
+    from bpttlab.reports.cli import main_job
+
+    assert main_job.study_note(quick_config("jax")) == (
+        "learning study: the course sheet's standard (4 cells (rnn, lstm, gru, gru_torch), T 10, 20, 50, "
+        "100, 3 seed(s), 1000 steps), jax backend")
+    small = replace(quick_config("jax"), cells=("rnn",), exploding=None, lengths=(4,), H=3, budget=10)
+    monkeypatch.setattr(main_job, "quick_config", lambda backend=None: small)
+    step = Step("learn")
+    main_job._learn(tmp_path, step)
+    assert step.notes == ["learning study: 1 cells (rnn), T 4, 3 seed(s), 10 steps, jax backend"]
+    assert json.loads((tmp_path / "learn" / "learn.json").read_text())["config"]["backend"] == "jax"
