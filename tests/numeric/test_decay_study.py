@@ -10,7 +10,7 @@ from bpttlab.numeric.decay import study as decay
 from bpttlab.numeric.decay.initialisation import decay_params
 from bpttlab.numeric.decay.norms import bound_margin, fit_decay, gradient_norms
 from bpttlab.numeric.decay.products import jacobian_products
-from bpttlab.numeric.engine.core import build_engine
+from bpttlab.numeric.engine import build_engine
 
 T, H, SEEDS = 12, 4, (0, 1, 2)
 

@@ -10,7 +10,7 @@ from bpttlab.numeric.decay import clipping, truncation
 from bpttlab.numeric.decay.clipping import clipping_demo
 from bpttlab.numeric.decay.initialisation import decay_params
 from bpttlab.numeric.decay.truncation import truncation_study
-from bpttlab.numeric.engine.core import build_engine
+from bpttlab.numeric.engine import build_engine
 from bpttlab.numeric.training.clipping import clip_global_norm, global_norm
 
 SMALL = dict(steps=3, T=8, H=8, K=3, batch=4, radius=3.0, learning_rate=0.3, threshold=1.0, seed=2)
