@@ -84,6 +84,10 @@ class EngineBase:
         #: equations print as the scalar 0, and the engines give them their shapes
         self._zero = frozenset(eq.lhs.name for eq in (*d.head_backward, *d.step_backward)
                                if isinstance(eq.rhs, sp.ZeroMatrix))
+        #: every equation's value by name → its rows, symbolic (H, D, K …): a value that depends on no
+        #: sequence (a state set to a bias, a δ that is identically 0) is lambdified to one column or a
+        #: number, and is given its (rows, N) where it is stored
+        self._heights = {eq.lhs.name: eq.lhs.shape[0] for eq in (*d.forward, *d.step_backward)}
         if self.head is not None:
             self._head_forward = compile(self.head.equations)
             first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
@@ -127,6 +131,12 @@ class EngineBase:
         if forget_bias and bias is not None:
             params[bias] += np.asarray(forget_bias, dtype=dtype)
         return params
+
+    def _height(self, name: str, sizes: object) -> int:
+        """The number of rows of the value ``name`` at a call's ``sizes`` (``D``, ``H``, ``K``)."""
+        rows = sp.sympify(self._heights[name])
+        return int(rows.xreplace({dimensions.D: sizes.D, dimensions.H: sizes.H,
+                                  dimensions.K: sizes.K if sizes.K is not None else 0}))
 
     # ----------------------------------------------------------------- a call's inputs and options
     def _inputs(self, params: object, xs: object, h0: object, c0: object, initial: object) -> Inputs:

@@ -39,7 +39,7 @@ from bpttlab.numeric.engine.jax_support import check_float64, enable_float64
 from bpttlab.numeric.engine.printer import ArrayFunctions, JaxEnginePrinter, namespace_for
 from bpttlab.numeric.engine.protocol import ForwardResult
 from bpttlab.numeric.engine.stacking import delta_owners
-from bpttlab.numeric.engine.validate import Inputs, check_finite_results, check_targets
+from bpttlab.numeric.engine.validate import Inputs, Sizes, check_finite_results, check_targets
 
 __all__ = ["JAX_ACTIVATIONS", "JAX_FUNCTIONS", "JaxEngine"]
 
@@ -133,6 +133,10 @@ class JaxEngine(EngineBase):
         groups = [(group, jnp.concatenate([params[w] for w in group.weights]),
                    np.cumsum([0, *(params[w].shape[0] for w in group.weights)])) for group in layout.groups]
         rest, links, x_name = self._rest, self._links, self._x
+        sizes = Sizes(T, N, D, next(iter(initial.values())).shape[0], None)
+        # a value that depends on no sequence (a state set to a bias) is lambdified to one column: (rows, N)
+        shapes = {name: (self._height(name, sizes), N) for name in {*kept, *(link.new for link in links)}
+                  if name in self._heights}
 
         def step(states: dict, inputs: tuple) -> tuple[dict, dict]:
             x_t, projection = inputs
@@ -153,6 +157,7 @@ class JaxEngine(EngineBase):
                 if symbol in rest.inputs:
                     env[symbol] = projection[a:b]
             rest(env)
+            env.update({name: jnp.broadcast_to(env[name], shape) for name, shape in shapes.items()})
             return {link.previous: env[link.new] for link in links}, {name: env[name] for name in kept}
 
         _, stored = lax.scan(step, dict(initial), (x_steps, projected))
@@ -181,13 +186,14 @@ class JaxEngine(EngineBase):
         return {link.previous: jnp.concatenate([initial[link.previous][None], stored[link.new][:-1]])
                 for link in self._links}
 
-    def _back_step(self, params: dict, weights_t: list, carried: dict, stored_t: dict, previous_t: dict,
-                   from_head: jax.Array) -> tuple[dict, dict]:
+    def _back_step(self, params: dict, weights_t: list, shapes: dict, carried: dict, stored_t: dict,
+                   previous_t: dict, from_head: jax.Array) -> tuple[dict, dict]:
         """One step of the backward recurrence: the carries into step t−1, and this step's deltas (and
-        each stacked group's deltas side by side, under its number)."""
+        each stacked group's deltas side by side, under its number); ``shapes`` each delta's (rows, N)."""
         env = {**params, **stored_t, **previous_t, **carried}
         env[self._delta_h] = from_head + carried[self._links[0].carried]
         self._step_deltas(env)
+        env.update({name: jnp.broadcast_to(env[name], shape) for name, shape in shapes.items()})
         blocks = {}
         for number, group, stacked_t in weights_t:
             blocks[number] = jnp.concatenate([env[name] for name in group.deltas])
@@ -208,7 +214,10 @@ class JaxEngine(EngineBase):
         kept = {name: stored[name] for name in self._back_reads if name in stored}
         previous = self._previous(stored, initial)
         zeros = {link.carried: jnp.zeros_like(initial[link.previous]) for link in self._links}
-        back = partial(self._back_step, params, weights_t)
+        T, H, N = into_h.shape
+        sizes = Sizes(T, N, stored[self._x].shape[1], H, None)
+        shapes = {name: (self._height(name, sizes), N) for name in self._step_deltas.outputs}
+        back = partial(self._back_step, params, weights_t, shapes)
         if windows == ((T, 0, 0),):  # full BPTT: one backward scan
             def step(carried: dict, inputs: tuple) -> tuple[dict, dict]:
                 return back(carried, *inputs)

@@ -94,6 +94,12 @@ CELLS_AS_EQUATIONS = {
     "residual_rnn": ("h_t = h_prev + tanh(W_xh @ x_t + W_hh @ h_prev + b_h)", {"h_t": "h_prev"}),
     "softplus_memory": ("c_t = 0.5 * c_prev + softplus(W_xc @ x_t + W_hc @ h_prev)\n"
                         "h_t = relu(W_xh @ x_t + b_h) * tanh(c_t)", {"h_t": "h_prev", "c_t": "c_prev"}),
+    # values that depend on no sequence (the generator's E1, E2, E4, E5): one column or a number when
+    # lambdified, given their (rows, N) by both engines
+    "state_is_a_bias": ("c_t = b_e", {"c_t": "c_prev"}),
+    "second_state_a_bias": ("s_t = tanh(s_prev)\nc_t = b_f", {"s_t": "s_prev", "c_t": "c_prev"}),
+    "zero_state": ("m_t = c_prev / 2\ns_t = 0 * m_prev\nc_t = b_b",
+                   {"m_t": "m_prev", "s_t": "s_prev", "c_t": "c_prev"}),
 }
 
 

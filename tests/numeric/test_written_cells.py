@@ -3,7 +3,7 @@ power of a scaled value (``(0.5 * v) ** 2`` is ¼ v², not ½ v²), a residual p
 
 import pytest
 
-from bpttlab.derivations import custom_cell
+from bpttlab.derivations import HEADS, LOSS_AT, custom_cell
 from bpttlab.numeric.verify import verify_gradients
 
 WRITTEN = {
@@ -18,3 +18,24 @@ def test_a_written_cell_with_powers_agrees_with_torch_evaluating_its_text(name):
     results = verify_gradients(cells=(cell,), heads=("linear",), loss_at=("every",),
                                checks=("torch autograd",))
     assert results.passed, "\n".join(map(str, results))
+
+
+#: Values that depend on no sequence: lambdified, each is one column or a number, and the engine must
+#: still store it for every sequence and step (cells the cell generator found, tests/test_generated_cells.py).
+CONSTANT = {
+    "state_is_a_bias": ("c_t = b_e", {"c_t": "c_prev"}, ()),
+    "state_is_a_parameter_vector": ("h_t = softplus(w2)\ng2_t = b_f - g2_prev", {"h_t": "h_prev", "g2_t": "g2_prev"},
+                                    ("w2",)),
+    "second_state_a_bias": ("s_t = tanh(s_prev)\nc_t = b_f", {"s_t": "s_prev", "c_t": "c_prev"}, ()),
+    "zero_state": ("m_t = c_prev / 2\ns_t = 0 * m_prev\nc_t = b_b",
+                   {"m_t": "m_prev", "s_t": "s_prev", "c_t": "c_prev"}, ()),
+}
+
+
+@pytest.mark.parametrize("name", CONSTANT)
+def test_a_value_that_depends_on_no_sequence_is_stored_for_every_sequence(name):
+    text, states, params = CONSTANT[name]
+    cell = custom_cell(name, text, states, params)
+    results = verify_gradients(cells=(cell,), heads=tuple(HEADS), loss_at=LOSS_AT)
+    assert results.passed, "\n".join(map(str, results))
+    assert {r.check for r in results} == {"finite differences", "torch autograd"}
