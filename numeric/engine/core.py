@@ -214,7 +214,7 @@ class NumpyEngine(EngineBase):
                 results = rest.function(*read_rest(step))
                 for name, value in zip(rest.outputs, results, strict=True):
                     if name not in stored:
-                        shape = (T, self._height(name, inputs.sizes), N)  # value may be one column or a number
+                        shape = (T, self._height(name, inputs.sizes), N)  # value: maybe one column or a number
                         stored[name] = workspace.empty(("stored", name), shape, dtype)
                     stored[name][t] = value
             states = {link.previous: stored[link.new][t] for link in self._links}
@@ -448,8 +448,8 @@ class NumpyEngine(EngineBase):
         """Back through time, only what the recurrence needs, over each window (end, start, first):
         from step end−1 back to step start, with the head's δh from step first on (one window over
         everything is full BPTT)."""
-        (T, H, N), dtype, stored, initial = (forward.sizes.T, forward.sizes.H, forward.sizes.N), forward.dtype, \
-            forward.stored, forward.initial
+        (T, H, N), dtype = (forward.sizes.T, forward.sizes.H, forward.sizes.N), forward.dtype
+        stored, initial = forward.stored, forward.initial
         overlap = any(later[1] < earlier[0] for earlier, later in pairwise(windows))
         make = workspace.zeros if overlap else workspace.empty
         deltas: dict[str, np.ndarray] = {self._delta_h: make(self._delta_h, (T, H, forward.sizes.N), dtype)}

@@ -24,8 +24,8 @@ def test_a_written_cell_with_powers_agrees_with_torch_evaluating_its_text(name):
 #: still store it for every sequence and step (cells the cell generator found, tests/test_generated_cells.py).
 CONSTANT = {
     "state_is_a_bias": ("c_t = b_e", {"c_t": "c_prev"}, ()),
-    "state_is_a_parameter_vector": ("h_t = softplus(w2)\ng2_t = b_f - g2_prev", {"h_t": "h_prev", "g2_t": "g2_prev"},
-                                    ("w2",)),
+    "state_is_a_parameter_vector": ("h_t = softplus(w2)\ng2_t = b_f - g2_prev",
+                                    {"h_t": "h_prev", "g2_t": "g2_prev"}, ("w2",)),
     "second_state_a_bias": ("s_t = tanh(s_prev)\nc_t = b_f", {"s_t": "s_prev", "c_t": "c_prev"}, ()),
     "zero_state": ("m_t = c_prev / 2\ns_t = 0 * m_prev\nc_t = b_b",
                    {"m_t": "m_prev", "s_t": "s_prev", "c_t": "c_prev"}, ()),
