@@ -63,6 +63,9 @@ class EngineBase:
         rows = {str(size): [n for n, (r, _) in d.params.items() if r == size]
                 for size in (dimensions.H, dimensions.K)}
         self._rows_by_size = {k: v for k, v in rows.items() if v}
+        #: where no parameter has H rows (a cell without parameters), the head's weights have H columns
+        self._columns_by_size = {str(dimensions.H): [n for n, (_, columns) in d.params.items()
+                                                     if columns == dimensions.H]}
         # The step's matrix products stacked (see .stacking): the input projections for every step at
         # once before the loop, one recurrent product per previous state a step, forward and back.
         layout = self._layout = stack(d)
@@ -84,6 +87,9 @@ class EngineBase:
         #: equations print as the scalar 0, and the engines give them their shapes
         self._zero = frozenset(eq.lhs.name for eq in (*d.head_backward, *d.step_backward)
                                if isinstance(eq.rhs, sp.ZeroMatrix))
+        #: the vector parameters (biases …): the leaves read them as every column's, (rows, T·N), so that an
+        #: outer product δu bᵀ sums over the columns as δu vᵀ does
+        self._vectors = frozenset(name for name, (_, columns) in d.params.items() if columns == 1)
         #: every equation's value by name → its rows, symbolic (H, D, K …): a value that depends on no
         #: sequence (a state set to a bias, a δ that is identically 0) is lambdified to one column or a
         #: number, and is given its (rows, N) where it is stored
@@ -142,7 +148,7 @@ class EngineBase:
     def _inputs(self, params: object, xs: object, h0: object, c0: object, initial: object) -> Inputs:
         """The call's inputs, checked (:func:`.validate.check_inputs`)."""
         return check_inputs(params, xs, h0, c0, initial, cell=self.cell, names=tuple(self.derivation.params),
-                            rows=self._rows_by_size, shapes=self.param_shapes)
+                            rows=self._rows_by_size, shapes=self.param_shapes, columns=self._columns_by_size)
 
     def _no_head(self) -> ValueError:
         heads = ", ".join(f"head={name!r}" for name in HEADS)

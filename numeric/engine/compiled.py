@@ -14,12 +14,26 @@ import numpy as np
 import sympy as sp
 
 from bpttlab.numeric.engine.numpy_functions import NUMPY_FUNCTIONS
-from bpttlab.numeric.engine.printer import EnginePrinter, namespace_for
+from bpttlab.numeric.engine.printer import EnginePrinter, is_constant, namespace_for
 
 __all__ = ["NUMPY_NAMESPACE", "Compiled"]
 
 #: The names the NumPy engine's printed code reads.
 NUMPY_NAMESPACE = namespace_for(np, NUMPY_FUNCTIONS)
+
+
+def _shared(expressions: list) -> tuple[list, list]:
+    """``sympy.cse``, but a constant (0, σ(0)…: it prints as a number) stays where it is used, so that
+    the printer sees it and never multiplies a matrix by a number standing for a matrix."""
+    replacements, reduced = sp.cse(expressions)
+    constants, kept = {}, []
+    for symbol, value in replacements:
+        value = value.xreplace(constants)
+        if getattr(value, "is_Matrix", False) and is_constant(value):
+            constants[symbol] = value
+        else:
+            kept.append((symbol, value))
+    return kept, [e.xreplace(constants) for e in reduced]
 
 
 class Compiled:
@@ -60,7 +74,8 @@ class Compiled:
         position = {a: i for i, a in enumerate(arguments)}
         computed = [e for e in expressions if e not in position]
         if computed:
-            function = sp.lambdify(arguments, computed, modules=[dict(namespace)], printer=printer, cse=True,
+            function = sp.lambdify(arguments, computed, modules=[dict(namespace)], printer=printer,
+                                   cse=_shared,
                                    dummify=False)
         else:  # nothing to compute (no equations, or only inputs passed through): no outputs of its own
             def function(*inputs: np.ndarray) -> tuple[()]:

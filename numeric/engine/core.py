@@ -214,7 +214,7 @@ class NumpyEngine(EngineBase):
                 results = rest.function(*read_rest(step))
                 for name, value in zip(rest.outputs, results, strict=True):
                     if name not in stored:
-                        shape = (T, self._height(name, inputs.sizes), N)  # value: maybe one column or a number
+                        shape = (T, self._height(name, inputs.sizes), N)  # maybe one column or a number
                         stored[name] = workspace.empty(("stored", name), shape, dtype)
                     stored[name][t] = value
             states = {link.previous: stored[link.new][t] for link in self._links}
@@ -338,8 +338,11 @@ class NumpyEngine(EngineBase):
                     block, offsets = columns.group(inner.group)
                     weights = np.concatenate([env[w] for w in inner.weights])
                     columns.values[inner.symbol] = weights.T @ block[offsets[inner.first]:offsets[inner.stop]]
+            width = sizes.T * sizes.N
             values = leaves({**env, **{name: columns[name] for name in leaves.inputs
-                                       if name not in self.derivation.params}})
+                                       if name not in self.derivation.params},
+                             **{name: np.broadcast_to(env[name], (env[name].shape[0], width))
+                                for name in leaves.inputs if name in self._vectors}})
 
         grads: dict[str, np.ndarray] = {}
         for name, shape in self.param_shapes(sizes.D, sizes.H, sizes.K).items():

@@ -94,7 +94,6 @@ class JaxEngine(EngineBase):
         self._leaves = _compile(self._leaf_equations)  # all of them: XLA drops what a call does not return
         self._leaf_of = dict(zip((eq.lhs.name for eq in self._leaf_equations), self._leaf_names, strict=True))
         self._owners = delta_owners(self._layout)
-        self._biases = frozenset(name for name, (_, cols) in derivation.params.items() if cols == 1)
         forward_values = {g.pre for group in self._layout.groups for g in group.gates}
         forward_values |= {g.output for group in self._layout.groups for g in group.gates if g.output}
         forward_values |= set(self._rest.outputs) | {link.new for link in self._links}
@@ -282,8 +281,11 @@ class JaxEngine(EngineBase):
             block, offsets = group(inner.group)
             stacked = jnp.concatenate([params[w] for w in inner.weights])
             env[inner.symbol] = stacked.T @ block[offsets[inner.first]:offsets[inner.stop]]
+        width = stored[self._x].shape[0] * stored[self._x].shape[2]  # T·N
         for name in self._leaves.inputs:
-            if name not in env:
+            if name in self._vectors:  # every column's (see EngineBase._vectors)
+                env[name] = jnp.broadcast_to(params[name], (params[name].shape[0], width))
+            elif name not in env:
                 env[name] = column(name)
         return self._leaves(env)
 
@@ -364,7 +366,7 @@ class JaxEngine(EngineBase):
                 grads[name] = jnp.zeros(shapes[name], xs.dtype)
                 continue
             gradient = head_grads.get("δ" + name, values.get("δ" + name))
-            grads[name] = gradient.sum(axis=1) if name in self._biases else gradient
+            grads[name] = gradient.sum(axis=1) if name in self._vectors else gradient
         if "xs" in wanted:
             grads["xs"] = (jnp.zeros((T, N, D), xs.dtype) if self._delta_x in self._zero
                            else values[self._delta_x].reshape(D, T, N).transpose(1, 2, 0))

@@ -24,7 +24,7 @@ def _sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     e⁻ˣ overflows only where σ(x) is below the smallest positive float, and 1/(1 + ∞) = 0 is then the
     right answer, so that overflow is expected and not warned about. (½ + ½·tanh(x/2) cancels for
     x ≪ 0 and needed a second formula there.)"""
-    y = np.negative(x, out=out)
+    y = np.negative(x, out=out) if out is not None else np.array(np.negative(x))  # a number too (σ(0·b))
     with np.errstate(over="ignore"):
         np.exp(y, out=y)
     y += 1
@@ -38,6 +38,7 @@ def _relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 def _step(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """1 where x > 0, else 0, in x's dtype (relu's derivative, 0 at 0 as in PyTorch)."""
     if out is None:
+        x = np.asarray(x)  # a number too: the derivative of relu(0·b)
         return (x > 0).astype(x.dtype)
     np.copyto(out, x > 0)
     return out

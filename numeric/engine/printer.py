@@ -39,7 +39,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from bpttlab.derivations import Elementwise, LogSoftmax, Softmax
 
-__all__ = ["ArrayFunctions", "EnginePrinter", "JaxEnginePrinter", "call_name", "namespace_for"]
+__all__ = ["ArrayFunctions", "EnginePrinter", "JaxEnginePrinter", "call_name", "is_constant", "namespace_for"]
 
 
 def call_name(function: str) -> str:
@@ -75,6 +75,12 @@ def _negated(term: sp.MatrixExpr) -> sp.MatrixExpr | None:
         rest = term.args[1:]
         return rest[0] if len(rest) == 1 else sp.MatMul(*rest)
     return None
+
+
+def is_constant(factor: sp.MatrixExpr) -> bool:
+    """Whether ``factor`` reads no matrix symbol (0, 1, σ(0 · b)…): it prints as one number, standing
+    for a matrix of its shape filled with it."""
+    return not factor.atoms(sp.MatrixSymbol) and not factor.has(sp.Identity)
 
 
 class EnginePrinter(NumPyPrinter):
@@ -164,9 +170,36 @@ class EnginePrinter(NumPyPrinter):
             if isinstance(first, sp.Transpose):
                 product = "*".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in (first.arg, body))
                 return f"{prefix}{self._call('sum')}({product}, axis=0, keepdims=True)"
-        return prefix + " @ ".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors)
+        return prefix + self._matrix_product(factors)
+
+    def _matrix_product(self, factors: list[sp.MatrixExpr]) -> str:
+        """``A @ B @ …``, where a factor that prints as a number c (a matrix filled with c) is a sum:
+        A C = c · (the row sums of A), C B = c · (the column sums of B), so that ``W @ relu(0 · u)`` is
+        not a product with a number.
+
+        >>> W, u = sp.MatrixSymbol("W", 3, 3), sp.MatrixSymbol("u", 3, 1)
+        >>> EnginePrinter().doprint(W @ Elementwise("sigmoid", sp.ZeroMatrix(3, 1)))
+        'numpy.sum(W, axis=1, keepdims=True)*_sigmoid(0.0)'
+        """
+        body, constant_body = "", False
+        for factor in factors:
+            piece = self.parenthesize(factor, PRECEDENCE["Mul"])
+            if not body:
+                body, constant_body = piece, is_constant(factor)
+            elif is_constant(factor) and constant_body:
+                raise ValueError(f"a product of two constant matrices has no engine code: "
+                                 f"{sp.MatMul(*factors)}")
+            elif is_constant(factor):
+                body = f"{self._call('sum')}({body}, axis=1, keepdims=True)*{piece}"
+            elif constant_body:
+                body, constant_body = f"{body}*{self._call('sum')}({piece}, axis=0, keepdims=True)", False
+            else:
+                body = f"{body} @ {piece}"
+        return body
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
+        if is_constant(expr.arg):  # a number: the same number
+            return self._print(expr.arg)
         return f"{self.parenthesize(expr.arg, PRECEDENCE['Pow'])}.T"
 
 

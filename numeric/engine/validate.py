@@ -113,23 +113,27 @@ def as_float_array(name: str, value: object, shape: tuple[int | None, ...], dtyp
     return cast
 
 
-def infer_sizes(params: object, expected: Sequence[str], rows: Mapping[str, Sequence[str]]) -> dict[str, int]:
+def infer_sizes(params: object, expected: Sequence[str], rows: Mapping[str, Sequence[str]],
+                columns: Mapping[str, Sequence[str]] | None = None) -> dict[str, int]:
     """The sizes (H, K …) the parameters give: for each label in ``rows``, the first-axis length most
     of the parameters listed under it agree on, so that the odd one out is the one a later shape
     check blames. A tie (W_hy says K = 4, b_y says 3) is reported here: the parameter listed first
-    decides, and the message names both."""
+    decides, and the message names both. A label no parameter has as rows is read from the second
+    axis of those listed under it in ``columns`` (a cell without parameters: H from the head's W_hy)."""
     if not isinstance(params, Mapping):
         raise ValueError(f"params must be a dict of arrays, got {type(params).__name__}")
     sizes = {}
-    for label, names in rows.items():
+    for label, names in {**(columns or {}), **rows}.items():
+        axis = 0 if label in rows else 1
         shapes = {n: as_array(f"parameter {n}", params[n]).shape for n in names if n in params}
-        votes = {n: shape[0] for n, shape in shapes.items() if shape}
+        votes = {n: shape[axis] for n, shape in shapes.items() if len(shape) > axis}
         if not votes:
             missing = [n for n in expected if n not in params]
             if missing:
                 raise ValueError(f"missing parameter(s): {', '.join(missing)}")
-            raise ValueError(f"parameter(s) {', '.join(names)} must be arrays whose first axis is {label}, "
-                             f"got scalars")
+            which, got = ("first", "scalars") if axis == 0 else ("second", "vectors or scalars")
+            raise ValueError(f"parameter(s) {', '.join(names)} must be arrays whose {which} axis is {label}, "
+                             f"got {got}")
         (size, count), *others = Counter(votes.values()).most_common()
         if others and others[0][1] == count:  # a tie: the first parameter listed decides, and says so
             tied = [n for n, v in votes.items() if v in (size, others[0][0])]
@@ -280,7 +284,8 @@ def initial_values(cell: object, h0: object, c0: object, initial: object) -> lis
 
 def check_inputs(params: object, xs: object, h0: object, c0: object, initial: object, *, cell: object,
                  names: Sequence[str], rows: Mapping[str, Sequence[str]],
-                 shapes: Callable[[int, int, int | None], Mapping[str, tuple[int, ...]]]) -> Inputs:
+                 shapes: Callable[[int, int, int | None], Mapping[str, tuple[int, ...]]],
+                 columns: Mapping[str, Sequence[str]] | None = None) -> Inputs:
     """Every input of a call checked (see the module docstring) and laid out as :class:`Inputs`.
 
     ``cell`` gives the states and their labels; ``names`` every parameter; ``rows`` those that have H
@@ -292,9 +297,15 @@ def check_inputs(params: object, xs: object, h0: object, c0: object, initial: ob
     T, N, D = array.shape
     if T == 0 or N == 0 or D == 0:
         raise ValueError(f"xs must have T, N, D ≥ 1, got shape {array.shape}")
-    found = infer_sizes(params, names, rows)
-    H, K = found["H"], found.get("K")
+    found = infer_sizes(params, names, rows, columns)
     starts = initial_values(cell, h0, c0, initial)
+    H, K = found.get("H"), found.get("K")
+    if H is None:  # no parameter has H rows or columns (a cell without parameters, no head): the states
+        given = [as_array(label, value).shape for label, value in starts if value is not None]
+        if not given or len(given[0]) != 2:
+            raise ValueError(f"{cell.name} has no parameter whose shape gives the number of hidden units H: "
+                             f"give its initial states ({', '.join(cell.initial)}), each of shape (N, H)")
+        H = given[0][1]
     dtype = common_float_dtype({"xs": xs, **{f"parameter {name}": value for name, value in params.items()},
                                 **{label: value for label, value in starts}})
     checked = check_params(params, shapes(D, H, K), dtype)

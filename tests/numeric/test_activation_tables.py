@@ -106,3 +106,15 @@ def test_a_function_without_an_implementation_is_refused_in_one_line():
     finally:
         unregister_activation(record.name)
     assert "twotanh" not in ACTIVATIONS and math.isfinite(float(NUMPY_ACTIVATIONS["tanh"](0.5)))
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_ACTIVATIONS))
+def test_every_numpy_function_takes_a_number_as_well_as_an_array(name):
+    """A value derived as a number (σ(0·b_b): 0·b_b is the zero matrix, printed 0.0) reaches the
+    function as a Python float; its result is that of the same entry in an array."""
+    function = NUMPY_ACTIVATIONS[name]
+    for x in (0.0, 0.75, 2.0):
+        with np.errstate(divide="ignore"):  # log(0)
+            on_number, on_array = np.asarray(function(x)), function(np.full((2, 3), x))
+        assert on_number.shape == () and on_number.dtype == np.float64
+        assert on_number == on_array[1, 2]

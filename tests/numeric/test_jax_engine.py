@@ -100,6 +100,10 @@ CELLS_AS_EQUATIONS = {
     "second_state_a_bias": ("s_t = tanh(s_prev)\nc_t = b_f", {"s_t": "s_prev", "c_t": "c_prev"}),
     "zero_state": ("m_t = c_prev / 2\ns_t = 0 * m_prev\nc_t = b_b",
                    {"m_t": "m_prev", "s_t": "s_prev", "c_t": "c_prev"}),
+    "function_of_zero": ("h_t = tanh(W_xh @ x_t) * (W_h0 @ sigmoid(0 * b_b) + b_h)", {"h_t": "h_prev"}),
+    "outer_product_with_a_bias": ("s_t = W_h0 @ (-b_f)\nh_t = tanh(W_xh @ x_t + W_hh @ h_prev + s_t)",
+                                  {"h_t": "h_prev"}),
+    "no_parameters": ("h_t = tanh(h_prev) + 0.5 * h_prev", {"h_t": "h_prev"}),
 }
 
 

@@ -29,6 +29,15 @@ CONSTANT = {
     "second_state_a_bias": ("s_t = tanh(s_prev)\nc_t = b_f", {"s_t": "s_prev", "c_t": "c_prev"}, ()),
     "zero_state": ("m_t = c_prev / 2\ns_t = 0 * m_prev\nc_t = b_b",
                    {"m_t": "m_prev", "s_t": "s_prev", "c_t": "c_prev"}, ()),
+    # a function of a constant (σ(0) = ½ everywhere), and a weight times one: a number in the engine's code
+    "function_of_zero": ("h_t = tanh(W_xh @ x_t) + sigmoid(0 * b_b)", {"h_t": "h_prev"}, ()),
+    "weight_times_constant": ("h_t = tanh(W_xh @ x_t) * (W_h0 @ tanh(u - u) + W_h1 @ sigmoid(0 * u) + b_h)",
+                              {"h_t": "h_prev"}, ("u",)),
+    # δW_h0 = δs_t (−b_f)ᵀ: an outer product with a bias, summed over every sequence and step
+    "outer_product_with_a_bias": ("s_t = W_h0 @ (-b_f)\nh_t = tanh(W_xh @ x_t + W_hh @ h_prev + s_t)",
+                                  {"h_t": "h_prev"}, ()),
+    # no parameter of its own: H comes from the head's W_hy (K × H)
+    "no_parameters": ("h_t = tanh(h_prev) + 0.5 * h_prev", {"h_t": "h_prev"}, ()),
 }
 
 
