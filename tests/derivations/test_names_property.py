@@ -120,7 +120,7 @@ def test_a_cell_of_awkward_names_compiles(tmp_path):
         "s_t = sigmoid(W_x_state_2 @ x_t + p_1_q * zustand_prev + b_gate)\n"
         "Omega_very_long_intermediate_name_number_1 = tanh(W_h__ @ (s_t * zustand_prev))\n"
         "zustand_t = (1 - s_t) * zustand_prev + s_t * Omega_very_long_intermediate_name_number_1\n"
-        "y_t = tanh(W_zz @ zustand_t + u)",  # relu here fails its step proof today (NOTES.md)
+        "y_t = relu(W_zz @ zustand_t + u)",  # a second state by relu (its step proof once failed)
         states={"zustand_t": "zustand_prev", "y_t": "y_prev"}, params=["p_1_q", "u"],
         title="Zustände & état: a cell with 状态")
     written = write_sheets(tmp_path, [cell], ("en",), NOTATIONS, pdf=True)
