@@ -81,6 +81,16 @@ def _product(expr: sp.MatMul, ev: Evaluation) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix(scalar * result)
 
 
+@evaluate.register(sp.MatPow)
+def _matrix_power(expr: sp.MatPow, ev: Evaluation) -> sp.ImmutableMatrix:
+    base, n = expr.args
+    matrix = ev(base)
+    result = matrix
+    for _ in range(int(n) - 1):  # as a product of n copies (the proofs' polynomials multiply the same way)
+        result = result * matrix
+    return sp.ImmutableMatrix(result)
+
+
 @evaluate.register(sp.HadamardProduct)
 def _hadamard(expr: sp.HadamardProduct, ev: Evaluation) -> sp.ImmutableMatrix:
     out = ev(expr.args[0])

@@ -9,6 +9,7 @@ node                   what δ of the node sends to its children
 =====================  ==================================================
 A + B                  δ to each term
 c · A_1 ⋯ A_n          to A_i: c (A_1⋯A_{i−1})ᵀ δ (A_{i+1}⋯A_n)ᵀ
+W^n (matrix power)     to W, n times: (Wᵀ)^i δ (Wᵀ)^{n−1−i}, i = 0 … n−1
 A ⊙ B                  δ ⊙ B to A, δ ⊙ A to B
 A^n (element-wise)     δ ⊙ n A^{n−1}
 f∘(A)                  δ ⊙ f'∘(A), f' from ``sympy.diff`` (see :mod:`.lift`)
@@ -70,6 +71,16 @@ def _vjp_product(node: sp.MatMul, upstream: sp.MatrixExpr) -> list[tuple[sp.Matr
         right = [f.T for f in reversed(factors[i + 1:])]
         out.append((factor, sp.MatMul(*left, scaled, *right)))
     return out
+
+
+@vjp.register(sp.MatPow)
+def _vjp_matrix_power(node: sp.MatPow, upstream: sp.MatrixExpr) -> list[tuple[sp.MatrixExpr, sp.MatrixExpr]]:
+    """W^n, which SymPy makes of W (W v) (a cell's ``W @ (W @ v)``): the product of n copies of W."""
+    base, n = node.args
+    if not (n.is_Integer and n >= 1):
+        raise NotImplementedError(f"no reverse-pass rule for a matrix power but W^n, n ≥ 1 (in {node})")
+    n = int(n)
+    return [(base, sp.MatMul(*[base.T] * i, upstream, *[base.T] * (n - 1 - i))) for i in range(n)]
 
 
 @vjp.register(sp.HadamardProduct)

@@ -93,9 +93,17 @@ def operands(cell: Cell) -> dict[sp.MatrixSymbol, tuple[sp.MatrixExpr, ...]]:
     found: dict[sp.MatrixSymbol, list[sp.MatrixExpr]] = {}
     for eq in cell.equations:
         for product in eq.rhs.atoms(sp.MatMul):
+            # W_a (W_b v) is one product W_a W_b v to SymPy, and W (W v) is W² v: each weight acts on
+            # the product of what follows it
             factors = [f for f in product.args if isinstance(f, sp.MatrixExpr)]
-            if len(factors) == 2 and isinstance(factors[0], sp.MatrixSymbol) and factors[0] in cell.params:
-                found.setdefault(factors[0], []).append(factors[1])
+            for i, factor in enumerate(factors[:-1]):
+                weight, rest = factor, factors[i + 1:]
+                if isinstance(factor, sp.MatPow) and factor.exp.is_Integer and factor.exp >= 2:
+                    weight = factor.base
+                    rest = [weight if factor.exp == 2 else sp.MatPow(weight, factor.exp - 1), *rest]
+                if isinstance(weight, sp.MatrixSymbol) and weight in cell.params:
+                    on = rest[0] if len(rest) == 1 else sp.MatMul(*rest)
+                    found.setdefault(weight, []).append(on)
     return {w: tuple(dict.fromkeys(on)) for w, on in found.items()}
 
 

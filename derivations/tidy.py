@@ -170,6 +170,12 @@ def _clean_power(expr: sp.HadamardPower, args: list[sp.Basic]) -> sp.Basic:
     return expr.func(base, exponent)
 
 
+@clean.register(sp.MatPow)
+def _clean_matrix_power(expr: sp.MatPow, args: list[sp.Basic]) -> sp.Basic:
+    base, exponent = args
+    return base if exponent == 1 else expr.func(base, exponent)
+
+
 @clean.register(sp.Transpose)
 def _clean_transpose(_expr: sp.Transpose, args: list[sp.Basic]) -> sp.Basic:
     return args[0].T

@@ -501,6 +501,9 @@ class NumpyEngine(EngineBase):
                 results = states_step.function(*read_states(step))
                 by_name = dict(zip(states_step.outputs, results, strict=True))
                 carried = {link.carried: by_name[link.previous_delta] for link in links}
+                for name, value in carried.items():  # δ of a previous state the step never reads: 0
+                    if np.shape(value) != (H, N):
+                        carried[name] = np.broadcast_to(value, (H, N))
             if start == 0:
                 for name, value in carried.items():
                     reached[name] = reached[name] + value

@@ -29,6 +29,7 @@ from bpttlab.derivations.activations import ACTIVATIONS
 from bpttlab.derivations.heads import head as head_of
 from bpttlab.derivations.printing.latex_printer import gates, latex
 from bpttlab.derivations.printing.time_index import at_step
+from bpttlab.derivations.structure import operands as structure_operands
 
 __all__ = [
     "RNN_TYPES",
@@ -203,12 +204,10 @@ def unrolled_diagram(cell: str | os.PathLike | Cell = "rnn", notation: str = "co
     hd = head_of(head)
     show = partial(latex, notation=notation, gates=gates(c))
     h, h_prev = c.states[0]
-    operands: dict[sp.MatrixSymbol, list[sp.MatrixSymbol]] = {}
-    for eq in c.equations:
-        for product in eq.rhs.atoms(sp.MatMul):
-            factors = [f for f in product.args if isinstance(f, sp.MatrixExpr)]
-            if len(factors) == 2 and factors[0] in c.params:
-                operands.setdefault(factors[1], []).append(factors[0])
+    operands: dict[sp.MatrixExpr, list[sp.MatrixSymbol]] = {}  # a value → the weights applied to it
+    for weight, on in structure_operands(c).items():
+        for value in on:
+            operands.setdefault(value, []).append(weight)
 
     def weights(of: sp.MatrixSymbol) -> str:
         return ", ".join(show(w) for w in dict.fromkeys(operands.get(of, [])))

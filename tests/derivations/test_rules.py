@@ -50,6 +50,7 @@ def is_zero_matrix(m: sp.MatrixBase) -> bool:
 VJP_CASES = {
     sp.MatAdd: [sp.MatAdd(a, b, c)],
     sp.MatMul: [sp.MatMul(3, A, B, a), sp.MatMul(W, a)],
+    sp.MatPow: [sp.MatPow(W, 2), sp.MatPow(W, 3)],
     sp.HadamardProduct: [sp.HadamardProduct(a, b, c)],
     sp.HadamardPower: [sp.HadamardPower(a, 3)],
     Elementwise: [Elementwise(name, a) for name in ACTIVATIONS],
@@ -121,6 +122,7 @@ EVALUATE_CASES = {
     sp.MatrixSymbol: [A],
     sp.MatAdd: [a + 2 * b],
     sp.MatMul: [sp.MatMul(2, A, B)],
+    sp.MatPow: [sp.MatPow(W, 3)],
     sp.HadamardProduct: [sp.HadamardProduct(a, b, c)],
     sp.HadamardPower: [sp.HadamardPower(a, 3)],
     Elementwise: [Elementwise("tanh", W * a)],
@@ -163,6 +165,7 @@ CLEAN_CASES = {  # (expression, what tidy makes of it)
                  sp.HadamardProduct(a, sp.MatAdd(b, c)))],
     sp.HadamardPower: [(sp.HadamardPower(a, 1), a), (sp.HadamardPower(a, 0), ones),
                        (sp.HadamardPower(sp.HadamardProduct(ones, a), 2), sp.HadamardPower(a, 2))],
+    sp.MatPow: [(sp.MatPow(sp.MatMul(sp.Identity(2), W), 2), sp.MatPow(W, 2)), (sp.MatPow(W, 1), W)],
     sp.Transpose: [(sp.Transpose(sp.HadamardProduct(ones, a)), sp.Transpose(a))],
     Elementwise: [(Elementwise("tanh", sp.HadamardProduct(ones, a)), Elementwise("tanh", a))],
     Softmax: [(Softmax(sp.MatMul(sp.Identity(2), a)), Softmax(a))],
@@ -194,6 +197,8 @@ GRAMMAR_CELLS = (
     custom_cell("powered", "h_t = 0.5 * tanh(W_xh @ x_t + W_hh @ h_prev + b_h) ** 2 + h_prev",
                 {"h_t": "h_prev"}),
     custom_cell("unread", "h_t = tanh(W_hh @ h_prev + b_h)", {"h_t": "h_prev"}),
+    # W (W v) is W² v to SymPy: a matrix power (found by the cell generator)
+    custom_cell("squared_weight", "h_t = tanh(W_xh @ x_t + W_hh @ (W_hh @ h_prev))", {"h_t": "h_prev"}),
 )
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from bpttlab.derivations import CELLS, derive
+from bpttlab.derivations import CELLS, custom_cell, derive
 from bpttlab.derivations.explicit import explicit
 from bpttlab.derivations.structure import (
     ROLES,
@@ -20,6 +20,7 @@ from bpttlab.derivations.structure import (
     gate_roles,
     gates,
     is_bias,
+    operands,
     parameter_count,
     roles,
 )
@@ -120,3 +121,15 @@ def test_pytorchs_count_is_what_its_module_holds():
             continue
         module = getattr(torch.nn, module_name)(8, 32)
         assert count.torch_at(8, 32) == sum(p.numel() for p in module.parameters()), name
+
+
+def test_each_weight_acts_on_the_product_after_it():
+    """W_a (W_b v) is one product W_a W_b v to SymPy, and W (W v) is W² v: each weight still has its
+    operand (the sheet's symbol table says what it multiplies; an empty one printed "on $$")."""
+    chain = custom_cell("chain", "h_t = tanh(W_h0 @ (W_h1 @ h_prev) + W_xh @ x_t)", {"h_t": "h_prev"})
+    W_xh, W_h1, W_h0 = chain.params
+    h_prev, x = chain.states[0][1], chain.x
+    assert operands(chain) == {W_h0: (W_h1 * h_prev,), W_h1: (h_prev,), W_xh: (x,)}
+    square = custom_cell("square", "h_t = tanh(W_hh @ (W_hh @ h_prev) + W_xh @ x_t)", {"h_t": "h_prev"})
+    W_hh = next(p for p in square.params if p.name == "W_hh")
+    assert operands(square)[W_hh] == (W_hh * square.states[0][1],)

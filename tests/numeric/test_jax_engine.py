@@ -104,6 +104,9 @@ CELLS_AS_EQUATIONS = {
     "outer_product_with_a_bias": ("s_t = W_h0 @ (-b_f)\nh_t = tanh(W_xh @ x_t + W_hh @ h_prev + s_t)",
                                   {"h_t": "h_prev"}),
     "no_parameters": ("h_t = tanh(h_prev) + 0.5 * h_prev", {"h_t": "h_prev"}),
+    # a second state nothing reads: δ of it carried back is a number, multiplied by W_h2ᵀ
+    "unread_second_state": ("h_t = tanh(W_xh @ x_t + W_hh @ h_prev)\ny_t = W_h2 @ tanh(W_x2 @ x_t)",
+                            {"h_t": "h_prev", "y_t": "y_prev"}),
 }
 
 
