@@ -47,8 +47,19 @@ from bpttlab.derivations.printing.notebook import html_table, markdown_table
 from bpttlab.numeric.engine import Engine, build_engine
 from bpttlab.numeric.verify.optional import require_torch, torch_available, torch_missing
 
-__all__ = ["BARS", "CHECKS", "FD_ROUNDING", "FD_ROUNDING_MEASURED", "TORCH_CHECKS", "Comparison",
-           "Verification", "resolution", "skipped_checks", "verify_gradients"]
+__all__ = [
+    "BARS",
+    "CHECKS",
+    "FD_ROUNDING",
+    "FD_ROUNDING_MEASURED",
+    "TORCH_CHECKS",
+    "Comparison",
+    "Verification",
+    "resolution",
+    "skipped_checks",
+    "verify_gradients",
+    "worst_error",
+]
 
 #: A relu argument this close to 0 could be crossed by a finite-difference step (±2ε · |x| ≤ 0.006 at
 #: ε = 1e-3), so a problem that comes closer is drawn again, up to KINK_ATTEMPTS times.
@@ -190,7 +201,7 @@ def resolution(check: str, loss: float, eps: float) -> float:
     return FD_ROUNDING * roundoff / eps if check == "finite differences" else roundoff
 
 
-def _errors(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray], bar: float, floor: float
+def worst_error(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray], bar: float, floor: float
             ) -> tuple[float, float, str | None]:
     """Max |a − b| over every quantity, the largest relative error of one quantity, and which quantity
     that is (see the module docstring; ``floor`` is the check's :func:`resolution`)."""
@@ -302,7 +313,7 @@ def _verify_one(cell: Cell, head: str, loss_at: str, sizes: dict[str, int], seed
             results.append(Comparison(cell_name, head, loss_at, check, None, None, BARS[check], why))
             return
         ours, theirs = reference()
-        max_abs, max_rel, quantity = _errors(ours, theirs, BARS[check], resolution(check, loss, eps))
+        max_abs, max_rel, quantity = worst_error(ours, theirs, BARS[check], resolution(check, loss, eps))
         results.append(Comparison(cell_name, head, loss_at, check, max_abs, max_rel, BARS[check],
                                   quantity=quantity))
 

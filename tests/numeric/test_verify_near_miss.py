@@ -75,7 +75,7 @@ def test_the_judgement_is_the_stated_bar_on_each_quantity():
         for factor, passed in ((0.99, True), (1.01, False)):
             theirs = {"W": np.ones((2, 2)), "b": np.array([1e-3, 1e-3 * (1 + factor * bar)])}
             floor = verify.resolution(check, 1.0, 1e-3)
-            max_abs, max_rel, quantity = verify._errors(ours, theirs, bar, floor)
+            max_abs, max_rel, quantity = verify.worst_error(ours, theirs, bar, floor)
             result = verify.Comparison("c", "h", "last", check, max_abs, max_rel, bar, quantity=quantity)
             assert result.passed is passed and quantity == "b", (check, factor)
             assert max_rel == pytest.approx(factor * bar / (1 + factor * bar), rel=1e-9)
@@ -88,15 +88,15 @@ def test_zero_against_noise_within_the_resolution_agrees_and_beyond_it_does_not(
     zeros = {"W_zz": np.zeros((2, 2))}
     for noise, passed in ((0.5 * floor, True), (0.99 * floor, True), (1.5 * floor, False)):
         reference = {"W_zz": np.array([[0.0, noise], [-noise / 3, 0.0]])}
-        max_abs, max_rel, quantity = verify._errors(zeros, reference, bar, floor)
+        max_abs, max_rel, quantity = verify.worst_error(zeros, reference, bar, floor)
         assert (max_rel <= bar) is passed and quantity == "W_zz" and max_abs == noise
     # an engine that says zero where the reference has a gradient above the resolution fails
-    max_abs, max_rel, _ = verify._errors(zeros, {"W_zz": np.full((2, 2), 10 * floor)}, bar, floor)
+    max_abs, max_rel, _ = verify.worst_error(zeros, {"W_zz": np.full((2, 2), 10 * floor)}, bar, floor)
     assert max_rel == 1.0
     # against PyTorch both sides are exact: zero against zero is 0, anything else fails
     torch_floor = verify.resolution("torch autograd", 2.0, 1e-3)
-    assert verify._errors(zeros, {"W_zz": np.zeros((2, 2))}, 1e-12, torch_floor)[1] == 0.0
-    assert verify._errors({"W_zz": np.full((2, 2), 1e-14)}, zeros, 1e-12, torch_floor)[1] > 1e-12
+    assert verify.worst_error(zeros, {"W_zz": np.zeros((2, 2))}, 1e-12, torch_floor)[1] == 0.0
+    assert verify.worst_error({"W_zz": np.full((2, 2), 1e-14)}, zeros, 1e-12, torch_floor)[1] > 1e-12
 
 
 ROUNDING_CELLS = {  # the documented measurement: gradients that are identically zero (W_hh, b_z, h_prev)
@@ -129,7 +129,7 @@ def test_the_stated_rounding_of_finite_differences_is_measured_and_the_resolutio
 
 def test_a_gradient_of_the_wrong_shape_fails_naming_it():
     """A scalar 0.0 where a (2, 2) gradient belongs would broadcast into a difference of 0: refused."""
-    _, max_rel, quantity = verify._errors({"W": np.float64(0.0)}, {"W": np.zeros((2, 2))}, 1e-7, 1e-12)
+    _, max_rel, quantity = verify.worst_error({"W": np.float64(0.0)}, {"W": np.zeros((2, 2))}, 1e-7, 1e-12)
     assert quantity == "W" and max_rel == float("inf")
 
 

@@ -1,0 +1,114 @@
+"""A hypothesis strategy for the cells users write: random ``.cell`` files from the grammar of
+:mod:`bpttlab.derivations.cells.spec`.
+
+A generated file has one to three states (the first feeds the head; their names sometimes those the
+heads use, ``s_t``, ``y_t``, ``a_t``), zero to three intermediate lines, and right sides built from
+every construct the grammar has: each callable function, constants, scalings and divisions by
+constants, residual sums, Hadamard products, weight matrices on x_t and on H-vectors (shared between
+lines or not), biases and declared vector parameters, declared names left unused, cancellations
+(``b - b``, ``0*v``), deep nesting, and now and then a mistake (a parameter used with two shapes, a
+name the heads own, a name not defined yet, nesting past the stated limits). Every file must be
+refused at parse time with one ``ValueError`` naming ``gen.cell:line``, or be derived, proven,
+printed and run.
+
+>>> from hypothesis import find
+>>> text = find(cell_files(), lambda t: "tanh" in t and "c_t" in t)
+>>> text.splitlines()[0]
+'name: generated'
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from bpttlab.derivations.cells.translate import function_names
+
+__all__ = ["CONSTANTS", "cell_files"]
+
+#: Constants as a user writes them.
+CONSTANTS = ("0.5", "2", "1", "3", "0.25", "1e-3", "0", "1.5e2", "10")
+#: The names a state may take: plain ones, and the names the heads use for their own values.
+STATE_NAMES = ("h", "c", "m", "s", "y", "a", "g2", "state_long_name")
+INTERMEDIATE_NAMES = ("u_t", "v_t", "gate_t", "z_t", "s_t", "y_t", "a_t", "k", "q_1")
+
+
+@st.composite
+def _expression(draw: st.DrawFn, vectors: list[str], params: list[str], weights: dict[str, str],
+                depth: int) -> str:
+    """An expression of H entries over ``vectors`` (defined names) and parameters."""
+    leaf_choices = ["vector", "bias"] + (["param"] if params else [])
+    kinds = leaf_choices if depth <= 0 else [
+        *leaf_choices, "matmul_x", "matmul_h", "add", "sub", "hadamard", "scale", "divide", "shift",
+        "function", "function", "negate", "cancel", "zero", "parens"]
+    kind = draw(st.sampled_from(kinds))
+
+    def sub() -> str:
+        return draw(_expression(vectors, params, weights, depth - 1))
+
+    if kind == "vector":
+        return draw(st.sampled_from(vectors))
+    if kind == "bias":
+        return f"b_{draw(st.sampled_from('abcdef'))}"
+    if kind == "param":
+        return draw(st.sampled_from(params))
+    if kind in ("matmul_x", "matmul_h"):
+        operand = "x_t" if kind == "matmul_x" else sub()
+        shape = "x" if kind == "matmul_x" else "h"
+        reuse = [w for w, s in weights.items() if s == shape or draw(st.integers(0, 40)) == 0]
+        if reuse and draw(st.booleans()):
+            name = draw(st.sampled_from(reuse))
+        else:
+            name = f"W_{shape}{len(weights)}"
+            weights[name] = shape
+        return f"{name} @ {operand if operand.isidentifier() else f'({operand})'}"
+    if kind == "add":
+        return f"{sub()} + {sub()}"
+    if kind == "sub":
+        return f"{sub()} - ({sub()})"
+    if kind == "hadamard":
+        return f"({sub()}) * ({sub()})"
+    if kind == "scale":
+        return f"{draw(st.sampled_from(CONSTANTS))} * ({sub()})"
+    if kind == "divide":
+        return f"({sub()}) / {draw(st.sampled_from([c for c in CONSTANTS if c != '0']))}"
+    if kind == "shift":
+        return f"{draw(st.sampled_from(CONSTANTS))} {draw(st.sampled_from('+-'))} ({sub()})"
+    if kind == "function":
+        return f"{draw(st.sampled_from(function_names()))}({sub()})"
+    if kind == "negate":
+        return f"{'-' * draw(st.integers(1, 45))}({sub()})"
+    if kind == "cancel":
+        inner = sub()
+        return f"({inner} - {inner})"
+    if kind == "zero":
+        return f"0 * ({sub()})"
+    return f"({sub()})"
+
+
+@st.composite
+def cell_files(draw: st.DrawFn, max_depth: int = 4) -> str:
+    """The text of a ``.cell`` file (see the module docstring)."""
+    count = draw(st.integers(1, 3))
+    bases = draw(st.lists(st.sampled_from(STATE_NAMES), min_size=count, max_size=count, unique=True))
+    states = [(f"{b}_t", f"{b}_prev") for b in bases]
+    params = draw(st.lists(st.sampled_from(["p", "u", "p_i", "w2"]), max_size=2, unique=True))
+    intermediates = draw(st.lists(st.sampled_from(INTERMEDIATE_NAMES), max_size=3, unique=True))
+    intermediates = [n for n in intermediates if n not in {s for s, _ in states}]
+    vectors = [prev for _, prev in states]
+    weights: dict[str, str] = {}
+    lines = []
+    order = intermediates + [new for new, _ in states]
+    if draw(st.integers(0, 9)) == 0:  # now and then a name used before its line defines it
+        order = draw(st.permutations(order))
+    for name in order:
+        rhs = draw(_expression(vectors, params, weights, draw(st.integers(0, max_depth))))
+        if draw(st.integers(0, 30)) == 0:
+            rhs = "tanh(" * 9 + rhs + ")" * 9  # past MAX_FUNCTIONS
+        if draw(st.integers(0, 60)) == 0:
+            rhs = f"W_hy @ {rhs}" if rhs.isidentifier() else f"W_hy @ ({rhs})"  # the head's parameter
+        lines.append(f"{name} = {rhs}")
+        vectors.append(name)
+    header = ["name: generated", "title: A generated cell",
+              "states: " + ", ".join(f"{new} <- {prev}" for new, prev in states),
+              "params: " + ", ".join(params)]
+    return "\n".join(header + lines) + "\n"
