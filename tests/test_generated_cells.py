@@ -132,7 +132,7 @@ def check_generated_cell(text: str, head: str, loss_at: str, lang: str, notation
 @example(text="name: g\nstates: m_t <- m_prev, y_t <- y_prev\nparams: p, u\nk = 0 * (b_b)\n"
               "s_t = W_h0 @ (-----(b_f))\nm_t = (s_t) * (W_h0 @ (relu((u - u))))\n"
               "y_t = (1.5e2 + (b_c))\n",
-         head="linear", loss_at="last", lang="en", notation="dlbook")  # a weight times relu(0); δW = δs (−b_f)ᵀ
+         head="linear", loss_at="last", lang="en", notation="dlbook")  # W times relu(0); δW = δs (−b_f)ᵀ
 @example(text="name: g\nstates: s_t <- s_prev, m_t <- m_prev\nparams: w2\ns_t = 10 * (b_e)\n"
               "m_t = (-(exp(s_t))) * (s_t) + W_h0 @ (W_h0 @ ((s_t) * (w2)))\n",
          head="linear", loss_at="last", lang="en", notation="dlbook")  # W (W v): a matrix power
