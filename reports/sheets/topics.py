@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, partial
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +48,31 @@ from bpttlab.reports.sheets.diagrams import RnnType, rnn_types, unrolled_diagram
 from bpttlab.reports.sheets.formulas import TRUNCATED
 from bpttlab.reports.sheets.languages import Language, language
 
-__all__ = ["EXAMPLE_SIZES", "Clipping", "Exercise", "ForgetBias", "GateProducts", "KeyRow", "Measured",
-           "NotationKey", "Remedies", "ScalarRnn", "TableRow", "Topics", "Truncation", "comparison_table",
-           "exercises", "forget_bias", "load_remedies", "measured_bound", "notation_key", "scalar_rnn",
-           "topics"]
+__all__ = [
+    "EXAMPLE_SIZES",
+    "Clipping",
+    "Exercise",
+    "ForgetBias",
+    "GateProducts",
+    "KeyRow",
+    "Measured",
+    "NotationKey",
+    "Remedies",
+    "ScalarInversion",
+    "ScalarRnn",
+    "TableRow",
+    "Topics",
+    "Truncation",
+    "backward_steps",
+    "comparison_table",
+    "exercises",
+    "forget_bias",
+    "load_remedies",
+    "measured_bound",
+    "notation_key",
+    "scalar_rnn",
+    "topics",
+]
 
 #: The sizes at which the table evaluates each parameter count (those of the decay study).
 EXAMPLE_SIZES = {"D": 8, "H": 32}
@@ -175,12 +197,36 @@ def comparison_table(cells: Iterable[str | Cell], notation: str) -> tuple[TableR
 
 
 # ---------------------------------------------------------------------------- a scalar RNN by hand
+#: tanh′ = 1 − h*² at the settled state, below which the sheet calls the unit saturated, and below
+#: which partly saturated (the sheet states both thresholds).
+SATURATED, PARTLY_SATURATED = 0.05, 0.5
+
+
+def saturation(derivative: float) -> str:
+    """How saturated a tanh unit is whose derivative 1 − h² is ``derivative``: ``saturated``,
+    ``partly`` or ``none`` (the thresholds :data:`SATURATED`, :data:`PARTLY_SATURATED`)."""
+    if derivative < SATURATED:
+        return "saturated"
+    return "partly" if derivative < PARTLY_SATURATED else "none"
+
+
 @dataclass(frozen=True)
 class ScalarRow:
     w: str
     fixed: str  # h*, where h_t settles
     factor: str  # w (1 − h*²): the factor per step there
     products: tuple[str, ...]  # |∂h_t/∂h_k| for each span t − k
+    derivative: str = ""  # 1 − h*², tanh′ where h_t settles
+    level: str = "none"  # saturation(1 − h*²)
+
+
+@dataclass(frozen=True)
+class ScalarInversion:
+    """Two rows where the larger weight has the smaller factor per step: saturation, not the size of
+    w alone, sets the rate."""
+
+    low: ScalarRow  # the smaller |w|, its larger factor
+    high: ScalarRow  # the larger |w|, its smaller factor
 
 
 @dataclass(frozen=True)
@@ -195,13 +241,37 @@ class ScalarRnn:
     weights: tuple[float, ...]
     values: tuple[tuple[float, ...], ...]  # the products, unrounded (for the tests)
     sym: dict = None  # the scalar state at t, t − 1, k, j, 0 in the sheet's notation (never bold)
+    factors: tuple[float, ...] = ()  # w (1 − h*²) per row, unrounded
+    derivatives: tuple[float, ...] = ()  # 1 − h*² per row, unrounded
+    saturated: str = ""  # the thresholds as the sheet prints them
+    partly: str = ""
+
+    @property
+    def damped(self) -> tuple[ScalarRow, ...]:
+        """The rows whose weight alone would let the gradient grow (|w| > 1) yet whose factor is below
+        one: saturation makes it vanish."""
+        return tuple(row for w, f, row in zip(self.weights, self.factors, self.rows, strict=True)
+                     if abs(w) > 1 > abs(f))
+
+    @property
+    def inversion(self) -> ScalarInversion | None:
+        """The first pair (by |w|) where a larger |w| has a smaller |factor|, if any, among the rows
+        whose factor is below one."""
+        order = sorted(range(len(self.rows)), key=lambda i: abs(self.weights[i]))
+        for a, b in pairwise(order):
+            larger = abs(self.weights[b]) > abs(self.weights[a])
+            if larger and abs(self.factors[b]) < abs(self.factors[a]) < 1:
+                return ScalarInversion(self.rows[a], self.rows[b])
+        return None
 
 
 def _scientific(value: float, lang: Language) -> str:
     """A positive number as math: 0.43, 3.4 \\cdot 10^{-5}, 0."""
     if value == 0:
         return "0"
-    if 0.01 <= value < 1000:
+    if 0.01 <= value < 1:
+        return lang.number(f"{value:.2g}")  # two significant digits, as the factor column's 0.011
+    if 1 <= value < 1000:
         return lang.number(value, 2)
     mantissa, exponent = f"{value:.1e}".split("e")
     return rf"{lang.number(mantissa)} \cdot 10^{{{int(exponent)}}}"
@@ -219,7 +289,7 @@ def scalar_rnn(lang: str | Language = "en", weights: tuple[float, ...] = (0.5, 1
             ("h_0", shift(h, 0)))}
     for key in ("h_t", "h_j"):  # squared: a symbol with a superscript of its own is parenthesised
         sym[f"{key}_squared"] = (f"({sym[key]})^{{2}}" if "^" in sym[key] else f"{sym[key]}^{{2}}")
-    rows, values = [], []
+    rows, values, settled, derivatives = [], [], [], []
     for w in weights:
         h = [0.0]
         for _ in range(steps):
@@ -227,10 +297,15 @@ def scalar_rnn(lang: str | Language = "en", weights: tuple[float, ...] = (0.5, 1
         factors = [w * (1 - value * value) for value in h[1:]]
         products = tuple(abs(math.prod(factors[steps - span:])) for span in spans)
         values.append(products)
+        settled.append(factors[-1])
+        derivatives.append(1 - h[-1] * h[-1])
         rows.append(ScalarRow(words.number(f"{w:g}"),
                               words.number(h[-1], 3), words.number(factors[-1], 3),
-                              tuple(_scientific(p, words) for p in products)))
-    return ScalarRnn(words.number(f"{x:g}"), steps, spans, tuple(rows), weights, tuple(values), sym)
+                              tuple(_scientific(p, words) for p in products),
+                              derivative=words.number(derivatives[-1], 3), level=saturation(derivatives[-1])))
+    return ScalarRnn(words.number(f"{x:g}"), steps, spans, tuple(rows), weights, tuple(values), sym,
+                     tuple(settled), tuple(derivatives), words.number(f"{SATURATED:g}"),
+                     words.number(f"{PARTLY_SATURATED:g}"))
 
 
 # ------------------------------------------------------------------ the measured decay and the bound
@@ -484,6 +559,7 @@ class Erratum:
 
     key: str
     values: dict
+    convention: bool = False  # a convention that differs between sources, not a slip
 
 
 def errata(notation: str) -> tuple[Erratum, ...]:
@@ -503,7 +579,7 @@ def errata(notation: str) -> tuple[Erratum, ...]:
         Erratum("chain", {"h3": latex(step_at(h, 3), notation), "h2": latex(step_at(h, 2), notation),
                           "h1": latex(step_at(h, 1), notation)}),
         Erratum("output", {"W": latex(hd.params[0], notation)}),
-        Erratum("update", {"equation": f"{show(gru.h)} = {show(update.rhs)}", "z": show(z)}),
+        Erratum("update", {"equation": f"{show(gru.h)} = {show(update.rhs)}", "z": show(z)}, convention=True),
     )
 
 
@@ -550,10 +626,14 @@ def exercises(lang: str | Language, notation: str) -> tuple[Exercise, ...]:
         "power": number(singular ** 20, 4), "steps": 20, "answer": "vanishes" if singular < 1 else "nothing"},
         {"lambda": singular, "rho": rho})
     T_long, k1, k2 = 1000, 20, 50
+    exact = backward_steps(T_long, k1, k2)
     cost = Exercise("cost", {"T": words.grouped(T_long, math=True), "k1": k1, "k2": k2,
                              "memory": k2, "steps": words.grouped(T_long // k1 * k2, math=True),
-                             "full": words.grouped(T_long, math=True), "ratio": number(k2 / k1, 1)},
-                    {"memory": k2, "steps": T_long // k1 * k2})
+                             "exact": words.grouped(exact, math=True),
+                             "short": sum(min(k2, end) < k2 for end in range(k1, T_long + 1, k1)),
+                             "full": words.grouped(T_long, math=True), "ratio": number(k2 / k1, 1),
+                             "answer": "exact" if exact == T_long // k1 * k2 else "about"},
+                    {"memory": k2, "steps": T_long // k1 * k2, "exact": exact})
     types = Exercise("types", {}, {})
     keep, span = 0.5, 100
     gate = keep ** (1 / span)
@@ -574,6 +654,15 @@ def exercises(lang: str | Language, notation: str) -> tuple[Exercise, ...]:
                              "touched": sum(n > theta for n in norms)},
                     {"clipped": clipped, "factors": factors})
     return bound, cost, types, forget, clip
+
+
+def backward_steps(T: int, k1: int, k2: int) -> int:
+    """The backward steps truncated BPTT(k1, k2) takes over T steps: each block, ending at e = k1,
+    2 k1, …, T, runs back k2 steps but never before step 1."""
+    ends = list(range(k1, T + 1, k1))
+    if not ends or ends[-1] != T:
+        ends.append(T)
+    return sum(min(k2, end) for end in ends)
 
 
 def _separate_biases(cells: tuple[Cell, ...], notation: str) -> str:

@@ -100,3 +100,30 @@ def test_dlbook_sheets_print_no_course_symbols_and_course_sheets_no_dlbook_ones(
     assert not found, f"course symbols in the dlbook {sheet} sheet: {found[:8]}, in {where[:3]}"
     course_tex = without_the_notation_key(rendered_sheet(sheet, lang, "course"))
     assert r"\bm{" not in course_tex, "dlbook's bold symbols in a course sheet"
+
+
+@pytest.mark.parametrize("sheet", ["course", "lstm", "gru"])
+def test_the_indonesian_sheets_gloss_the_courses_terms_once_at_their_first_use(rendered_sheet, sheet):
+    """BPTT, the vanishing gradient and the gate names: the English term in parentheses once, no later
+    than the first time the prose of the sheet's sections uses the Indonesian one (headings, the notation
+    key's table and the introduction's list of parts name them without a gloss), and never again."""
+    from bpttlab.reports.sheets.languages import LANGUAGES
+
+    terms = LANGUAGES["id"].terms
+    tex = " ".join(rendered_sheet(sheet, "id", "course").split(r"\maketitle", 1)[1].split()).lower()
+    key_table = re.search(r"\\begin\{table\}((?!\\end\{table\}).)*tab:key.*?\\end\{table\}", tex)
+    if key_table:
+        tex = tex.replace(key_table.group(0), "")
+    sections = tex.index(r"\section")
+    tex = re.sub(r"\\(sub)*section\*?(\[[^]]*\])?\{[^}]*\}", "", tex)  # headings name, the prose glosses
+    wanted = ("bptt", "forget_gate", "input_gate", "output_gate", "update_gate", "vanishing")
+    glossed = 0
+    for key in wanted:
+        word, english = (part.lower() for part in terms[key])
+        gloss = f"{word} ({english})"
+        if word not in tex[sections:]:
+            continue
+        glossed += 1
+        assert tex.count(gloss) == 1, (key, tex.count(gloss))
+        assert tex.index(gloss) <= tex.index(word, sections), key  # the first use carries the gloss
+    assert glossed >= (len(wanted) if sheet == "course" else 1)

@@ -258,8 +258,13 @@ def test_each_exercises_answer_is_recomputed():
     assert bound.values["answer"] == ("vanishes" if np.sqrt(largest) < 1 else "nothing")
     assert bound.values["power"] == f"{np.sqrt(largest) ** 20:.4f}"
     cost = found["cost"]
-    assert cost.numbers == {"memory": 50, "steps": 1000 // 20 * 50}
+    # the blocks end at 20, 40, …, 1000 and each runs back 50 steps, never before step 1
+    exact = sum(len(range(max(1, end - 50 + 1), end + 1)) for end in range(20, 1001, 20))
+    assert exact == 2460
+    assert cost.numbers == {"memory": 50, "steps": 1000 // 20 * 50, "exact": exact}
     assert cost.values["steps"] == "2{,}500" and cost.values["T"] == "1{,}000"
+    assert cost.values["exact"] == "2{,}460" and cost.values["answer"] == "about"
+    assert cost.values["short"] == sum(end < 50 for end in range(20, 1001, 20)) == 2
     forget = found["forget"]
     assert forget.values["gate"] == f"{0.5 ** (1 / 100):.5f}"
     assert forget.values["bias"] == f"{np.log(0.5 ** 0.01 / (1 - 0.5 ** 0.01)):.2f}"
@@ -282,6 +287,40 @@ def test_the_scalar_rnn_table_is_recomputed():
         for span, value in zip(table.spans, products, strict=True):
             assert value == pytest.approx(abs(np.prod(factors[-span:])), rel=1e-12)
     assert table.values[2][0] < 0.1 < 3  # w = 3 saturates: its factor is far below |w|
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_scalar_rnns_prose_is_what_its_table_shows(rendered_sheet, lang):
+    """Each row's saturation, the weight above one that saturation damps and the pair where the larger
+    weight decays faster: recomputed here, and the sheet says exactly these."""
+    table = scalar_rnn(lang)
+    words = LANGUAGES[lang]
+    h_star = {}
+    for w in table.weights:
+        h = 0.0
+        for _ in range(table.steps):
+            h = np.tanh(w * h + 0.5)
+        h_star[w] = h
+    derivative = {w: 1 - h * h for w, h in h_star.items()}
+    level = {w: "saturated" if d < 0.05 else "partly" if d < 0.5 else "none" for w, d in derivative.items()}
+    assert [row.level for row in table.rows] == [level[w] for w in table.weights]
+    assert level == {0.5: "none", 1.0: "partly", 3.0: "saturated"}  # today's table, as the reviewer read it
+    factor = {w: w * d for w, d in derivative.items()}
+    assert [row.w for row in table.damped] == [words.number(f"{w:g}") for w in table.weights
+                                               if abs(w) > 1 > abs(factor[w])]
+    pairs = zip(table.weights, table.weights[1:], strict=False)  # the weights are in increasing order
+    inverted = [(a, b) for a, b in pairs if factor[b] < factor[a] < 1]
+    pair = table.inversion
+    assert (pair.low.w, pair.high.w) == tuple(words.number(f"{w:g}") for w in inverted[0])
+    tex = " ".join(rendered_sheet(COMBINED, lang, "course").split())
+    inversion = " ".join(words.word("scalar.inversion").split())
+    first = inversion.split(r"\VAR")[0]
+    assert tex.count(first) == 1
+    for w in table.weights:
+        printed = f"$w = {words.number(f'{w:g}')}$"
+        clause = " ".join(words.word(f"scalar.row.{level[w]}").split()).split(r"\VAR")[0]
+        assert clause + printed[len("$w = "):] in tex or (clause + printed[5:]).replace("$$", "$") in tex, w
+    assert "does not saturate" not in tex and "tidak jenuh, dan faktornya hanya sedikit" not in tex
 
 
 # --- the sheets ---------------------------------------------------------------------------------
