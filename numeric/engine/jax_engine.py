@@ -22,9 +22,8 @@ vmaps over many runs at once (:mod:`bpttlab.numeric.training.batched`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from functools import partial
-from types import MappingProxyType
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +34,7 @@ from bpttlab.derivations import Derivation, delta
 from bpttlab.derivations.heads import TargetKind
 from bpttlab.numeric.engine.base import EngineBase, backward_windows
 from bpttlab.numeric.engine.compiled import Compiled
+from bpttlab.numeric.engine.implementations import Implementations
 from bpttlab.numeric.engine.jax_support import check_float64, enable_float64
 from bpttlab.numeric.engine.printer import ArrayFunctions, JaxEnginePrinter, namespace_for
 from bpttlab.numeric.engine.protocol import ForwardResult
@@ -59,8 +59,9 @@ def _log_softmax(z: jax.Array) -> jax.Array:
     return shifted - jnp.log(jnp.exp(shifted).sum(axis=0, keepdims=True))
 
 
-#: Each element-wise function in ``jax.numpy``, by its registered name.
-JAX_ACTIVATIONS: Mapping[str, Callable[[jax.Array], jax.Array]] = MappingProxyType({
+#: Each element-wise function in ``jax.numpy``, by its registered name (a new activation:
+#: ``JAX_ACTIVATIONS.register(name, f)``).
+JAX_ACTIVATIONS: Implementations = Implementations("jax", "activation", {
     "tanh": jnp.tanh,
     "sigmoid": _sigmoid,
     "exp": jnp.exp,
@@ -68,7 +69,7 @@ JAX_ACTIVATIONS: Mapping[str, Callable[[jax.Array], jax.Array]] = MappingProxyTy
     "softplus": lambda x: jnp.logaddexp(0.0, x),
     "relu": lambda x: jnp.maximum(x, 0.0),
     "step": lambda x: (x > 0).astype(x.dtype),
-})
+}, where="numeric/engine/jax_engine.py: JAX_ACTIVATIONS")
 
 #: What the JAX engine's printed code calls besides ``jax.numpy``.
 JAX_FUNCTIONS = ArrayFunctions(JAX_ACTIVATIONS, _softmax, _log_softmax)

@@ -9,11 +9,9 @@ array([0.00000000e+00, 4.24835426e-18, 5.00000000e-01, 1.00000000e+00])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-
 import numpy as np
 
+from bpttlab.numeric.engine.implementations import Implementations
 from bpttlab.numeric.engine.printer import ArrayFunctions
 
 __all__ = ["NUMPY_ACTIVATIONS", "NUMPY_FUNCTIONS"]
@@ -58,8 +56,9 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=0, keepdims=True)
 
 
-#: Each element-wise function as a NumPy callable ``f(x, out=None)``, by its registered name.
-NUMPY_ACTIVATIONS: Mapping[str, Callable[..., np.ndarray]] = MappingProxyType({
+#: Each element-wise function as a NumPy callable ``f(x, out=None)``, by its registered name (a new
+#: activation: ``NUMPY_ACTIVATIONS.register(name, f)``).
+NUMPY_ACTIVATIONS: Implementations = Implementations("numpy", "activation", {
     "tanh": np.tanh,
     "sigmoid": _sigmoid,
     "exp": np.exp,
@@ -67,7 +66,7 @@ NUMPY_ACTIVATIONS: Mapping[str, Callable[..., np.ndarray]] = MappingProxyType({
     "softplus": _softplus,
     "relu": _relu,
     "step": _step,
-})
+}, where="numeric/engine/numpy_functions.py: NUMPY_ACTIVATIONS")
 
 #: What the NumPy engine's printed code calls besides ``numpy``.
 NUMPY_FUNCTIONS = ArrayFunctions(NUMPY_ACTIVATIONS, _softmax, _log_softmax)

@@ -28,7 +28,7 @@ A step Jacobian (one sample, so one column) is multiplied by its diagonals witho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -61,12 +61,34 @@ class ArrayFunctions:
     log_softmax: Callable
 
 
-def namespace_for(module: ModuleType, functions: ArrayFunctions) -> dict[str, object]:
+def namespace_for(module: ModuleType, functions: ArrayFunctions) -> Mapping[str, object]:
     """The names printed code reads: the array module's root package (``numpy``, ``jax``) and the
-    functions of ``functions`` under their printed names."""
+    functions of ``functions`` under their printed names, read when code is compiled (so a function
+    registered later is seen)."""
     root = module.__name__.split(".")[0]
-    return {root: __import__(root), "_softmax": functions.softmax, "_log_softmax": functions.log_softmax,
-            **{call_name(name): f for name, f in functions.activations.items()}}
+    return _Namespace(root, functions)
+
+
+@dataclass(frozen=True)
+class _Namespace(Mapping[str, object]):
+    """:func:`namespace_for`'s mapping, live on ``functions.activations``."""
+
+    root: str
+    functions: ArrayFunctions
+
+    def _names(self) -> dict[str, object]:
+        f = self.functions
+        return {self.root: __import__(self.root), "_softmax": f.softmax, "_log_softmax": f.log_softmax,
+                **{call_name(name): g for name, g in f.activations.items()}}
+
+    def __getitem__(self, name: str) -> object:
+        return self._names()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
 def _negated(term: sp.MatrixExpr) -> sp.MatrixExpr | None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import ast
 import operator
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import sympy as sp
@@ -47,8 +47,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 import bpttlab.derivations.symbols as dimensions
+from bpttlab.derivations.activations import ACTIVATIONS
 from bpttlab.derivations.cells import Cell, resolve_cell
 from bpttlab.derivations.cells.spec import Line, parse_lines
+from bpttlab.numeric.engine.implementations import Implementations
 from bpttlab.numeric.engine.validate import as_array, as_float_array, check_targets
 from bpttlab.numeric.verify.torch_reference import HEADS, LOSS_AT, head_loss
 
@@ -64,15 +66,16 @@ def _softplus(v: Tensor) -> Tensor:
     return F.softplus(v, beta=1.0, threshold=40.0)
 
 
-#: The functions an equation may call, as the torch operations this reference evaluates them with.
-TORCH_FUNCTIONS: Mapping[str, Callable[[Tensor], Tensor]] = {
+#: The functions an equation may call, as the torch operations this reference evaluates them with (a
+#: new activation: ``TORCH_FUNCTIONS.register(name, f)``).
+TORCH_FUNCTIONS: Implementations = Implementations("torch", "activation", {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "relu": torch.relu,
     "softplus": _softplus,
     "exp": torch.exp,
     "identity": lambda v: v,
-}
+}, where="numeric/verify/torch_cell.py: TORCH_FUNCTIONS")
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.MatMult: operator.matmul, ast.Pow: operator.pow}
@@ -109,6 +112,11 @@ class _Walker:
             return apply(self(node.left), self(node.right))
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
+            if name in ACTIVATIONS and name not in TORCH_FUNCTIONS:  # registered, not implemented: say so
+                try:
+                    TORCH_FUNCTIONS.require(name)
+                except ValueError as missing:
+                    raise self.error(node, str(missing)) from None
             if name not in TORCH_FUNCTIONS or len(node.args) != 1 or node.keywords:
                 raise self.error(node, "unsupported call")
             argument = self(node.args[0])

@@ -13,7 +13,7 @@ Two references are given:
 Conventions are the project's: ``xs`` is time-major ``(T, N, D)``, ``h0``/``c0`` are ``(N, H)``,
 weights have the math's shapes (``W_xh`` is ``(H, D)``) and biases are 1-D. The loss is summed over
 steps ("every") or taken at the last step ("last"), summed over outputs and averaged over the batch.
-Softmax targets are integer classes ``(T, N)`` or ``(N,)``; sigmoid and linear targets are floats
+A head whose targets are classes (softmax) takes integers ``(T, N)`` or ``(N,)``; the others floats
 shaped like the outputs, ``(T, N, K)`` or ``(N, K)``.
 """
 
@@ -24,9 +24,34 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from bpttlab.derivations.heads import HEADS, TargetKind
+from bpttlab.numeric.engine.implementations import Implementations
+
 CELLS = ("rnn", "lstm", "gru", "gru_torch")
-HEADS = ("softmax", "sigmoid", "linear")
 LOSS_AT = ("every", "last")
+
+
+def _cross_entropy(s: Tensor, y: Tensor) -> Tensor:
+    return F.cross_entropy(s.reshape(-1, s.shape[-1]), y.reshape(-1), reduction="sum")
+
+
+def _binary_cross_entropy(s: Tensor, y: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(s, y, reduction="sum")
+
+
+def _squared_error(s: Tensor, y: Tensor) -> Tensor:
+    return 0.5 * ((s - y) ** 2).sum()
+
+
+#: Each registered head's loss in torch, by its name: ``loss(s, y)`` of the affine outputs
+#: s = W_hy h_t + b_y (…, K) and the targets y (integer classes (…) for a head whose targets are
+#: :attr:`~bpttlab.derivations.heads.TargetKind.CLASS`, floats (…, K) otherwise), summed over
+#: everything (a new head: ``TORCH_HEADS.register(name, loss)``).
+TORCH_HEADS: Implementations = Implementations("torch", "head", {
+    "softmax": _cross_entropy,
+    "sigmoid": _binary_cross_entropy,
+    "linear": _squared_error,
+}, where="numeric/verify/torch_reference.py: TORCH_HEADS")
 
 _GATES = {"rnn": "h", "lstm": "ifgo", "gru": "zrn", "gru_torch": "zrn"}
 _HEAD_PARAMS = ("W_hy", "b_y")
@@ -99,15 +124,13 @@ def _loss(head: str, loss_at: str, p: dict[str, Tensor], hs: Tensor, targets: np
     n = hs.shape[1]
     h = hs if loss_at == "every" else hs[-1]
     s = h @ p["W_hy"].T + p["b_y"]
-    if head == "softmax":
-        y = torch.as_tensor(np.asarray(targets), dtype=torch.long)
-        return F.cross_entropy(s.reshape(-1, s.shape[-1]), y.reshape(-1), reduction="sum") / n
+    loss = TORCH_HEADS.require(head)
+    if HEADS[head].target_kind is TargetKind.CLASS:
+        return loss(s, torch.as_tensor(np.asarray(targets), dtype=torch.long)) / n
     y = torch.as_tensor(np.asarray(targets, dtype=np.float64))
     if y.shape != s.shape:
         raise ValueError(f"{head} targets must have shape {tuple(s.shape)}, got {tuple(y.shape)}")
-    if head == "sigmoid":
-        return F.binary_cross_entropy_with_logits(s, y, reduction="sum") / n
-    return 0.5 * ((s - y) ** 2).sum() / n
+    return loss(s, y) / n
 
 
 def head_loss(head: str, loss_at: str, p: dict[str, Tensor], hs: Tensor, targets: np.ndarray) -> Tensor:

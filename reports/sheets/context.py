@@ -605,7 +605,7 @@ def head_sections(notation: str, cell: str | Cell = "rnn") -> tuple[HeadSection,
 
 @dataclass(frozen=True)
 class Recurrence:
-    """How δh_t is assembled for the heads ``heads`` (their names), whose lines are the same."""
+    """How δh_t is assembled for the heads ``heads`` (their names, as LaTeX text), whose lines agree."""
 
     heads: tuple[str, ...]
     lines: tuple[tuple[str, str], ...]
@@ -626,7 +626,8 @@ def recurrences(notation: str, cell: str | Cell = "rnn") -> dict[str, tuple[Recu
             lines = tuple(equation(eq, notation=notation) for eq in d.recurrence)
             groups.setdefault(lines, []).append(name)
             deltas[lines] = latex(delta(d.head.logits), notation=notation)
-        out[at] = tuple(Recurrence(tuple(heads), lines, deltas[lines]) for lines, heads in groups.items())
+        out[at] = tuple(Recurrence(tuple(escape_text(h, "head name") for h in heads), lines, deltas[lines])
+                        for lines, heads in groups.items())
     return out
 
 

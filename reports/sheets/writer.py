@@ -31,6 +31,7 @@ from bpttlab.reports.atomic import write_text
 from bpttlab.reports.sheets.bibliography import Citations
 from bpttlab.reports.sheets.context import (
     CellSection,
+    HeadSection,
     cell_section,
     head_sections,
     recurrences,
@@ -288,6 +289,16 @@ def outline(kind: str, sections: list[CellSection], *, worked: bool, topics: boo
     return tuple(parts)
 
 
+def _titled(heads: tuple[HeadSection, ...], words: Language) -> tuple[HeadSection, ...]:
+    """``heads``, each with its title in ``words`` (a registered head is listed by title on every sheet,
+    so a language without one fails here, in one line, rather than print the English title)."""
+    for section in heads:
+        if f"titles.{section.title}" not in words.words:
+            raise ValueError(f"language {words.code!r} has no title for the head {section.name!r}: add "
+                             f"{section.title!r} to [words.titles] in its words file ({words.code}.toml)")
+    return heads
+
+
 def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *, worked: bool | None = None,
                  decay_figures: dict[str, DecayFigure] | None = None, learning: object = None,
                  decay_folder: str | os.PathLike | None = None, relative_to: str | os.PathLike | None = None
@@ -328,7 +339,7 @@ def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *
         "sections": sections,
         "first": sections[0],
         "sym": sheet_symbols(notation, first) if kind != "variants" else sheet_symbols(notation),
-        "heads": head_sections(notation, first),
+        "heads": _titled(head_sections(notation, first), words),
         "recurrence": recurrences(notation, first),
         "double_sum": {"display": double_sum.latex(notation), "coupled": double_sum.coupled},
         "worked": (example_latex(hello_example(), notation=notation, lang=lang) if worked else None),
