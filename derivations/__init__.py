@@ -13,7 +13,13 @@ The proofs' own pieces (:class:`~.proof.Check`, :data:`~.proof.STEP_SIZES`, :fun
 :class:`~.opaque.Opaque`, :class:`~.polynomial.Polynomial`) are imported from their modules.
 """
 
-from bpttlab.derivations.activations import ACTIVATIONS, Activation, activation, register_activation
+from bpttlab.derivations.activations import (
+    ACTIVATIONS,
+    Activation,
+    activation,
+    register_activation,
+    unregister_activation,
+)
 from bpttlab.derivations.cells import (
     VARIANTS,
     Cell,
@@ -21,11 +27,12 @@ from bpttlab.derivations.cells import (
     load_cell_file,
     register,
     resolve_cell,
+    unregister,
 )
 from bpttlab.derivations.derivation import CELLS, HEADS, LOSS_AT, Derivation, carry, derive
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.equations import Equations
-from bpttlab.derivations.heads import Head, head
+from bpttlab.derivations.heads import Head, TargetKind, head, register_head, unregister_head
 from bpttlab.derivations.proof import Proof, bptt_steps, prove
 from bpttlab.derivations.scalar import relu, sigmoid, softplus, step
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
@@ -50,6 +57,7 @@ __all__ = [
     "LogSoftmax",
     "Proof",
     "Softmax",
+    "TargetKind",
     "activation",
     "bptt_steps",
     "carry",
@@ -61,9 +69,13 @@ __all__ = [
     "prove",
     "register",
     "register_activation",
+    "register_head",
     "relu",
     "resolve_cell",
     "sigmoid",
     "softplus",
     "step",
+    "unregister",
+    "unregister_activation",
+    "unregister_head",
 ]

@@ -25,7 +25,7 @@ from bpttlab.derivations.cells.record import Cell
 from bpttlab.derivations.cells.rnn import rnn
 from bpttlab.derivations.cells.spec import load_cell_file
 
-__all__ = ["BUILT_IN", "CELLS", "LIBRARY", "VARIANTS", "register", "resolve_cell"]
+__all__ = ["BUILT_IN", "CELLS", "LIBRARY", "VARIANTS", "register", "resolve_cell", "unregister"]
 
 #: The folder of the shipped ``.cell`` files.
 LIBRARY = Path(__file__).with_name("library")
@@ -53,6 +53,14 @@ def register(cell: Cell, *, replace: bool = False) -> Cell:
         raise ValueError(f"a cell named {cell.name!r} is registered already; pass replace=True")
     _registry[cell.name] = cell
     return cell
+
+
+def unregister(name: str) -> None:
+    """Remove the cell called ``name`` (for temporary registrations, e.g. in tests); the built-in cells
+    and the shipped variants stay."""
+    if name in BUILT_IN or name in VARIANTS:
+        raise ValueError(f"{name} is built in or shipped and cannot be unregistered")
+    _registry.pop(name, None)
 
 
 def resolve_cell(cell: str | os.PathLike | Cell) -> Cell:

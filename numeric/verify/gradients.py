@@ -264,8 +264,10 @@ def _problem(engine: Engine, sizes: dict[str, int], seed: int) -> dict:
                                              initial=problem["initial"])
             if min(float(np.max(np.abs(g))) for g in grads.values()) >= GRADIENT_FLOOR:
                 return problem
-    raise ValueError(f"no problem for {engine.cell.name} whose relu arguments stay {KINK_MARGIN} away from 0 "
-                     f"in {KINK_ATTEMPTS} seeds from {seed}; try other sizes")
+    kinked = sorted({n.name for eq in engine.cell.equations for n in eq.rhs.atoms(Elementwise)
+                     if not activation(n.name).smooth})
+    raise ValueError(f"no problem for {engine.cell.name} whose {', '.join(kinked)} arguments stay "
+                     f"{KINK_MARGIN} away from 0 in {KINK_ATTEMPTS} seeds from {seed}; try other sizes")
 
 
 def _finite_differences(engine: Engine, problem: dict, eps: float) -> dict[str, np.ndarray]:
