@@ -6,11 +6,27 @@ in English (pdflatex required)."""
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import jax.numpy as jnp
+import numpy as np
 import pytest
+import sympy as sp
+import torch
 
+from bpttlab.derivations import (
+    ACTIVATIONS,
+    LOSS_AT,
+    Activation,
+    custom_cell,
+    derive,
+    prove,
+    register_activation,
+    unregister_activation,
+)
 from bpttlab.derivations.printing.notations import (
     NOTATIONS,
     CourseNotation,
@@ -19,8 +35,14 @@ from bpttlab.derivations.printing.notations import (
     register_notation,
     unregister_notation,
 )
+from bpttlab.derivations.structure import gates
+from bpttlab.numeric.engine import build_engine
+from bpttlab.numeric.engine.jax_engine import JAX_ACTIVATIONS
+from bpttlab.numeric.engine.numpy_functions import NUMPY_ACTIVATIONS
+from bpttlab.numeric.verify import verify_gradients
+from bpttlab.numeric.verify.torch_cell import TORCH_FUNCTIONS, torch_cell_loss_and_grads
 from bpttlab.reports.sheets.languages import LANGUAGES, load_language, register_language, unregister_language
-from bpttlab.reports.sheets.pdflatex import overfull_boxes, pdf_text
+from bpttlab.reports.sheets.pdflatex import compile_pdf, overfull_boxes, pdf_text
 from bpttlab.reports.sheets.writer import COMBINED, render_sheet, write_sheets
 
 
@@ -118,3 +140,156 @@ def test_a_german_language_is_a_words_file(german, tmp_path, pdflatex):
     assert "0{,}5" in tex or "0{,}1" in tex  # German numbers: the decimal comma
     worked = tex[tex.index(r"\texttt{hello}"):tex.index("import torch")]
     assert not __import__("re").search(r"\d\.\d{3}", worked)  # and never a decimal point there
+
+
+# ------------------------------------------------------------------------------- adding an activation
+class softsign_prime(sp.Function):
+    """softsign′(u) = 1/(1 + |u|)²: softsign's derivative, a function of its own, since a derivative is
+    written with registered functions (|u| is not one), as relu's is with step."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        u = self.args[0]
+        return -2 * sp.sign(u) / (1 + sp.Abs(u)) ** 3
+
+
+class softsign(sp.Function):
+    """softsign(u) = u/(1 + |u|)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return softsign_prime(self.args[0])
+
+
+def _numpy_softsign(x, out=None):
+    x = np.asarray(x)
+    return np.divide(x, 1 + np.abs(x), out=out)
+
+
+def _numpy_softsign_prime(x, out=None):
+    return np.reciprocal(np.square(1 + np.abs(np.asarray(x))), out=out)
+
+
+#: The recipe's registrations, in its order: (record, NumPy, JAX, PyTorch or None).
+SOFTSIGN = (
+    (Activation("softsign", softsign, r"\operatorname{softsign}", "softsign", sp.Interval.open(-1, 1),
+                sp.Integer(1), smooth=False),
+     _numpy_softsign, lambda x: x / (1 + jnp.abs(x)), torch.nn.functional.softsign),
+    (Activation("softsign_prime", softsign_prime, r"\operatorname{softsign}'", "softsign′",
+                sp.Interval.Lopen(0, 1), sp.Integer(2), smooth=False, in_cells=False),
+     _numpy_softsign_prime, lambda x: 1 / (1 + jnp.abs(x)) ** 2, None),
+)
+
+
+@contextmanager
+def registered_activations(entries):
+    """Each record in the registry and its implementation in every library's table, removed after."""
+    try:
+        for record, numpy_f, jax_f, torch_f in entries:
+            register_activation(record)
+            NUMPY_ACTIVATIONS.register(record.name, numpy_f)
+            JAX_ACTIVATIONS.register(record.name, jax_f)
+            if torch_f is not None:
+                TORCH_FUNCTIONS.register(record.name, torch_f)
+        yield
+    finally:
+        for record, *_ in entries:
+            unregister_activation(record.name)
+            for table in (NUMPY_ACTIVATIONS, JAX_ACTIVATIONS, TORCH_FUNCTIONS):
+                table.unregister(record.name)
+
+
+SOFTSIGN_RNN = "h_t = softsign(W_xh @ x_t + W_hh @ h_prev + b_h)"
+
+
+def test_an_activation_is_a_record_and_one_entry_per_library(tmp_path, pdflatex):
+    with registered_activations(SOFTSIGN):
+        cell = custom_cell("softsign_rnn", SOFTSIGN_RNN, {"h_t": "h_prev"}, title="Softsign RNN")
+        d = derive(cell, "linear", "every")
+        assert "softsign_prime(a_{h,t})" in str(d.step_backward[0].rhs)
+        for at in LOSS_AT:
+            proof = prove(cell, "linear", at, kind=("step", "bptt"))
+            kinds = {c.what.split()[0] for c in proof.checks}
+            assert proof.passed and kinds == {"step", "head", "BPTT"}, proof
+        result = verify_gradients(cells=(cell,), heads=("linear",))
+        assert result.passed and not any(c.skipped for c in result)
+        assert {c.check for c in result} == {"finite differences", "torch autograd"}
+        tex_path = tmp_path / "softsign_rnn.tex"
+        tex_path.write_text(render_sheet(cell, "en", "course"), encoding="utf-8")
+        text = " ".join(pdf_text(compile_pdf(tex_path)).split())
+    assert "softsign" not in ACTIVATIONS and "softsign" not in NUMPY_ACTIVATIONS  # the registrations are gone
+    assert "softsign" not in TORCH_FUNCTIONS and "softsign_prime" not in JAX_ACTIVATIONS
+    assert "ht = softsign(ah,t )" in text  # the forward step
+    assert "softsign(ah,t ), values in (−1, 1)" in text  # its range, in the symbol table
+    assert "γ = sup | softsign′ | = 1" in text  # its derivative's bound, in the bound
+    assert "not bounded" not in text and "tanh" not in text.split("Forward pass")[1].split("Outputs")[0]
+
+
+def test_an_activation_of_a_multi_state_cell_gets_the_bound_sentence(pdflatex, tmp_path):
+    """Where the sheet has no single-state bound, its sentence on the functions' derivatives names
+    softsign's bound, and nothing about it being unbounded."""
+    with registered_activations(SOFTSIGN):
+        cell = custom_cell("softsign_pair", """
+            h_t = softsign(W_xh @ x_t + W_hm @ m_prev + b_h)
+            m_t = softsign(W_mh @ h_prev + b_m)
+            """, {"h_t": "h_prev", "m_t": "m_prev"})
+        tex = render_sheet(cell, "en", "course")
+    assert r"bounded, $\operatorname{softsign}' \le 1$" in " ".join(tex.split())
+    assert "is not" not in tex.split(r"\operatorname{softsign}' \le 1")[1].split(".")[0]
+
+
+def test_an_activation_missing_from_the_torch_table_is_one_line():
+    """Registered and implemented for NumPy and JAX, but not for PyTorch: the PyTorch reference names the
+    function and the table (never 'unsupported call')."""
+    record, numpy_f, jax_f, _ = SOFTSIGN[0]
+    with registered_activations([(record, numpy_f, jax_f, None), SOFTSIGN[1]]):
+        cell = custom_cell("softsign_rnn", SOFTSIGN_RNN, {"h_t": "h_prev"})
+        engine = build_engine(cell, "linear", "last")
+        params = engine.init_params(D=2, H=3, K=1, seed=0)
+        with pytest.raises(ValueError) as error:
+            torch_cell_loss_and_grads(cell, "linear", "last", params, np.ones((2, 2, 2)), np.zeros((2, 1)))
+    message = str(error.value)
+    assert "\n" not in message and "torch has no implementation of the activation 'softsign'" in message
+    assert "numeric/verify/torch_cell.py: TORCH_FUNCTIONS.register" in message
+
+
+class tanh_gate(sp.Function):
+    """(1 + tanh u)/2: a gate (values in (0, 1)) under a name no code knows."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        g = tanh_gate(self.args[0])
+        return 2 * g * (1 - g)
+
+
+def test_a_function_with_values_in_0_1_is_a_gate_by_its_range(pdflatex, tmp_path):
+    record = Activation("tanh_gate", tanh_gate, r"\operatorname{g}", "g", sp.Interval.open(0, 1),
+                        sp.Rational(1, 2))
+    with registered_activations([(record, lambda x, out=None: np.multiply(np.tanh(x) + 1, 0.5, out=out),
+                                  lambda x: (jnp.tanh(x) + 1) / 2, lambda x: (torch.tanh(x) + 1) / 2)]):
+        cell = custom_cell("tanh_gated", """
+            f_t = tanh_gate(W_xf @ x_t + W_hf @ h_prev + b_f)
+            n_t = tanh(W_xn @ x_t + W_hn @ h_prev + b_n)
+            h_t = f_t * h_prev + (1 - f_t) * n_t
+            """, {"h_t": "h_prev"})
+        assert ACTIVATIONS["tanh_gate"].is_gate and [g.name for g in gates(cell)] == ["f_t"]
+        tex_path = tmp_path / "tanh_gated.tex"
+        tex_path.write_text(render_sheet(cell, "en", "course"), encoding="utf-8")
+        text = " ".join(pdf_text(compile_pdf(tex_path)).split())
+    assert "ft RH the update gate, values in (0, 1)" in text  # a gate by its range, and its role
+    assert "made of the gate ft alone" in text  # the direct path through the gate
+
+
+def test_no_name_of_a_function_or_head_stands_in_for_a_fact():
+    """Gates come from the range, heads' behaviour from their records: no comparison with a name."""
+    root = Path(__file__).parents[2]
+    compared = re.compile(r"""(==|!=)\s*["'](sigmoid|tanh|relu|softplus|softmax|linear)["']|"""
+                          r"""["'](sigmoid|tanh|relu|softplus|softmax|linear)["']\s*(==|!=)""")
+    found = [f"{path.relative_to(root)}:{n}" for folder in ("derivations", "numeric", "reports")
+             for path in sorted((root / folder).rglob("*")) if path.suffix in (".py", ".j2")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if compared.search(line)]
+    assert found == []
