@@ -31,7 +31,6 @@ import sympy as sp
 from bpttlab.derivations.cells import CELLS, Cell, resolve_cell
 from bpttlab.derivations.equations import Equations, check_notation
 from bpttlab.derivations.heads import HEADS, Head
-from bpttlab.derivations.heads import head as make_head
 from bpttlab.derivations.jacobian import jacobians
 from bpttlab.derivations.names import at_step, shift_name
 from bpttlab.derivations.reverse import reverse_pass
@@ -157,7 +156,8 @@ def derive(cell: str | Cell, head: str | None = "softmax", loss_at: str = "every
         raise ValueError(f"unknown head {head!r}; valid heads: {', '.join(HEADS)}")
     if not isinstance(loss_at, str) or loss_at not in LOSS_AT:
         raise ValueError(f"unknown loss placement {loss_at!r}; valid: {', '.join(LOSS_AT)}")
-    return _derive(c, head, loss_at, check_notation(notation))
+    # keyed by the head's record, not its name: a head registered again under its name is derived again
+    return _derive(c, None if head is None else HEADS[head], loss_at, check_notation(notation))
 
 
 _BASE = re.compile(r"^(δ?[^\W\d_]+)")
@@ -168,11 +168,10 @@ def _primed(name: str) -> str:
     return _BASE.sub(lambda m: m[1] + "'", name, count=1) if _BASE.match(name) else name + "'"
 
 
-def _head_on(name: str, c: Cell) -> Head:
-    """The head ``name`` reading the cell's first state, its own values renamed out of the way of the
+def _head_on(hd: Head, c: Cell) -> Head:
+    """The head ``hd`` reading the cell's first state, its own values renamed out of the way of the
     cell's names (a cell may call a state ``s_t`` or ``y_t``: the head's target then becomes ``y'_t``),
     so that no symbol means two things in one derivation."""
-    hd = make_head(name)
     taken = {s.name for eq in c.equations for s in (eq.lhs, *eq.rhs.atoms(sp.MatrixSymbol))}
     taken |= {s.name for s in (*c.inputs, *c.params)}
     taken |= {shift_name(s.name, "T") for s in c.new_states}
@@ -194,7 +193,7 @@ def _head_on(name: str, c: Cell) -> Head:
 
 
 @cache
-def _derive(c: Cell, head: str | None, loss_at: str, notation: str = "course") -> Derivation:
+def _derive(c: Cell, head: Head | None, loss_at: str, notation: str = "course") -> Derivation:
     if notation != "course":
         return _derive(c, head, loss_at).in_notation(notation)
     c, step, jacobian = _cell_parts(c)

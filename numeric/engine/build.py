@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
-from bpttlab.derivations import Cell, Derivation, derive
+from bpttlab.derivations import HEADS, Cell, Derivation, Head, derive
 from bpttlab.numeric.engine.core import NumpyEngine
 from bpttlab.numeric.engine.jax_support import jax_available, require_jax
 from bpttlab.numeric.engine.protocol import Engine
@@ -73,9 +73,11 @@ def build_engine(cell: str | Cell, head: str | None = None, loss_at: str = "ever
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
     d = derive(cell, head, loss_at)  # checks the names (ValueError) before they become a cache key
-    return _engine(d.cell, head, loss_at, backend)  # positional, so every spelling shares one entry
+    # positional, so every spelling shares one entry; the head's record, so a head registered again
+    # under its name gets an engine of its own
+    return _engine(d.cell, None if head is None else HEADS[head], loss_at, backend)
 
 
 @cache
-def _engine(cell: Cell, head: str | None, loss_at: str, backend: str) -> Engine:
-    return BACKENDS[backend].make(derive(cell, head, loss_at))
+def _engine(cell: Cell, head: Head | None, loss_at: str, backend: str) -> Engine:
+    return BACKENDS[backend].make(derive(cell, None if head is None else head.name, loss_at))

@@ -19,13 +19,19 @@ import torch
 
 from bpttlab.derivations import (
     ACTIVATIONS,
+    HEADS,
     LOSS_AT,
     Activation,
+    Elementwise,
+    Head,
+    TargetKind,
     custom_cell,
     derive,
     prove,
     register_activation,
+    register_head,
     unregister_activation,
+    unregister_head,
 )
 from bpttlab.derivations.printing.notations import (
     NOTATIONS,
@@ -36,11 +42,13 @@ from bpttlab.derivations.printing.notations import (
     unregister_notation,
 )
 from bpttlab.derivations.structure import gates
+from bpttlab.derivations.symbols import H, K, matrix, vector
 from bpttlab.numeric.engine import build_engine
 from bpttlab.numeric.engine.jax_engine import JAX_ACTIVATIONS
 from bpttlab.numeric.engine.numpy_functions import NUMPY_ACTIVATIONS
 from bpttlab.numeric.verify import verify_gradients
 from bpttlab.numeric.verify.torch_cell import TORCH_FUNCTIONS, torch_cell_loss_and_grads
+from bpttlab.numeric.verify.torch_reference import TORCH_HEADS, torch_loss_and_grads
 from bpttlab.reports.sheets.languages import LANGUAGES, load_language, register_language, unregister_language
 from bpttlab.reports.sheets.pdflatex import compile_pdf, overfull_boxes, pdf_text
 from bpttlab.reports.sheets.writer import COMBINED, render_sheet, write_sheets
@@ -293,3 +301,128 @@ def test_no_name_of_a_function_or_head_stands_in_for_a_fact():
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if compared.search(line)]
     assert found == []
+
+
+# ------------------------------------------------------------------------------------- adding a head
+TANH_TITLE = "tanh output, squared error"
+
+
+def tanh_squared_head() -> Head:
+    """ŷ_t = tanh(W_hy h_t + b_y), ℓ_t = ½ 1ᵀ(ŷ_t − y_t)²: a head with logits, real targets."""
+    h, W_hy, b_y = vector("h_t", H), matrix("W_hy", K, H), vector("b_y", K)
+    a, y, y_hat, loss = vector("a_{y,t}", K), vector("y_t", K), vector("ŷ_t", K), matrix("ℓ_t", 1, 1)
+    equations = (
+        sp.Eq(a, W_hy * h + b_y, evaluate=False),
+        sp.Eq(y_hat, Elementwise("tanh", a), evaluate=False),
+        sp.Eq(loss, sp.Rational(1, 2) * sp.OneMatrix(1, K) * sp.HadamardPower(y_hat - y, 2), evaluate=False),
+    )
+    return Head("tanh_squared", TANH_TITLE, h, (W_hy, b_y), a, y_hat, y, loss, equations, TargetKind.REAL)
+
+
+@pytest.fixture
+def tanh_head():
+    """The recipe: the Head registered, its PyTorch loss registered, its title in every language."""
+    saved = dict(LANGUAGES)
+    titles = {"en": TANH_TITLE, "id": "keluaran tanh dengan galat kuadrat"}
+    try:
+        register_head(tanh_squared_head())
+        TORCH_HEADS.register("tanh_squared", lambda s, y: 0.5 * ((torch.tanh(s) - y) ** 2).sum())
+        for code, lang in saved.items():
+            register_language(replace(lang, words={**lang.words, f"titles.{TANH_TITLE}": titles[code]}),
+                              replace=True)
+        yield "tanh_squared"
+    finally:
+        unregister_head("tanh_squared")
+        TORCH_HEADS.unregister("tanh_squared")
+        for lang in saved.values():
+            register_language(lang, replace=True)
+
+
+def test_a_head_is_a_record_a_torch_loss_and_its_titles(tanh_head, tmp_path, pdflatex):
+    assert list(HEADS)[-1] == tanh_head and len(HEADS) == 4
+    d = derive("rnn", tanh_head, "every")
+    assert str(d.head_backward[0].rhs) == "HadamardProduct(-y_t + ŷ_t, -HadamardPower(ŷ_t, 2) + 1)"
+    for at in LOSS_AT:
+        assert prove("rnn", tanh_head, at).passed
+        assert prove("mgu", tanh_head, at, kind=("step",)).passed
+    # the built-in rnn (PyTorch's own equations and nn.RNN) and a cell written as equations (torch_cell)
+    result = verify_gradients(cells=("rnn", "mgu"), heads=(tanh_head,))
+    assert result.passed and not any(c.skipped for c in result)
+    assert {(c.cell, c.check) for c in result} == {
+        ("rnn", "finite differences"), ("rnn", "torch autograd"), ("rnn", "torch nn module"),
+        ("mgu", "finite differences"), ("mgu", "torch autograd")}
+    rng = np.random.default_rng(3)
+    for at in LOSS_AT:
+        engine = build_engine("rnn", tanh_head, at)
+        params = engine.init_params(D=2, H=3, K=2, seed=1)
+        xs = rng.normal(size=(4, 5, 2))
+        ys = rng.uniform(-1, 1, size=(4, 5, 2) if at == "every" else (5, 2))
+        loss, grads = engine.loss_and_grads(params, xs, ys)
+        hs = engine.forward(params, xs).h if at == "every" else engine.forward(params, xs).h[-1]
+        by_hand = 0.5 * ((np.tanh(hs @ params["W_hy"].T + params["b_y"]) - ys) ** 2).sum() / 5
+        assert loss == pytest.approx(by_hand, rel=1e-13) and set(grads) >= {"W_hy", "b_y", "W_hh"}
+    (sheet,) = write_sheets(tmp_path, ["rnn"], ["en"], ["course"], pdf=True)
+    text = " ".join(pdf_text(sheet.pdf).split())
+    assert "The four output layers below work with every cell" in text and "three output layers" not in text
+    assert "linear output, squared error; and tanh output, squared error." in text  # the heads' list
+    assert "Tanh output, squared error" in text  # its section's heading
+    assert r"\text{(softmax, sigmoid, tanh\texttt{\char`\_}squared)}" in sheet.tex.read_text(encoding="utf-8")
+
+
+def test_a_head_in_indonesian_is_listed_by_its_indonesian_title(tanh_head, tmp_path, pdflatex):
+    (sheet,) = write_sheets(tmp_path, ["rnn"], ["id"], ["course"], pdf=True)
+    text = " ".join(pdf_text(sheet.pdf).split())
+    assert "keluaran tanh dengan galat kuadrat" in text and "tanh output, squared error" not in text
+    assert "empat" in text and " tiga lapisan keluaran" not in text
+
+
+def test_a_head_without_a_title_in_a_language_is_refused_in_one_line():
+    register_head(replace(tanh_squared_head(), title="tanh output, half squared error"))
+    try:
+        with pytest.raises(ValueError) as error:
+            render_sheet("rnn", "id", "course", worked=False)
+    finally:
+        unregister_head("tanh_squared")
+    assert str(error.value) == ("language 'id' has no title for the head 'tanh_squared': add 'tanh output, "
+                                "half squared error' to [words.titles] in its words file (id.toml)")
+
+
+def test_a_head_without_a_torch_loss_is_refused_in_one_line():
+    register_head(tanh_squared_head())
+    try:
+        engine = build_engine("rnn", "tanh_squared", "last")
+        params = engine.init_params(D=2, H=3, K=1, seed=0)
+        with pytest.raises(ValueError) as error:
+            torch_cell_loss_and_grads("mgu", "tanh_squared", "last", build_engine(
+                "mgu", "tanh_squared", "last").init_params(D=2, H=3, K=1, seed=0), np.ones((2, 2, 2)),
+                np.zeros((2, 1)))
+        with pytest.raises(ValueError) as built_in:
+            torch_loss_and_grads("rnn", "tanh_squared", "last", params, np.ones((2, 2, 2)), np.zeros((2, 1)))
+    finally:
+        unregister_head("tanh_squared")
+    for raised in (error, built_in):
+        assert str(raised.value) == ("torch has no implementation of the head 'tanh_squared': register one "
+                                     "with numeric/verify/torch_reference.py: TORCH_HEADS.register "
+                                     "(CONTRIBUTING.md)")
+
+
+def test_a_head_registered_again_under_its_name_is_derived_and_built_again():
+    """derive and build_engine are cached; the key is the head's record, so a second head under the
+    same name (a recipe tried twice in one session) never gets the first one's derivation or engine."""
+    first = tanh_squared_head()
+    a, y_hat = first.logits, first.prediction
+    sigmoid_equations = tuple(sp.Eq(eq.lhs, Elementwise("sigmoid", a), evaluate=False) if eq.lhs == y_hat
+                              else eq for eq in first.equations)
+    second = replace(first, title="sigmoid output, squared error", equations=sigmoid_equations)
+    seen = []
+    for record in (first, second):
+        register_head(record)
+        try:
+            d = derive("rnn", "tanh_squared", "last")
+            engine = build_engine("rnn", "tanh_squared", "last")
+            seen.append((d.head.title, engine.head.title, str(d.head_backward[0].rhs)))
+        finally:
+            unregister_head("tanh_squared")
+    assert [s[:2] for s in seen] == [(TANH_TITLE,) * 2, ("sigmoid output, squared error",) * 2]
+    assert seen[0][2] == "HadamardProduct(-y_t + ŷ_t, -HadamardPower(ŷ_t, 2) + 1)"  # tanh′ = 1 − ŷ²
+    assert seen[1][2] == "HadamardProduct(-y_t + ŷ_t, -ŷ_t + 1, ŷ_t)"  # σ′ = ŷ(1 − ŷ)
