@@ -1,13 +1,15 @@
-"""Every registered cell is covered everywhere: verification, proofs, sheets and the decay study all
-iterate over the one registry, so a cell registered by a user is covered too."""
+"""Every registered cell is covered everywhere: verification, proofs, sheets, the decay study and the
+proof benchmark all iterate over the one registry, so a cell registered by a user is covered too (the
+recipe of CONTRIBUTING.md, "Adding a cell")."""
 
 import pytest
 
+import bpttlab.derivations.proof as proof
 import bpttlab.numeric.verify.gradients as verify
 import bpttlab.reports.cli.main_job as main_job
-from bpttlab.derivations import CELLS, HEADS, LOSS_AT, custom_cell, register
-from bpttlab.derivations.cells import registry
+from bpttlab.derivations import CELLS, HEADS, LOSS_AT, custom_cell, register, unregister
 from bpttlab.numeric.decay.study import decay_study
+from bpttlab.reports.benchmarks.derive import bench_step_proofs
 from bpttlab.reports.sheets.writer import all_sheets
 
 
@@ -16,8 +18,10 @@ def extra_cell():
     """A cell registered for this test only."""
     cell = custom_cell("student_cell", "h_t = tanh(W_xh @ x_t + W_hh @ (h_prev * h_prev) + b_h)",
                        {"h_t": "h_prev"})
-    yield register(cell)
-    registry._registry.pop(cell.name)
+    try:
+        yield register(cell)
+    finally:
+        unregister(cell.name)
 
 
 def test_verify_iterates_over_the_registry(monkeypatch):
@@ -57,3 +61,27 @@ def test_a_cell_registered_by_a_user_is_covered_too(extra_cell, monkeypatch):
     assert "student_cell" in seen and "student_cell" in all_sheets()
     study = decay_study(T=6, H=2, seeds=(0,), radii=(0.5,), forget_biases=(1.0,))
     assert "student_cell" in {c.cell for c in study.variants}
+
+
+class _Passed:
+    def __init__(self, cell, head):
+        self.name, self.passed, self.checks = f"{cell} × {head}", True, ()
+
+
+def test_a_cell_registered_by_a_user_is_proven_and_benchmarked(extra_cell, monkeypatch, tmp_path):
+    seen = []
+    fake = lambda cell, head=None, *a, **k: seen.append((cell, head)) or _Passed(cell, head)  # noqa: E731
+    monkeypatch.setattr(main_job, "prove", fake)
+    monkeypatch.setattr(proof, "prove", fake)
+    main_job._proofs(tmp_path, main_job.Step("proofs"))
+    assert [(c, h) for c, h in seen if c == "student_cell"] == [("student_cell", h) for h in (None, *HEADS)]
+    seen.clear()
+    assert "student_cell" in bench_step_proofs()
+    assert [(c, h) for c, h in seen if c == "student_cell"] == [("student_cell", h) for h in HEADS]
+
+
+def test_a_built_in_or_shipped_cell_cannot_be_unregistered():
+    for name in ("lstm", "mgu"):
+        with pytest.raises(ValueError, match=f"^{name} is built in or shipped and cannot be unregistered$"):
+            unregister(name)
+        assert name in CELLS

@@ -19,6 +19,7 @@ import torch
 
 from bpttlab.derivations import (
     ACTIVATIONS,
+    CELLS,
     HEADS,
     LOSS_AT,
     Activation,
@@ -28,8 +29,10 @@ from bpttlab.derivations import (
     custom_cell,
     derive,
     prove,
+    register,
     register_activation,
     register_head,
+    unregister,
     unregister_activation,
     unregister_head,
 )
@@ -43,15 +46,17 @@ from bpttlab.derivations.printing.notations import (
 )
 from bpttlab.derivations.structure import gates
 from bpttlab.derivations.symbols import H, K, matrix, vector
+from bpttlab.numeric.decay.study import decay_study
 from bpttlab.numeric.engine import build_engine
 from bpttlab.numeric.engine.jax_engine import JAX_ACTIVATIONS
 from bpttlab.numeric.engine.numpy_functions import NUMPY_ACTIVATIONS
 from bpttlab.numeric.verify import verify_gradients
 from bpttlab.numeric.verify.torch_cell import TORCH_FUNCTIONS, torch_cell_loss_and_grads
 from bpttlab.numeric.verify.torch_reference import TORCH_HEADS, torch_loss_and_grads
+from bpttlab.reports.cli.app import build_parser
 from bpttlab.reports.sheets.languages import LANGUAGES, load_language, register_language, unregister_language
 from bpttlab.reports.sheets.pdflatex import compile_pdf, overfull_boxes, pdf_text
-from bpttlab.reports.sheets.writer import COMBINED, render_sheet, write_sheets
+from bpttlab.reports.sheets.writer import COMBINED, all_sheets, render_sheet, write_sheets
 
 
 class DiveIntoDeepLearning(CourseNotation):
@@ -426,3 +431,30 @@ def test_a_head_registered_again_under_its_name_is_derived_and_built_again():
     assert [s[:2] for s in seen] == [(TANH_TITLE,) * 2, ("sigmoid output, squared error",) * 2]
     assert seen[0][2] == "HadamardProduct(-y_t + ŷ_t, -HadamardPower(ŷ_t, 2) + 1)"  # tanh′ = 1 − ŷ²
     assert seen[1][2] == "HadamardProduct(-y_t + ŷ_t, -ŷ_t + 1, ŷ_t)"  # σ′ = ŷ(1 − ŷ)
+
+
+# ------------------------------------------------------------------------------------- adding a cell
+@pytest.fixture
+def leaky_rnn():
+    """The recipe: a cell written as equations, registered under its name (a .cell file loads the same)."""
+    cell = custom_cell("leaky_rnn", "h_t = 0.5 * h_prev + 0.5 * tanh(W_xh @ x_t + W_hh @ h_prev + b_h)",
+                       {"h_t": "h_prev"}, title="Leaky RNN")
+    try:
+        yield register(cell).name
+    finally:
+        unregister(cell.name)
+
+
+def test_a_cell_is_one_registration(leaky_rnn, tmp_path, pdflatex):
+    """By its name alone: proven, verified, written as a sheet, in the decay study and the CLI's choices
+    (tests/test_registry_coverage.py checks every consumer's loop over the registry)."""
+    assert leaky_rnn in CELLS and leaky_rnn in all_sheets()
+    assert prove(leaky_rnn, "softmax", "every").passed
+    result = verify_gradients(cells=(leaky_rnn,), heads=("sigmoid",), loss_at=("last",))
+    assert result.passed and {c.check for c in result} == {"finite differences", "torch autograd"}
+    (sheet,) = write_sheets(tmp_path, [leaky_rnn], ["en"], ["course"], pdf=True)
+    text = " ".join(pdf_text(sheet.pdf).split())
+    assert "Backpropagation through time: Leaky RNN" in text
+    study = decay_study(T=6, H=2, seeds=(0,), radii=(0.5,), forget_biases=(1.0,))
+    assert leaky_rnn in {c.cell for c in study.variants}
+    assert leaky_rnn in build_parser().parse_args(["prove"]).cells  # the CLI's default: every cell
