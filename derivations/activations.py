@@ -23,8 +23,9 @@ Traceback (most recent call last):
 ValueError: unknown element-wise function 'softsine'; valid: sigmoid, tanh, relu, softplus, exp, log, step
 
 Adding an activation is one record here (:func:`register_activation`), one NumPy entry
-(``numeric/engine/numpy_functions.py``), one JAX entry (``numeric/engine/jax_engine.py``) and one PyTorch
-entry (``numeric/verify/torch_cell.py``); see CONTRIBUTING.md.
+(``NUMPY_ACTIVATIONS.register`` in ``numeric/engine/numpy_functions.py``), one JAX entry
+(``JAX_ACTIVATIONS.register`` in ``numeric/engine/jax_engine.py``) and, for a function a cell may call,
+one PyTorch entry (``TORCH_FUNCTIONS.register`` in ``numeric/verify/torch_cell.py``); see CONTRIBUTING.md.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ logits are ``a_{y,t}``, the output layer's pre-activation beside a cell's ``a_t`
 ('linear output, squared error', ('W_hy', 'b_y'))
 
 Adding a head is one :func:`register_head` of a :class:`Head` (its equations, logits, prediction,
-target and loss), plus what each consumer keys by :class:`TargetKind` if the kind is new; see
-CONTRIBUTING.md.
+target and loss), its PyTorch loss (``TORCH_HEADS.register`` in ``numeric/verify/torch_reference.py``)
+and its title in every language, plus what each consumer keys by :class:`TargetKind` if the kind is
+new; see CONTRIBUTING.md.
 """
 
 from __future__ import annotations
