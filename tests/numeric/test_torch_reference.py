@@ -131,3 +131,11 @@ def test_module_reference_leaves_the_torch_rng_alone():
     before = torch.get_rng_state()
     torch_module_loss_and_grads("lstm", "linear", "last", params, xs, targets, **states)
     assert torch.equal(before, torch.get_rng_state())
+
+
+def test_every_registered_head_has_a_torch_loss():
+    """Each head's loss in PyTorch is an entry of TORCH_HEADS, keyed by the registry's names (no head
+    is recognised by its name in the reference)."""
+    from bpttlab.numeric.verify.torch_reference import TORCH_HEADS
+
+    assert list(TORCH_HEADS) == list(HEADS)
