@@ -424,7 +424,7 @@ def _solved_fraction(study: Study, setting: str, T: int) -> tuple[int, int]:
     return sum(o.status == "solved" for o in runs), len(runs)
 
 
-def _lengths(values: Sequence[int], all_lengths: Sequence[int], words: dict) -> str:
+def _lengths(values: Sequence[int], all_lengths: Sequence[int]) -> str:
     """"T ≤ 20" when ``values`` are the first lengths, "T ≥ 50" the last ones, else a list."""
     values = list(values)
     if not values:
@@ -492,15 +492,15 @@ def verdict(study: Study, setting: str, lang: str = "en") -> tuple[str, bool]:
     budget = study.config.budget
     parts = [w["horizon"].format(h=horizon.text())]
     if solved:
-        parts.append(w["solved"].format(Ts=_lengths(solved, lengths, w)))
+        parts.append(w["solved"].format(Ts=_lengths(solved, lengths)))
     if partly:
-        parts.append(w["partly"].format(Ts=_lengths(partly, lengths, w)))
+        parts.append(w["partly"].format(Ts=_lengths(partly, lengths)))
     if failed:
-        parts.append(w["failed"].format(Ts=_lengths(failed, lengths, w), budget=budget))
+        parts.append(w["failed"].format(Ts=_lengths(failed, lengths), budget=budget))
     if diverged:
-        parts.append(w["diverged"].format(Ts=_lengths(diverged, lengths, w)))
+        parts.append(w["diverged"].format(Ts=_lengths(diverged, lengths)))
     if skipped:
-        parts.append(w["skipped"].format(Ts=_lengths(skipped, lengths, w)))
+        parts.append(w["skipped"].format(Ts=_lengths(skipped, lengths)))
     reach = horizon.T_measured if horizon.steps is None else horizon.steps
     ran = [T for T in lengths if T not in skipped]
     beyond = [T for T in ran if majority[T] and T > reach]
