@@ -559,4 +559,4 @@ def _reader(names: tuple[str, ...]) -> Callable[[dict], tuple]:
     """A function giving ``names``' values from a dict, as a tuple (operator.itemgetter, in C)."""
     if len(names) == 1:
         return lambda values: (values[names[0]],)
-    return itemgetter(*names) if names else (lambda values: ())
+    return itemgetter(*names) if names else (lambda _values: ())
