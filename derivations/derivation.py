@@ -102,7 +102,7 @@ class Derivation:
         except ValueError:
             return None
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's _repr_pretty_ protocol)
         from bpttlab.derivations.printing.text_printer import equation_lines
 
         printer.text("\n".join(equation_lines(self)))

@@ -87,7 +87,7 @@ class Equations(tuple):
         except ValueError:
             return None
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's _repr_pretty_ protocol)
         from bpttlab.derivations.printing.text_printer import text
 
         printer.text("\n".join(text(eq) for eq in self) if self else "Equations()")

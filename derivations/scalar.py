@@ -24,11 +24,11 @@ class sigmoid(sp.Function):
 
     nargs = 1
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
+    def fdiff(self, argindex: int = 1) -> sp.Expr:  # noqa: ARG002 (SymPy's Function.fdiff; one argument)
         s = sigmoid(self.args[0])
         return s * (1 - s)
 
-    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:  # noqa: ARG002 (SymPy's rewrite hints)
         return 1 / (1 + sp.exp(-u))
 
 
@@ -37,10 +37,10 @@ class softplus(sp.Function):
 
     nargs = 1
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
+    def fdiff(self, argindex: int = 1) -> sp.Expr:  # noqa: ARG002 (SymPy's Function.fdiff; one argument)
         return sigmoid(self.args[0])
 
-    def _eval_rewrite_as_log(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+    def _eval_rewrite_as_log(self, u: sp.Expr, **kwargs: object) -> sp.Expr:  # noqa: ARG002 (SymPy's rewrite hints)
         return sp.log(1 + sp.exp(u))
 
 
@@ -50,7 +50,7 @@ class relu(sp.Function):
 
     nargs = 1
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
+    def fdiff(self, argindex: int = 1) -> sp.Expr:  # noqa: ARG002 (SymPy's Function.fdiff; one argument)
         return step(self)
 
 
@@ -59,5 +59,5 @@ class step(sp.Function):
 
     nargs = 1
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
+    def fdiff(self, argindex: int = 1) -> sp.Expr:  # noqa: ARG002 (SymPy's Function.fdiff; one argument)
         return sp.S.Zero

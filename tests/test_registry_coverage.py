@@ -27,7 +27,7 @@ def extra_cell():
 def test_verify_iterates_over_the_registry(monkeypatch):
     seen = []
     monkeypatch.setattr(verify, "_verify_one",
-                        lambda cell, head, at, *rest: seen.append((cell.name, head, at)) or [])
+                        lambda cell, head, at, *_rest: seen.append((cell.name, head, at)) or [])
     verify.verify_gradients()
     assert seen == [(c, h, at) for c in CELLS for h in HEADS for at in LOSS_AT]
 
@@ -40,7 +40,7 @@ def test_the_main_jobs_proofs_iterate_over_the_registry(monkeypatch, tmp_path):
             self.name, self.passed, self.checks = f"{cell} × {head}", True, ()
 
     monkeypatch.setattr(main_job, "prove",
-                        lambda cell, head, *a, **k: seen.append((cell, head)) or Passed(cell, head))
+                        lambda cell, head, *_args, **_kwargs: seen.append((cell, head)) or Passed(cell, head))
     main_job._proofs(tmp_path, main_job.Step("proofs"))
     assert seen == [(c, h) for c in CELLS for h in (None, *HEADS)]
 
@@ -54,9 +54,10 @@ def test_every_registered_cell_is_in_the_decay_study():
     assert {c.cell for c in (*study.cells, *study.variants)} == set(CELLS)
 
 
-def test_a_cell_registered_by_a_user_is_covered_too(extra_cell, monkeypatch):
+@pytest.mark.usefixtures("extra_cell")
+def test_a_cell_registered_by_a_user_is_covered_too(monkeypatch):
     seen = []
-    monkeypatch.setattr(verify, "_verify_one", lambda cell, *rest: seen.append(cell.name) or [])
+    monkeypatch.setattr(verify, "_verify_one", lambda cell, *_rest: seen.append(cell.name) or [])
     verify.verify_gradients(heads=("linear",), loss_at=("last",))
     assert "student_cell" in seen and "student_cell" in all_sheets()
     study = decay_study(T=6, H=2, seeds=(0,), radii=(0.5,), forget_biases=(1.0,))

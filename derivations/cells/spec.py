@@ -290,21 +290,9 @@ def _header_name(text: str, lineno: int, where: str | None, key: str) -> str:
     return name
 
 
-def parse_cell_file(text: str, where: str | None = None) -> Cell:
-    """A cell from the text of a ``.cell`` file: header lines ``name:``, ``title:``, ``states:``
-    (``h_t <- h_prev, c_t <- c_prev``), ``params:`` (``p_i, p_f``), then one equation a line.
-    A byte-order mark at the start is ignored.
-
-    >>> c = parse_cell_file('''# Elman
-    ... name: elman
-    ... states: h_t <- h_prev
-    ... params:
-    ... h_t = tanh(W_xh @ x_t + W_hh @ h_prev + b_h)
-    ... ''')
-    >>> c.name, [eq.lhs.name for eq in c.equations]
-    ('elman', ['a_{h,t}', 'h_t'])
-    """
-    text = text.removeprefix(BOM)
+def _split_header(text: str, where: str | None) -> tuple[dict[str, tuple[str, int]], list[str]]:
+    """A ``.cell`` file's header lines (key → value and line number) and its body, one entry a line
+    (a header line's entry empty, so that the body's line numbers are the file's)."""
     header: dict[str, tuple[str, int]] = {}
     body, first = [], None
     for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -325,11 +313,12 @@ def parse_cell_file(text: str, where: str | None = None) -> Cell:
             if stripped and first is None:
                 first = lineno
             body.append(raw)
-    for key in ("name", "states"):
-        if key not in header:
-            raise ValueError(f"{where or 'cell file'}: missing header line '{key}: …'")
+    return header, body
+
+
+def _states(value: str, lineno: int, where: str | None) -> dict[str, str]:
+    """The ``states:`` header line's pairs ``h_t <- h_prev``, new name → previous name."""
     states: dict[str, str] = {}
-    value, lineno = header["states"]
     for pair in filter(None, (p.strip() for p in value.split(","))):
         new, arrow, prev = pair.partition("<-")
         if not arrow or not new.strip() or not prev.strip():
@@ -342,6 +331,30 @@ def parse_cell_file(text: str, where: str | None = None) -> Cell:
         states[new] = prev
     if not states:
         raise ValueError(f"{place(where, lineno)}: states: no state given; write `states: h_t <- h_prev`")
+    return states
+
+
+def parse_cell_file(text: str, where: str | None = None) -> Cell:
+    """A cell from the text of a ``.cell`` file: header lines ``name:``, ``title:``, ``states:``
+    (``h_t <- h_prev, c_t <- c_prev``), ``params:`` (``p_i, p_f``), then one equation a line.
+    A byte-order mark at the start is ignored.
+
+    >>> c = parse_cell_file('''# Elman
+    ... name: elman
+    ... states: h_t <- h_prev
+    ... params:
+    ... h_t = tanh(W_xh @ x_t + W_hh @ h_prev + b_h)
+    ... ''')
+    >>> c.name, [eq.lhs.name for eq in c.equations]
+    ('elman', ['a_{h,t}', 'h_t'])
+    """
+    text = text.removeprefix(BOM)
+    header, body = _split_header(text, where)
+    for key in ("name", "states"):
+        if key not in header:
+            raise ValueError(f"{where or 'cell file'}: missing header line '{key}: …'")
+    value, lineno = header["states"]
+    states = _states(value, lineno, where)
     params_value, params_line = header.get("params", ("", 0))
     params = tuple(_header_name(p, params_line, where, "params")
                    for p in params_value.split(",") if p.strip())

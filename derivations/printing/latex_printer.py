@@ -86,7 +86,7 @@ class SheetPrinter(LatexPrinter):
             return "1"
         return r"\mathbf{1}^{\top}" if rows == 1 else r"\mathbf{1}"
 
-    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:
+    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:  # noqa: ARG002 (SymPy printer's _print_<class>(expr) signature)
         return r"\mathbf{0}"
 
     def _print_Identity(self, expr: sp.Identity) -> str:

@@ -59,7 +59,7 @@ class TextPrinter(StrPrinter):
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         return "1" if expr.shape == (1, 1) else ("1ᵀ" if expr.rows == 1 else "𝟏")
 
-    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:
+    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:  # noqa: ARG002 (SymPy printer's _print_<class>(expr) signature)
         return "0"
 
     def _print_Identity(self, expr: sp.Identity) -> str:

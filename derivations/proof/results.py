@@ -88,7 +88,7 @@ class Proof:
 
         return html_table(*self._table())
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's _repr_pretty_ protocol)
         printer.text(str(self))
 
 

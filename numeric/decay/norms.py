@@ -123,7 +123,7 @@ class DecayFit:
             return f"{rate}, no horizon within the sequence"
         return f"{rate}, horizon {self.horizon} steps"
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's _repr_pretty_ protocol)
         printer.text(str(self))
 
 

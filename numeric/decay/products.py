@@ -67,7 +67,7 @@ class JacobianNorms:
         fit = fit_decay(self.log10_norms, self.steps)
         return f"‖∂h_T/∂h_k‖₂, T = {self.T}, {self.steps.size} steps: {fit}"
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's _repr_pretty_ protocol)
         printer.text(str(self))
 
 

@@ -162,7 +162,7 @@ class DecayStudy:
     def _repr_html_(self) -> str:
         return html_table(self._HEADER, self._rows(), self._summary())
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's _repr_pretty_ protocol)
         lines = [f"DecayStudy({self._summary()})"]
         lines += [f"  {label:<10} {what:<10} ×{factor} per step, horizon {horizon}"
                   for label, what, factor, horizon in self._rows()]

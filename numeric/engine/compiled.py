@@ -78,7 +78,7 @@ class Compiled:
                                    cse=_shared,
                                    dummify=False)
         else:  # nothing to compute (no equations, or only inputs passed through): no outputs of its own
-            def function(*inputs: np.ndarray) -> tuple[()]:
+            def function(*_inputs: np.ndarray) -> tuple[()]:
                 return ()
         if len(computed) == len(expressions):
             self.function = function

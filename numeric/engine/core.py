@@ -29,7 +29,7 @@ from bpttlab.numeric.engine.compiled import Compiled
 from bpttlab.numeric.engine.numpy_functions import NUMPY_ACTIVATIONS
 from bpttlab.numeric.engine.phases import PhaseClock
 from bpttlab.numeric.engine.protocol import ForwardResult
-from bpttlab.numeric.engine.stacking import delta_owners
+from bpttlab.numeric.engine.stacking import Layout, delta_owners
 from bpttlab.numeric.engine.validate import Inputs, Sizes, check_finite_results, check_targets
 from bpttlab.numeric.engine.workspace import Workspace, WorkspacePool
 
@@ -142,26 +142,9 @@ class NumpyEngine(EngineBase):
     def _run_forward(self, inputs: Inputs, workspace: Workspace) -> dict[str, np.ndarray]:
         """Every value of the step for every t, by name, each (T, rows, N) (the gates' are row blocks
         of one buffer per group), in ``workspace``."""
-        T, N, D = inputs.sizes.T, inputs.sizes.N, inputs.sizes.D
+        T, N = inputs.sizes.T, inputs.sizes.N
         env, dtype, layout = inputs.params, inputs.dtype, self._layout
-        # Every input projection for every step, the gates' biases folded in as a last column of
-        # the weights against a row of ones under x_t: [W… | b…] [x_t; 1], stacked, step by step.
-        weights = [env[p.weight] for p in layout.projections]
-        rows: dict[str, tuple[int, int]] = {}
-        stacked = np.zeros((sum(w.shape[0] for w in weights), D + 1), dtype)
-        start = 0
-        for p, w in zip(layout.projections, weights, strict=True):
-            rows[p.symbol] = (start, start + w.shape[0])
-            stacked[start:start + w.shape[0], :D] = w
-            if p.bias is not None:
-                stacked[start:start + w.shape[0], D:] = env[p.bias]
-            start += w.shape[0]
-        with_ones = workspace.empty("x and ones", (T, D + 1, N), dtype)
-        np.copyto(with_ones[:, :D], inputs.xs.transpose(0, 2, 1))
-        with_ones[:, D] = 1
-        x_steps = with_ones[:, :D]  # (T, D, N)
-        projected = np.matmul(stacked, with_ones,
-                              out=workspace.empty("projected", (T, stacked.shape[0], N), dtype))
+        rows, x_steps, projected = _project_inputs(inputs, layout, workspace)
         stored: dict[str, np.ndarray] = {}  # name → (T, rows, N)
         step = dict(env)  # what the remaining equations read: constants, then this step's values
         groups: list[_ForwardGroup] = []
@@ -471,16 +454,8 @@ class NumpyEngine(EngineBase):
                 for link in links:
                     step[link.previous] = stored[link.new][t - 1] if t else initial[link.previous]
                 step.update(carried)
-                if overlap:
-                    total = into_h[:, t] + carried[h_carry] if t >= first else carried[h_carry]
-                    deltas[self._delta_h][t] += total
-                else:  # δh_t made in its place
-                    total = deltas[self._delta_h][t]
-                    if t >= first:
-                        np.add(into_h[:, t], carried[h_carry], out=total)
-                    else:
-                        total[...] = carried[h_carry]
-                step[self._delta_h] = total
+                step[self._delta_h] = _delta_h_at(deltas[self._delta_h], into_h, carried[h_carry], t, first,
+                                                  overlap)
                 results = first_step.function(*read_first(step))
                 for name, value in zip(first_step.outputs, results, strict=True):
                     if name not in deltas:
@@ -555,8 +530,50 @@ class _Columns:
         return self.values[name]
 
 
+def _delta_h_at(delta_h: np.ndarray, into_h: np.ndarray, carried_h: np.ndarray, t: int, first: int,
+                overlap: bool) -> np.ndarray:
+    """δh_t: what step t+1 carries back, plus the head's δh from step ``first`` on; added into
+    ``delta_h`` where windows overlap, else made in its place there."""
+    if overlap:
+        total = into_h[:, t] + carried_h if t >= first else carried_h
+        delta_h[t] += total
+        return total
+    total = delta_h[t]  # δh_t made in its place
+    if t >= first:
+        np.add(into_h[:, t], carried_h, out=total)
+    else:
+        total[...] = carried_h
+    return total
+
+
+def _project_inputs(inputs: Inputs, layout: Layout, workspace: Workspace
+                    ) -> tuple[dict[str, tuple[int, int]], np.ndarray, np.ndarray]:
+    """Every input projection for every step, the gates' biases folded in as a last column of the
+    weights against a row of ones under x_t: [W… | b…] [x_t; 1], stacked, step by step. Returns each
+    projection's rows, x_t for every t (T, D, N) and the projections (T, rows, N)."""
+    T, N, D = inputs.sizes.T, inputs.sizes.N, inputs.sizes.D
+    env, dtype = inputs.params, inputs.dtype
+    weights = [env[p.weight] for p in layout.projections]
+    rows: dict[str, tuple[int, int]] = {}
+    stacked = np.zeros((sum(w.shape[0] for w in weights), D + 1), dtype)
+    start = 0
+    for p, w in zip(layout.projections, weights, strict=True):
+        rows[p.symbol] = (start, start + w.shape[0])
+        stacked[start:start + w.shape[0], :D] = w
+        if p.bias is not None:
+            stacked[start:start + w.shape[0], D:] = env[p.bias]
+        start += w.shape[0]
+    with_ones = workspace.empty("x and ones", (T, D + 1, N), dtype)
+    np.copyto(with_ones[:, :D], inputs.xs.transpose(0, 2, 1))
+    with_ones[:, D] = 1
+    x_steps = with_ones[:, :D]  # (T, D, N)
+    projected = np.matmul(stacked, with_ones,
+                          out=workspace.empty("projected", (T, stacked.shape[0], N), dtype))
+    return rows, x_steps, projected
+
+
 def _reader(names: tuple[str, ...]) -> Callable[[dict], tuple]:
     """A function giving ``names``' values from a dict, as a tuple (operator.itemgetter, in C)."""
     if len(names) == 1:
         return lambda values: (values[names[0]],)
-    return itemgetter(*names) if names else (lambda values: ())
+    return itemgetter(*names) if names else (lambda _values: ())

@@ -164,7 +164,7 @@ class JaxEngine(EngineBase):
         stored[x_name] = x_steps
         return stored
 
-    def _head_values(self, params: dict, stored: dict, targets: jax.Array | None, N: int) -> dict:
+    def _head_values(self, params: dict, stored: dict, targets: jax.Array | None) -> dict:
         """The head's equations on every step at once (or the last): its inputs and results by name."""
         env = dict(params)
         h = stored[self._h]
@@ -311,7 +311,7 @@ class JaxEngine(EngineBase):
         def outputs(params: dict, xs: jax.Array, initial: dict) -> jax.Array:
             T, N, _ = xs.shape
             stored = self._forward_scan(params, xs, initial, (self._h,))
-            y = self._head_values(params, stored, None, N)[self.head.prediction.name]
+            y = self._head_values(params, stored, None)[self.head.prediction.name]
             return y.T.reshape(T, N, -1) if self.loss_at == "every" else y.T
 
         return outputs
@@ -336,7 +336,7 @@ class JaxEngine(EngineBase):
         head for every step, (T, H, N) (zero but at the last step for a loss at the last step)."""
         h = stored[self._h]
         K = params[self.head.params[0].name].shape[0]
-        env = self._head_values(params, stored, self._target_columns(targets, K, h.dtype), N)
+        env = self._head_values(params, stored, self._target_columns(targets, K, h.dtype))
         loss = env[self.head.loss.name].sum() / N
         for name, value in self._logits_delta(env).items():
             env[name] = value / N  # the mean over the batch
@@ -389,13 +389,13 @@ class JaxEngine(EngineBase):
         stored = self._forward_scan(params, xs, initial, self._forward_values)
         if self.head is None:
             return stored, None
-        return stored, self._head_values(params, stored, None, xs.shape[1])[self.head.prediction.name]
+        return stored, self._head_values(params, stored, None)[self.head.prediction.name]
 
     def _loss_traced(self, params: dict, xs: jax.Array, targets: jax.Array, initial: dict) -> jax.Array:
         stored = self._forward_scan(params, xs, initial, (self._h,))
         K = params[self.head.params[0].name].shape[0]
         N = xs.shape[1]
-        env = self._head_values(params, stored, self._target_columns(targets, K, xs.dtype), N)
+        env = self._head_values(params, stored, self._target_columns(targets, K, xs.dtype))
         return env[self.head.loss.name].sum() / N
 
     # ----------------------------------------------------------------- the Engine interface

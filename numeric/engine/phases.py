@@ -1,6 +1,6 @@
 """Where an engine call spends its time, phase by phase, for the benchmarks.
 
-:meth:`Engine.timing_phases <bpttlab.numeric.engine.Engine.timing_phases>` lends the engine a
+:meth:`NumpyEngine.timing_phases <bpttlab.numeric.engine.NumpyEngine.timing_phases>` lends the engine a
 :class:`PhaseClock`; the engine marks the end of each phase of ``loss_and_grads`` on it, and the time
 since the previous mark goes to that phase. Outside that block the engine has no clock and marks nothing.
 

@@ -124,10 +124,10 @@ class EnginePrinter(NumPyPrinter):
     def _print_LogSoftmax(self, expr: LogSoftmax) -> str:
         return f"_log_softmax({self._print(expr.arg)})"
 
-    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:  # noqa: ARG002 (SymPy printer's _print_<class>(expr) signature)
         return "1.0"  # broadcasts; a Python float keeps the array's dtype
 
-    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:
+    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:  # noqa: ARG002 (SymPy printer's _print_<class>(expr) signature)
         return "0.0"
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:

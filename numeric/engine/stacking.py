@@ -112,6 +112,33 @@ def _gate(eq: sp.Eq, product: sp.MatrixSymbol, projections: dict[str, Projection
     return None if projection is None else (projection, bias)
 
 
+def _stack_backward(backward: list[sp.Eq], prev: sp.MatrixSymbol, weights: tuple[str, ...],
+                    named: set[str], back_symbol: sp.MatrixSymbol) -> tuple[str, ...] | None:
+    """Backwards: Σ W_kᵀ δu_k in δ(prev), every weight of the group with a symbol δu_k, replaced in
+    ``backward`` (in place) by ``back_symbol``; the δu_k in the weights' order, or None if not stacked."""
+    target = delta(prev).name
+    deltas = None
+    for i, eq in enumerate(backward):
+        if eq.lhs.name != target:
+            continue
+        terms = eq.rhs.args if isinstance(eq.rhs, sp.MatAdd) else (eq.rhs,)
+        pairs = {}
+        for term in terms:
+            factors = term.args if isinstance(term, sp.MatMul) else ()
+            if (len(factors) == 2 and isinstance(factors[0], sp.Transpose)
+                    and isinstance(factors[0].arg, sp.MatrixSymbol)
+                    and isinstance(factors[1], sp.MatrixSymbol) and factors[0].arg.name in weights):
+                pairs[factors[0].arg.name] = term
+        us = [pairs[w].args[1].name for w in weights if w in pairs]
+        # Only δu kept for every step (named deltas) can sit side by side in one buffer.
+        if len(pairs) == len(weights) and len(set(us)) == len(us) and set(us) <= named:
+            deltas = tuple(us)
+            rest = [t for t in terms if t not in pairs.values()]
+            backward[i] = sp.Eq(eq.lhs, sp.MatAdd(back_symbol, *rest) if rest else back_symbol,
+                                evaluate=False)
+    return deltas
+
+
 def stack(d: Derivation) -> Layout:
     """The stacked layout of ``d``'s step (see the module docstring)."""
     cell = d.cell
@@ -167,28 +194,8 @@ def stack(d: Derivation) -> Layout:
         fused = {g.pre for g in gate_records} | {g.output for g in gate_records if g.output}
         forward = [eq for eq in forward if eq.lhs.name not in fused]
         weights = tuple([g[0] for g in gates] + plain)
-        # Backwards: Σ W_kᵀ δu_k in δ(prev), every weight of the group with a symbol δu_k.
         back_symbol = sp.MatrixSymbol(f"[W·{prev.name}]ᵀδ", *prev.shape)
-        target = delta(prev).name
-        deltas = None
-        for i, eq in enumerate(backward):
-            if eq.lhs.name != target:
-                continue
-            terms = eq.rhs.args if isinstance(eq.rhs, sp.MatAdd) else (eq.rhs,)
-            pairs = {}
-            for term in terms:
-                factors = term.args if isinstance(term, sp.MatMul) else ()
-                if (len(factors) == 2 and isinstance(factors[0], sp.Transpose)
-                        and isinstance(factors[0].arg, sp.MatrixSymbol)
-                        and isinstance(factors[1], sp.MatrixSymbol) and factors[0].arg.name in weights):
-                    pairs[factors[0].arg.name] = term
-            us = [pairs[w].args[1].name for w in weights if w in pairs]
-            # Only δu kept for every step (named deltas) can sit side by side in one buffer.
-            if len(pairs) == len(weights) and len(set(us)) == len(us) and set(us) <= named:
-                deltas = tuple(us)
-                rest = [t for t in terms if t not in pairs.values()]
-                backward[i] = sp.Eq(eq.lhs, sp.MatAdd(back_symbol, *rest) if rest else back_symbol,
-                                    evaluate=False)
+        deltas = _stack_backward(backward, prev, weights, named, back_symbol)
         groups.append(Group(prev.name, weights, tuple(products[w][1].name for w in weights),
                             tuple(gate_records), deltas, back_symbol.name))
 

@@ -76,7 +76,7 @@ class SGD:
         _number("lr", self.lr, 0.0, low_open=True)
         _number("momentum", self.momentum, 0.0, 1.0)
 
-    def init(self, params: Mapping[str, np.ndarray]) -> OptimizerState:
+    def init(self, params: Mapping[str, np.ndarray]) -> OptimizerState:  # noqa: ARG002 (Optimizer protocol)
         return OptimizerState(0, {"momentum": {}} if self.momentum else {})
 
     def update(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],

@@ -208,14 +208,14 @@ class CharacterModel(Task):
     def indices(self, text: str) -> np.ndarray:
         return np.array([self.vocabulary.index(ch) for ch in text])
 
-    def batch(self, rng: np.random.Generator, N: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def batch(self, rng: np.random.Generator, N: int = 1) -> tuple[np.ndarray, np.ndarray]:  # noqa: ARG002 (Task protocol)
         """The text itself, ``N`` times (the generator is not used: there is one sequence)."""
         N = _length("N", N, 1)
         inputs, targets = self.indices(self.text[:-1]), self.indices(self.text[1:])
         xs = np.repeat(np.eye(self.D)[inputs][:, None], N, axis=1)
         return xs, np.repeat(targets[:, None], N, axis=1)
 
-    def evaluation_batch(self, N: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def evaluation_batch(self, N: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:  # noqa: ARG002 (Task protocol)
         return self.batch(np.random.default_rng(seed), 1)
 
     def predict(self, engine: Engine, params: dict, text: str | None = None) -> str:

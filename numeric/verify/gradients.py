@@ -129,7 +129,7 @@ class Comparison:
         return (f"{self.case}, {self.check}: {self.status} "
                 f"(max rel {self.max_rel:.1e}{where}, bar {self.bar:.0e})")
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's _repr_pretty_ protocol)
         printer.text(str(self))
 
 
@@ -180,7 +180,7 @@ class Verification(list):
     def _repr_html_(self) -> str:
         return html_table(self._HEADER, self._rows("FAILED"), self._summary())
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: ARG002 (IPython's _repr_pretty_ protocol)
         printer.text("\n".join([f"Verification: {self._summary()}", *(f"  {r}" for r in self)]))
 
 

@@ -270,7 +270,7 @@ def torch_cell_state_grads(cell: str | os.PathLike | Cell, head: str, params: Ma
     """∂L/∂s_t for every state s at every step t = 1..T, by autograd with ``retain_grad`` on the states
     (the total gradient: from the head, from later lines of the same step and from step t+1), for the
     loss at the last step unless ``loss_at="every"``. Keys as :meth:`Engine.state_grads
-    <bpttlab.numeric.engine.core.Engine.state_grads>` gives them: ``"h"`` (T, N, H) for the first state,
+    <bpttlab.numeric.engine.protocol.Engine.state_grads>` gives them: ``"h"`` (T, N, H) for the first state,
     the one the head reads, then each further state by its name before ``_`` (``"c"`` for ``c_t``)."""
     problem = _Problem(cell, head, loss_at, params, xs, targets, initial)
     with torch.enable_grad():

@@ -1,6 +1,6 @@
 """``bpttlab decay``: how gradients vanish or explode going back in time, as figures and data.
 
-Runs :func:`numeric.decay_study.decay_study`, writes its figures (PNG and PDF), ``decay.csv`` and
+Runs :func:`bpttlab.numeric.decay.study.decay_study`, writes its figures (PNG and PDF), ``decay.csv`` and
 ``decay.json`` into ``--out``, with the gradient-clipping demonstration and the truncated-BPTT study
 (``clip.json``, ``trunc.json`` and the figures ``clip``, ``trunc``), prints what it wrote and each
 curve's fitted decay, and exits 1 if Pascanu et al.'s bound ‖∂h_T/∂h_k‖₂ ≤ λ₁^{T−k} fails on any measured RNN.

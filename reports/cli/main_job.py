@@ -57,7 +57,7 @@ def _proofs(out: Path, step: Step) -> None:
 def _verify(out: Path, step: Step) -> None:
     total = len(CELLS) * len(HEADS) * len(LOSS_AT)  # verify_gradients' default cases
     with _bar(total, "verify") as bar:
-        results = verify_gradients(progress=lambda label: bar.update())
+        results = verify_gradients(progress=lambda _label: bar.update())
     step.passed = not any(r.failed for r in results)
     note = skip_note(results)
     if note:
@@ -92,7 +92,7 @@ def _learn(out: Path, step: Step) -> None:
     if compiles:
         compilation_cache()
     with _bar(1, "learn") as bar:
-        def progress(done: int, total: int, label: str) -> None:
+        def progress(done: int, total: int, _label: str) -> None:
             bar.total = total
             bar.update(done - bar.n)
 

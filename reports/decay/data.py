@@ -26,7 +26,7 @@ __all__ = ["decay_csv", "decay_json", "figure_curves"]
 
 
 def figure_curves(study: DecayStudy) -> dict[str, tuple[Curve, ...]]:
-    """The curves of each figure, keyed like :data:`reports.decay_plots.FIGURES`."""
+    """The curves of each figure, keyed like :data:`bpttlab.reports.decay.plots.FIGURES`."""
     return {"cells": study.cells, "radii": study.radii, "forget_bias": study.forget_biases,
             "variants": study.variants}
 

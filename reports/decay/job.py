@@ -40,7 +40,7 @@ class DecayResult:
 def write_decay(out: str | os.PathLike, *, T: int = 100, H: int = 32, seeds: Sequence[int] = SEEDS,
                 radii: Sequence[float] = RADII, forget_biases: Sequence[float] = FORGET_BIASES,
                 cells: Sequence[str] = CELLS, langs: Sequence[str] = LANGUAGES) -> DecayResult:
-    """Create ``out`` if needed, run :func:`numeric.decay_study.decay_study` and write
+    """Create ``out`` if needed, run :func:`bpttlab.numeric.decay.study.decay_study` and write
     ``decay.csv``, ``decay.json`` and ``{figure}.{lang}.png``/``.pdf`` for each language in ``langs``;
     then the gradient-clipping demonstration and the truncated-BPTT study (at ``T``, ``H``, ``seeds``):
     ``clip.json``, ``trunc.json`` and the figures ``clip.{lang}``, ``trunc.{lang}``."""

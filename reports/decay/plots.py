@@ -1,4 +1,4 @@
-"""The three gradient-decay figures, drawn from a :class:`numeric.decay_study.DecayStudy`.
+"""The three gradient-decay figures, drawn from a :class:`bpttlab.numeric.decay.study.DecayStudy`.
 
 1. ``cells``: ‖∂L/∂h_k‖ against k for the RNN, LSTM and GRU on one input sequence;
 2. ``radii``: ‖∂h_T/∂h_k‖₂ of the RNN for each spectral radius of W_hh, each with Pascanu et al.'s
@@ -273,7 +273,7 @@ def decay_figures(study: DecayStudy, lang: str = "en") -> dict[str, Figure]:
 
 
 def curves_of(data: dict, cell: str) -> tuple[Curve, ...]:
-    """The curves of one cell in a study's ``decay.json`` (as :func:`reports.decay.data.decay_json`
+    """The curves of one cell in a study's ``decay.json`` (as :func:`bpttlab.reports.decay.data.decay_json`
     writes it): ‖∂L/∂ of each state‖ from the cells experiment, else from the variants one; ()
     when the study did not run that cell. A ``null`` there is a norm of exactly 0 (log10 −inf)."""
     found: dict[str, Curve] = {}

@@ -99,7 +99,7 @@ def clip_figure(demo: ClipDemo, lang: str = "en", notation: str = "course", medi
             axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
             decimal_axis(axes.xaxis, words)
         losses.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        losses.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+        losses.yaxis.set_minor_formatter(FuncFormatter(lambda _value, _: ""))
         decimal_axis(losses.yaxis, words)
         # one legend under both panels (the same two runs in each), the sizes as its title on a slide
         legend = figure.legend(*norms.get_legend_handles_labels(), loc="outside lower center", ncol=2,

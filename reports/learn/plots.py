@@ -212,6 +212,6 @@ def hello_figure(curve: HelloCurve, lang: str = "en") -> Figure:
         axes.set_title(words["hello_title"].format(cell=name, H=curve.H, lr=decimal_text(curve.lr, words, 3)),
                        loc="left")
         decimal_axis(axes.yaxis, words, 2)
-        axes.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        axes.yaxis.set_minor_formatter(FuncFormatter(lambda _v, _: ""))
         axes.grid(True, color="#eeeeee")
         return figure

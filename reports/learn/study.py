@@ -346,12 +346,7 @@ def run_study(config: LearnConfig, *, checkpoint: str | os.PathLike | None = Non
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     path = Path(checkpoint) if checkpoint is not None else None
-    done: dict[tuple, Outcome] = {}
-    if resume:
-        if path is None:
-            raise ValueError("resume needs a checkpoint path")
-        if path.exists():
-            done = _load(path, config)
+    done = _resumed(config, path) if resume else {}
     found = horizons(config)
     grid = _jobs(config)
     total = len(grid)
@@ -367,42 +362,63 @@ def run_study(config: LearnConfig, *, checkpoint: str | os.PathLike | None = Non
         progress(len(done), total, "")
     pending = [s for s in settings(config) if any(k not in done for k in _keys(config, s))]
     if BACKENDS[config.backend].compiles:  # a batch per cell and length, cells side by side in threads
-        lock = threading.Lock()
-
-        def locked(key: tuple, outcome: Outcome) -> None:
-            with lock:
-                finished(key, outcome)
-
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_run_cell, config, group, dict(done), locked)
-                       for group in _by_cell(pending)]
-            for future in as_completed(futures):
-                future.result()
+        _run_in_threads(config, pending, done, finished, jobs)
     elif jobs == 1 or len(pending) < 2:
         for setting in pending:
             _run_setting(config, setting, done, finished)
     else:
-        context = multiprocessing.get_context(_start_method())
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_worker, config, s, {k: done[k] for k in _keys(config, s) if k in done})
-                       for s in pending]
-            try:
-                for future in as_completed(futures):
-                    for key, outcome in future.result().items():
-                        if key not in done:
-                            done[key] = outcome
-                    if path is not None:
-                        _save(path, config, done)
-                    if progress is not None:
-                        progress(len(done), total, next(iter(future.result()))[0])
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        _run_in_processes(config, pending, done, jobs, path,
+                          (lambda label: progress(len(done), total, label)) if progress is not None else None)
     if path is not None:
         _save(path, config, done)
     outcomes = tuple(done[(s.key, T, seed)] for s, T, seed in grid)
     return Study(config, settings(config), found, outcomes, time.perf_counter() - started)
+
+
+def _resumed(config: LearnConfig, path: Path | None) -> dict[tuple, Outcome]:
+    """The finished runs saved at the checkpoint ``path`` (none if there is no file yet)."""
+    if path is None:
+        raise ValueError("resume needs a checkpoint path")
+    return _load(path, config) if path.exists() else {}
+
+
+def _run_in_threads(config: LearnConfig, pending: list[Setting], done: dict[tuple, Outcome],
+                    finished: Callable[[tuple, Outcome], None], jobs: int) -> None:
+    """A compiled backend's settings: a batch per cell and length, ``jobs`` cells side by side in
+    threads, ``finished`` called (one thread at a time) as runs finish."""
+    lock = threading.Lock()
+
+    def locked(key: tuple, outcome: Outcome) -> None:
+        with lock:
+            finished(key, outcome)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_run_cell, config, group, dict(done), locked) for group in _by_cell(pending)]
+        for future in as_completed(futures):
+            future.result()
+
+
+def _run_in_processes(config: LearnConfig, pending: list[Setting], done: dict[tuple, Outcome], jobs: int,
+                      path: Path | None, progress: Callable[[str], None] | None) -> None:
+    """The settings in ``jobs`` processes at once, added to ``done`` and saved at ``path`` after each
+    setting; ``progress(label)`` as settings finish."""
+    context = multiprocessing.get_context(_start_method())
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(_worker, config, s, {k: done[k] for k in _keys(config, s) if k in done})
+                   for s in pending]
+        try:
+            for future in as_completed(futures):
+                for key, outcome in future.result().items():
+                    if key not in done:
+                        done[key] = outcome
+                if path is not None:
+                    _save(path, config, done)
+                if progress is not None:
+                    progress(next(iter(future.result()))[0])
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _start_method() -> str:
@@ -424,7 +440,7 @@ def _solved_fraction(study: Study, setting: str, T: int) -> tuple[int, int]:
     return sum(o.status == "solved" for o in runs), len(runs)
 
 
-def _lengths(values: Sequence[int], all_lengths: Sequence[int], words: dict) -> str:
+def _lengths(values: Sequence[int], all_lengths: Sequence[int]) -> str:
     """"T ≤ 20" when ``values`` are the first lengths, "T ≥ 50" the last ones, else a list."""
     values = list(values)
     if not values:
@@ -465,6 +481,29 @@ VERDICT_WORDS = {
 }
 
 
+def _results_by_length(study: Study, setting: str) -> tuple[dict[str, list[int]], dict[int, bool]]:
+    """The lengths ``setting`` solved (by every seed), solved partly, failed, diverged and skipped, in
+    that order, and at every length whether most seeds solved it."""
+    by_result: dict[str, list[int]] = {result: [] for result in ("solved", "partly", "failed", "diverged",
+                                                                 "skipped")}
+    majority = {}
+    for T in study.config.lengths:
+        wins, ran = _solved_fraction(study, setting, T)
+        majority[T] = ran > 0 and 2 * wins > ran
+        if not ran:
+            result = "skipped"
+        elif wins == ran:
+            result = "solved"
+        elif wins:
+            result = "partly"
+        elif any(o.status == "diverged" for o in study.of(setting, T)):
+            result = "diverged"
+        else:
+            result = "failed"
+        by_result[result].append(T)
+    return by_result, majority
+
+
 def verdict(study: Study, setting: str, lang: str = "en") -> tuple[str, bool]:
     """A sentence for ``setting`` ("horizon 22 steps at init; solved T ≤ 20; not solved T ≥ 50 within
     600 steps"), with whether it agrees with the horizon: T ≤ horizon solved by most seeds, longer T
@@ -474,33 +513,13 @@ def verdict(study: Study, setting: str, lang: str = "en") -> tuple[str, bool]:
     w = VERDICT_WORDS[lang]
     lengths = list(study.config.lengths)
     horizon = study.horizons[setting]
-    solved, partly, failed, diverged, skipped, majority = [], [], [], [], [], {}
-    for T in lengths:
-        runs = study.of(setting, T)
-        wins, ran = _solved_fraction(study, setting, T)
-        majority[T] = ran > 0 and 2 * wins > ran
-        if not ran:
-            skipped.append(T)
-        elif wins == ran:
-            solved.append(T)
-        elif wins:
-            partly.append(T)
-        elif any(o.status == "diverged" for o in runs):
-            diverged.append(T)
-        else:
-            failed.append(T)
+    by_result, majority = _results_by_length(study, setting)
+    skipped = by_result["skipped"]
     budget = study.config.budget
     parts = [w["horizon"].format(h=horizon.text())]
-    if solved:
-        parts.append(w["solved"].format(Ts=_lengths(solved, lengths, w)))
-    if partly:
-        parts.append(w["partly"].format(Ts=_lengths(partly, lengths, w)))
-    if failed:
-        parts.append(w["failed"].format(Ts=_lengths(failed, lengths, w), budget=budget))
-    if diverged:
-        parts.append(w["diverged"].format(Ts=_lengths(diverged, lengths, w)))
-    if skipped:
-        parts.append(w["skipped"].format(Ts=_lengths(skipped, lengths, w)))
+    for result, Ts in by_result.items():
+        if Ts:
+            parts.append(w[result].format(Ts=_lengths(Ts, lengths), budget=budget))
     reach = horizon.T_measured if horizon.steps is None else horizon.steps
     ran = [T for T in lengths if T not in skipped]
     beyond = [T for T in ran if majority[T] and T > reach]

@@ -36,6 +36,7 @@ from bpttlab.derivations.printing.latex_printer import aligned, concatenated_for
 from bpttlab.derivations.printing.notations import notation as notation_of
 from bpttlab.derivations.printing.time_index import at_step
 from bpttlab.derivations.structure import (
+    Role,
     combined,
     direct_path,
     facts,
@@ -267,6 +268,30 @@ def _value_names(c: Cell, show: Callable[[sp.Basic], str]) -> dict[sp.MatrixSymb
     return names
 
 
+def _fed(value: sp.MatrixSymbol, named: dict[sp.MatrixSymbol, tuple], definitions: dict,
+         feeds: dict[sp.MatrixSymbol, sp.MatrixSymbol], show: Callable[[sp.Basic], str]) -> tuple:
+    """The named value ``value`` ends up in (through pre-activations and intermediates)."""
+    seen = set()
+    while value not in named and value not in seen:
+        seen.add(value)
+        readers = [lhs for lhs, rhs in definitions.items() if value in rhs.atoms(sp.MatrixSymbol)]
+        if not readers:
+            break
+        value = feeds.get(value, readers[0])
+    return named.get(value, ("value.symbol", (("symbol", show(value)),)))
+
+
+def _recurrent(operand: sp.MatrixExpr, definitions: dict, previous: set[sp.MatrixSymbol]) -> bool:
+    """Whether ``operand``, written out through the cell's definitions, reads a previous state."""
+    expr = operand
+    for _ in range(len(definitions)):
+        inner = {s: definitions[s] for s in expr.atoms(sp.MatrixSymbol) if s in definitions}
+        if not inner:
+            break
+        expr = expr.xreplace(inner)
+    return bool(expr.atoms(sp.MatrixSymbol) & previous)
+
+
 def _symbols(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
     """The symbol table: every symbol's role, read from the equations (:func:`structure.roles`)."""
     named = _value_names(c, show)
@@ -278,24 +303,10 @@ def _symbols(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
     previous = set(c.previous_states)
 
     def fed(value: sp.MatrixSymbol) -> tuple:
-        """The named value ``value`` ends up in (through pre-activations and intermediates)."""
-        seen = set()
-        while value not in named and value not in seen:
-            seen.add(value)
-            readers = [lhs for lhs, rhs in definitions.items() if value in rhs.atoms(sp.MatrixSymbol)]
-            if not readers:
-                break
-            value = feeds.get(value, readers[0])
-        return named.get(value, ("value.symbol", (("symbol", show(value)),)))
+        return _fed(value, named, definitions, feeds, show)
 
     def recurrent(operand: sp.MatrixExpr) -> bool:
-        expr = operand
-        for _ in range(len(definitions)):
-            inner = {s: definitions[s] for s in expr.atoms(sp.MatrixSymbol) if s in definitions}
-            if not inner:
-                break
-            expr = expr.xreplace(inner)
-        return bool(expr.atoms(sp.MatrixSymbol) & previous)
+        return _recurrent(operand, definitions, previous)
 
     reset_products = {r.into: r for r in gate_roles(c) if r.kind == "reset"}
     read = {symbol for eq in c.equations for symbol in eq.rhs.atoms(sp.MatrixSymbol)}
@@ -333,26 +344,36 @@ def _symbols(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[SymbolRow, ...]:
         elif role.kind == "intermediate":
             kind = "intermediate"
             args.append(("into", ", ".join(show(v) for v in role.used_in)))
-        elif role.kind == "matrix":
-            on = role.operands
-            kind = ("matrix.input" if on and all(o == c.x for o in on) else
-                    "matrix.recurrent" if on and all(recurrent(o) for o in on) else "matrix.other")
-            args += [("of", _words_key(fed(s))), ("on", ", ".join(show(o) for o in on))]
-        elif role.kind == "bias":
-            inside_reset = any(s in r.acts_on.atoms(sp.MatrixSymbol) or
-                               s in definitions.get(r.acts_on, sp.S.Zero).atoms(sp.MatrixSymbol)
-                               for r in reset_products.values() if r.after_product)
-            kind = "bias.recurrent" if inside_reset else "bias.plain"
-            args.append(("of", _words_key(fed(s))))
-        else:  # a parameter vector: element-wise weights (a peephole, IndRNN's u)
-            kind = "vector"
-            multiplied = [f for eq in c.equations for p in eq.rhs.atoms(sp.HadamardProduct) if s in p.args
-                          for f in p.args if f != s]
-            on = ", ".join(show(v) for v in dict.fromkeys(multiplied))
-            kind = "vector" if on else "vector_added"  # added, not multiplied: a bias by another name
-            args += [("of", _words_key(fed(s))), *([("on", on)] if on else [])]
+        else:  # a parameter read by the equations
+            kind, more = _parameter_row(c, role, show, fed(s), recurrent, definitions, reset_products)
+            args += more
         rows.append(SymbolRow(show(s), _space(s.shape), kind, tuple(args)))
     return tuple(rows)
+
+
+def _parameter_row(c: Cell, role: Role, show: Callable[[sp.Basic], str], fed: tuple,
+                   recurrent: Callable[[sp.MatrixExpr], bool], definitions: dict, reset_products: dict
+                   ) -> tuple[str, list[tuple[str, str]]]:
+    """A parameter's row of the symbol table, kind and arguments: a matrix by what it multiplies, a bias
+    by whether it sits inside a reset, a vector by what it multiplies element-wise (``fed``: the named
+    value the parameter goes into)."""
+    s = role.symbol
+    if role.kind == "matrix":
+        on = role.operands
+        kind = ("matrix.input" if on and all(o == c.x for o in on) else
+                "matrix.recurrent" if on and all(recurrent(o) for o in on) else "matrix.other")
+        return kind, [("of", _words_key(fed)), ("on", ", ".join(show(o) for o in on))]
+    if role.kind == "bias":
+        inside_reset = any(s in r.acts_on.atoms(sp.MatrixSymbol) or
+                           s in definitions.get(r.acts_on, sp.S.Zero).atoms(sp.MatrixSymbol)
+                           for r in reset_products.values() if r.after_product)
+        return ("bias.recurrent" if inside_reset else "bias.plain"), [("of", _words_key(fed))]
+    # a parameter vector: element-wise weights (a peephole, IndRNN's u)
+    multiplied = [f for eq in c.equations for p in eq.rhs.atoms(sp.HadamardProduct) if s in p.args
+                  for f in p.args if f != s]
+    on = ", ".join(show(v) for v in dict.fromkeys(multiplied))
+    kind = "vector" if on else "vector_added"  # added, not multiplied: a bias by another name
+    return kind, [("of", _words_key(fed)), *([("on", on)] if on else [])]
 
 
 def _words_key(named: tuple) -> str:

@@ -259,8 +259,7 @@ def sheet_name(sheet: Sheetlike, lang: str, notation: str) -> str:
     return f"{name}.{lang}.{notation}"
 
 
-def outline(kind: str, sections: list[CellSection], *, worked: bool, topics: bool, learning: bool
-            ) -> tuple[Part, ...]:
+def outline(kind: str, sections: list[CellSection], *, worked: bool, topics: bool) -> tuple[Part, ...]:
     """The parts of a sheet in the course's order: the notation, (on the course sheet) the types of
     recurrent networks and the unrolled graph, the first cell's forward step, the heads, BPTT on that
     cell, its gradient decay, the worked example, every further cell whole, the course's further
@@ -326,7 +325,7 @@ def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *
     first = cells[0]
     if worked is None:
         worked = kind != "variants" and first == CELLS[EXAMPLE_CELL]
-    parts = outline(kind, sections, worked=worked, topics=kind == "course", learning=learning is not None)
+    parts = outline(kind, sections, worked=worked, topics=kind == "course")
     double_sum = DoubleSum.of(first)
     context = {
         "lang": words,

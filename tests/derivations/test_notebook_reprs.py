@@ -81,7 +81,7 @@ def test_equations_render_through_the_sheet_printer():
 def test_what_the_printer_refuses_falls_back_to_plain_text(monkeypatch):
     import bpttlab.derivations.printing.latex_printer as latex_printer
 
-    def refuse(*args, **kwargs):
+    def refuse(*_args, **_kwargs):
         raise ValueError("symbol 'q_t' has no course notation")
 
     monkeypatch.setattr(latex_printer, "aligned", refuse)

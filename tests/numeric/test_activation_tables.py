@@ -86,7 +86,7 @@ def test_each_implementation_computes_the_registered_function(name):
 class twotanh(sp.Function):
     """2·tanh(x): a function for the derivations only, with no numeric implementation anywhere."""
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
+    def fdiff(self, argindex: int = 1) -> sp.Expr:  # noqa: ARG002 (SymPy's Function.fdiff; one argument)
         return 2 * (1 - sp.tanh(self.args[0]) ** 2)
 
 

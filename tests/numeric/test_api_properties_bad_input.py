@@ -123,7 +123,7 @@ def test_class_indices_that_are_not_integers_are_refused(kind, cell, loss_at, si
        outside=st.one_of(st.floats(1, 1e300, exclude_min=True), st.floats(-1e300, 0, exclude_max=True)))
 def test_sigmoid_targets_outside_0_1_are_refused(cell, loss_at, sizes, seed, data, outside):
     """Binary cross-entropy is a cross-entropy for targets in [0, 1] only: the engine documents
-    (numeric/validate.py, check_targets) that sigmoid targets are probabilities, and refuses others."""
+    (numeric/engine/validate.py, check_targets) that sigmoid targets are probabilities, and refuses others."""
     params, xs, targets, states = build_problem(cell, "sigmoid", loss_at, sizes=sizes, seed=seed)
     targets.flat[data.draw(st.integers(0, targets.size - 1), label="entry")] = outside
     engine = build_engine(cell, "sigmoid", loss_at)

@@ -40,7 +40,7 @@ def test_a_wrong_engine_fails_every_check(monkeypatch):
     wrong = tuple(sp.Eq(eq.lhs, delta(vector("h_t", H)), evaluate=False) if eq.lhs.name == "δa_t" else eq
                   for eq in d.step_backward)
     engine = NumpyEngine(dataclasses.replace(d, step_backward=wrong))
-    monkeypatch.setattr(verify, "build_engine", lambda *args: engine)
+    monkeypatch.setattr(verify, "build_engine", lambda *_args: engine)
     results = verify.verify_gradients(cells=("rnn",), heads=("linear",), loss_at=("last",))
     failed = {r.check for r in results if not r.passed}
     assert failed == {"finite differences", "torch autograd", "torch nn module"}

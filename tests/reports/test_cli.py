@@ -96,7 +96,7 @@ def test_a_failure_inside_a_library_is_an_internal_error_not_a_misuse(monkeypatc
 
     from bpttlab.reports.cli import app
 
-    def broken(*args, **kwargs):
+    def broken(*_args, **_kwargs):
         sp.Matrix([[1, 2]]) + sp.Matrix([[1], [2]])  # raises inside SymPy
 
     monkeypatch.setattr(app, "derive", broken)

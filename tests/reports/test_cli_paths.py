@@ -112,7 +112,7 @@ def test_verify_table_shows_every_check_under_the_stated_bars(capsys):
 
 def test_verify_exits_1_and_says_no_when_the_engine_is_wrong(monkeypatch, capsys):
     engine = NumpyEngine(wrong_rnn())
-    monkeypatch.setattr(verify_module, "build_engine", lambda *args, **kwargs: engine)
+    monkeypatch.setattr(verify_module, "build_engine", lambda *_args, **_kwargs: engine)
     assert main(["verify", "--cells", "rnn", "--heads", "linear", "--loss-at", "last"]) == 1
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("rnn ")]
@@ -132,7 +132,7 @@ def test_verify_gradients_console_script_prints_json():
 
 def test_verify_gradients_main_exits_1_on_a_wrong_engine(monkeypatch, capsys):
     engine = NumpyEngine(wrong_rnn())
-    monkeypatch.setattr(verify_module, "build_engine", lambda *args, **kwargs: engine)
+    monkeypatch.setattr(verify_module, "build_engine", lambda *_args, **_kwargs: engine)
     assert verify_cli.main(["--cells", "rnn", "--heads", "linear", "--loss-at", "last", "--json"]) == 1
     assert not any(r["passed"] for r in json.loads(capsys.readouterr().out))
 
@@ -187,7 +187,7 @@ def test_ctrl_c_exits_130_with_one_line_and_leaves_no_partial_files(tmp_path):
 
 
 def test_keyboard_interrupt_in_any_command_is_130(monkeypatch, capsys):
-    def interrupted(*args, **kwargs):
+    def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(app, "derive", interrupted)

@@ -134,7 +134,7 @@ def test_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path):
     whole = run_study(TINY)
     path = tmp_path / CHECKPOINT
 
-    def stop(done: int, total: int, label: str) -> None:
+    def stop(done: int, _total: int, _label: str) -> None:
         if done == 3:
             raise KeyboardInterrupt
 
@@ -295,7 +295,7 @@ def test_the_main_job_says_which_study_it_ran(tmp_path, monkeypatch):
         "learning study: the course sheet's standard (4 cells (rnn, lstm, gru, gru_torch), T 10, 20, 50, "
         "100, 3 seed(s), 1000 steps), jax backend")
     small = replace(quick_config("jax"), cells=("rnn",), exploding=None, lengths=(4,), H=3, budget=10)
-    monkeypatch.setattr(main_job, "quick_config", lambda backend=None: small)
+    monkeypatch.setattr(main_job, "quick_config", lambda _backend=None: small)
     step = Step("learn")
     main_job._learn(tmp_path, step)
     assert step.notes == ["learning study: 1 cells (rnn), T 4, 3 seed(s), 10 steps, jax backend"]

@@ -100,7 +100,8 @@ def d2l():
             register_language(lang, replace=True)
 
 
-def test_a_third_notation_is_one_registration_and_its_words(d2l, tmp_path, pdflatex):
+@pytest.mark.usefixtures("pdflatex")
+def test_a_third_notation_is_one_registration_and_its_words(d2l, tmp_path):
     assert "d2l" in NOTATIONS
     (sheet,) = write_sheets(tmp_path, ["lstm"], ["en"], [d2l], pdf=True)
     tex = sheet.tex.read_text(encoding="utf-8")
@@ -144,7 +145,8 @@ def german(tmp_path):
         unregister_language("de")
 
 
-def test_a_german_language_is_a_words_file(german, tmp_path, pdflatex):
+@pytest.mark.usefixtures("pdflatex")
+def test_a_german_language_is_a_words_file(german, tmp_path):
     (sheet,) = write_sheets(tmp_path, ["rnn"], [german], ["course"], pdf=True)
     text = " ".join(pdf_text(sheet.pdf).split())
     assert "Backpropagation durch die Zeit: Elman RNN" in text and "Ausgaben und Verluste" in text

@@ -32,7 +32,7 @@ COMPILED_COMBOS = [(s, lang, n) for s, (lang, n) in COMPILED.items()]
 
 
 @pytest.fixture(scope="module")
-def written(written_sheet, pdflatex, pdftotext) -> dict[str, object]:
+def written(written_sheet, pdflatex, pdftotext) -> dict[str, object]:  # noqa: ARG001 (fixtures requested for their check that the tools are installed)
     """Every sheet, compiled once in its language × notation of COMPILED (conftest's written_sheet)."""
     sheets = [written_sheet(sheet, lang, notation) for sheet, (lang, notation) in COMPILED.items()]
     return {s.name: s for s in sheets}

@@ -212,7 +212,7 @@ def test_no_sheet_is_written_for_a_cell_whose_proof_fails(tmp_path, capsys, monk
 
     path = tmp_path / "leaky.cell"
     path.write_text(CELL_FILE, encoding="utf-8")
-    monkeypatch.setattr(writer, "_proof", lambda cell: (False, "step δh_{t-1}"))
+    monkeypatch.setattr(writer, "_proof", lambda _cell: (False, "step δh_{t-1}"))
     with pytest.raises(writer.ProofFailed, match=r"cell 'leaky_file'.*step δh_\{t-1\}"):
         render_sheet(str(path), "en", "course")
     code = main(["sheet", "--cell", str(path), "--no-pdf", "--out", str(tmp_path / "out")])
@@ -234,7 +234,8 @@ ODD_CELLS = {
 
 
 @pytest.mark.parametrize("kind", ODD_CELLS)
-def test_an_odd_cell_gets_a_sheet_that_compiles_and_says_what_is_unused(tmp_path, kind, pdflatex):
+@pytest.mark.usefixtures("pdflatex")
+def test_an_odd_cell_gets_a_sheet_that_compiles_and_says_what_is_unused(tmp_path, kind):
     path = tmp_path / f"{kind}.cell"
     path.write_text(ODD_CELLS[kind], encoding="utf-8")
     for lang in ("en", "id"):

@@ -22,7 +22,7 @@ ENGLISH_HEADINGS = ("Forward", "Backward", "Backpropagation", "Symbols", "Output
 
 
 @pytest.fixture(scope="module")
-def indonesian(written_sheet, pdflatex, pdftotext):
+def indonesian(written_sheet, pdflatex, pdftotext):  # noqa: ARG001 (fixtures requested for their check that the tools are installed)
     """The LSTM sheet (course notation) and the RNN sheet (dlbook notation), in Indonesian, compiled
     (conftest's written_sheet)."""
     written = {}

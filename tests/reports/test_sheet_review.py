@@ -30,17 +30,20 @@ def compiled(tmp_path: Path, body: str) -> Path:
 @pytest.mark.parametrize(("sheet", "lang", "notation"),
                          [(COMBINED, "en", "course"), (COMBINED, "id", "course"), ("lstm", "en", "dlbook"),
                           (VARIANTS_SHEET, "id", "dlbook")])  # its 40-row symbol table floats whole
-def test_the_sheets_pass_the_review(written_sheet, pdflatex, pdftotext, sheet, lang, notation):
+@pytest.mark.usefixtures("pdflatex", "pdftotext")
+def test_the_sheets_pass_the_review(written_sheet, sheet, lang, notation):
     written = written_sheet(sheet, lang, notation, decay_figures=True)
     assert [str(finding) for finding in review(written.pdf)] == []
 
 
-def test_the_review_finds_a_continuation_line_left_of_its_relation(tmp_path, pdflatex, pdftotext):
+@pytest.mark.usefixtures("pdflatex", "pdftotext")
+def test_the_review_finds_a_continuation_line_left_of_its_relation(tmp_path):
     pdf = compiled(tmp_path, r"\begin{align*} a_{long} + b_{long} &= c + d \\ + e + f & \end{align*}")
     assert [f.kind for f in review(pdf)] == ["operator left"]
 
 
-def test_the_review_finds_a_label_too_small_to_print(tmp_path, pdflatex, pdftotext):
+@pytest.mark.usefixtures("pdflatex", "pdftotext")
+def test_the_review_finds_a_label_too_small_to_print(tmp_path):
     figure = Figure(figsize=(6.7, 3))
     figure.add_subplot().set_title("tiny", fontsize=5)
     figure.savefig(tmp_path / "tiny.pdf")
@@ -48,7 +51,8 @@ def test_the_review_finds_a_label_too_small_to_print(tmp_path, pdflatex, pdftote
     assert "small label" in [f.kind for f in review(pdf)]
 
 
-def test_the_review_finds_a_sentence_cut_by_a_float_and_a_short_page(tmp_path, pdflatex, pdftotext):
+@pytest.mark.usefixtures("pdflatex", "pdftotext")
+def test_the_review_finds_a_sentence_cut_by_a_float_and_a_short_page(tmp_path):
     filler = (WORDS * 9 + ".\n\n") * 6
     body = (filler + WORDS * 30 + r"\begin{figure}[t]\centering\rule{4cm}{6cm}\caption{A float.}\end{figure}"
             + WORDS * 40 + ".\n\n\\clearpage " + WORDS * 5 + ".\n\\newpage x")
@@ -56,13 +60,15 @@ def test_the_review_finds_a_sentence_cut_by_a_float_and_a_short_page(tmp_path, p
     assert "split sentence" in kinds
 
 
-def test_the_review_finds_a_float_set_down_inside_a_sentence(tmp_path, pdflatex, pdftotext):
+@pytest.mark.usefixtures("pdflatex", "pdftotext")
+def test_the_review_finds_a_float_set_down_inside_a_sentence(tmp_path):
     body = (WORDS * 4 + r"\begin{table}[h]\centering\caption{A table.}\begin{tabular}{ll} a & b \\ c & d"
             r"\end{tabular}\end{table}" + WORDS * 4 + ".")
     assert [f.kind for f in review(compiled(tmp_path, body))] == ["split sentence"]
 
 
-def test_the_review_finds_a_table_split_over_pages(tmp_path, pdflatex, pdftotext):
+@pytest.mark.usefixtures("pdflatex", "pdftotext")
+def test_the_review_finds_a_table_split_over_pages(tmp_path):
     rows = "".join(f"x & y & row {i} \\\\\n" for i in range(80))
     body = (r"\begin{longtable}{lll}\caption{A long table.}\\ symbol & space & meaning \\ \endhead " + rows
             + r"\end{longtable}")
