@@ -19,6 +19,9 @@ printed and run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from hypothesis import strategies as st
 
 from bpttlab.derivations.cells.translate import function_names
@@ -27,6 +30,7 @@ __all__ = ["CONSTANTS", "cell_files"]
 
 #: Constants as a user writes them.
 CONSTANTS = ("0.5", "2", "1", "3", "0.25", "1e-3", "0", "1.5e2", "10")
+NONZERO = tuple(c for c in CONSTANTS if c != "0")
 #: The names a state may take: plain ones, and the names the heads use for their own values.
 STATE_NAMES = ("h", "c", "m", "s", "y", "a", "g2", "state_long_name")
 INTERMEDIATE_NAMES = ("u_t", "v_t", "gate_t", "z_t", "s_t", "y_t", "a_t", "k", "q_1")
@@ -38,57 +42,66 @@ def _now_and_then(draw, one_in: int) -> bool:
     return draw(st.integers(1, one_in)) == one_in // 2
 
 
+class _Context(NamedTuple):
+    """What writing one construct needs: ``draw``, ``sub()`` (a smaller expression) and the weights so far."""
+
+    draw: st.DrawFn
+    sub: Callable[[], str]
+    weights: dict[str, str]
+
+
+def _matmul(c: _Context, on_input: bool) -> str:
+    """``W @ operand``: a new weight, or now and then one used before (a shared weight)."""
+    draw, weights = c.draw, c.weights
+    operand, shape = ("x_t", "x") if on_input else (c.sub(), "h")
+    reuse = [w for w, s in weights.items() if s == shape or _now_and_then(draw, 40)]
+    if reuse and draw(st.booleans()):
+        name = draw(st.sampled_from(reuse))
+    else:
+        name = f"W_{shape}{len(weights)}"
+        weights[name] = shape
+    return f"{name} @ {operand if operand.isidentifier() else f'({operand})'}"
+
+
+def _cancelled(c: _Context) -> str:
+    inner = c.sub()
+    return f"({inner} - {inner})"
+
+
+#: Each construct of the grammar: how to write one in a :class:`_Context`.
+CONSTRUCTS = {
+    "matmul_x": lambda c: _matmul(c, on_input=True),
+    "matmul_h": lambda c: _matmul(c, on_input=False),
+    "add": lambda c: f"{c.sub()} + {c.sub()}",
+    "sub": lambda c: f"{c.sub()} - ({c.sub()})",
+    "hadamard": lambda c: f"({c.sub()}) * ({c.sub()})",
+    "power": lambda c: f"({c.sub()}) ** {c.draw(st.integers(1, 3))}",
+    "scale": lambda c: f"{c.draw(st.sampled_from(CONSTANTS))} * ({c.sub()})",
+    "divide": lambda c: f"({c.sub()}) / {c.draw(st.sampled_from(NONZERO))}",
+    "shift": lambda c: f"{c.draw(st.sampled_from(CONSTANTS))} {c.draw(st.sampled_from('+-'))} ({c.sub()})",
+    "function": lambda c: f"{c.draw(st.sampled_from(function_names()))}({c.sub()})",
+    "negate": lambda c: f"{'-' * c.draw(st.integers(1, 45))}({c.sub()})",
+    "cancel": lambda c: _cancelled(c),
+    "zero": lambda c: f"0 * ({c.sub()})",
+    "parens": lambda c: f"({c.sub()})",
+}
+
+
 @st.composite
 def _expression(draw: st.DrawFn, vectors: list[str], params: list[str], weights: dict[str, str],
                 depth: int) -> str:
     """An expression of H entries over ``vectors`` (defined names) and parameters."""
-    leaf_choices = ["vector", "bias"] + (["param"] if params else [])
-    kinds = leaf_choices if depth <= 0 else [
-        *leaf_choices, "matmul_x", "matmul_h", "add", "sub", "hadamard", "scale", "divide", "shift",
-        "function", "function", "negate", "cancel", "zero", "parens"]
+    leaves = {"vector": lambda: draw(st.sampled_from(vectors)),
+              "bias": lambda: f"b_{draw(st.sampled_from('abcdef'))}",
+              **({"param": lambda: draw(st.sampled_from(params))} if params else {})}
+    kinds = list(leaves) if depth <= 0 else [*leaves, *CONSTRUCTS, "function"]  # functions twice as often
     kind = draw(st.sampled_from(kinds))
-
+    if kind in leaves:
+        return leaves[kind]()
     def sub() -> str:
         return draw(_expression(vectors, params, weights, depth - 1))
 
-    if kind == "vector":
-        return draw(st.sampled_from(vectors))
-    if kind == "bias":
-        return f"b_{draw(st.sampled_from('abcdef'))}"
-    if kind == "param":
-        return draw(st.sampled_from(params))
-    if kind in ("matmul_x", "matmul_h"):
-        operand = "x_t" if kind == "matmul_x" else sub()
-        shape = "x" if kind == "matmul_x" else "h"
-        reuse = [w for w, s in weights.items() if s == shape or _now_and_then(draw, 40)]
-        if reuse and draw(st.booleans()):
-            name = draw(st.sampled_from(reuse))
-        else:
-            name = f"W_{shape}{len(weights)}"
-            weights[name] = shape
-        return f"{name} @ {operand if operand.isidentifier() else f'({operand})'}"
-    if kind == "add":
-        return f"{sub()} + {sub()}"
-    if kind == "sub":
-        return f"{sub()} - ({sub()})"
-    if kind == "hadamard":
-        return f"({sub()}) * ({sub()})"
-    if kind == "scale":
-        return f"{draw(st.sampled_from(CONSTANTS))} * ({sub()})"
-    if kind == "divide":
-        return f"({sub()}) / {draw(st.sampled_from([c for c in CONSTANTS if c != '0']))}"
-    if kind == "shift":
-        return f"{draw(st.sampled_from(CONSTANTS))} {draw(st.sampled_from('+-'))} ({sub()})"
-    if kind == "function":
-        return f"{draw(st.sampled_from(function_names()))}({sub()})"
-    if kind == "negate":
-        return f"{'-' * draw(st.integers(1, 45))}({sub()})"
-    if kind == "cancel":
-        inner = sub()
-        return f"({inner} - {inner})"
-    if kind == "zero":
-        return f"0 * ({sub()})"
-    return f"({sub()})"
+    return CONSTRUCTS[kind](_Context(draw, sub, weights))
 
 
 @st.composite

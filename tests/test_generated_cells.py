@@ -48,7 +48,7 @@ REFUSED = re.compile(r"gen\.cell(:\d+)?: \S")
 
 @contextmanager
 def time_bound(seconds: float):
-    def expired(signum, frame):
+    def expired(_signum, _frame):  # a signal handler's arguments
         raise TimeoutError(f"a generated cell took more than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
@@ -154,7 +154,7 @@ def test_the_grammar_reaches_every_construct_and_both_outcomes():
     """A grammar that never generated a cancellation, a shared weight or a refusal would test little."""
     from hypothesis import find
 
-    for wanted in (" - (", "0 * (", "* (", "@ x_t", "/ ", "--", "s_t", "y_t", "W_hy @", "tanh(tanh(tanh("):
+    for wanted in (" - (", "0 * (", "* (", ") ** ", "@ x_t", "/ ", "--", "s_t", "y_t", "W_hy @", "tanh(tanh(tanh("):
         assert wanted in find(cell_files(), lambda text, w=wanted: w in text)
     refused = find(cell_files(), lambda text: _refused(text))
     assert REFUSED.match(_refused(refused))

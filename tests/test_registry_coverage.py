@@ -69,9 +69,10 @@ class _Passed:
         self.name, self.passed, self.checks = f"{cell} × {head}", True, ()
 
 
-def test_a_cell_registered_by_a_user_is_proven_and_benchmarked(extra_cell, monkeypatch, tmp_path):
+@pytest.mark.usefixtures("extra_cell")
+def test_a_cell_registered_by_a_user_is_proven_and_benchmarked(monkeypatch, tmp_path):
     seen = []
-    fake = lambda cell, head=None, *a, **k: seen.append((cell, head)) or _Passed(cell, head)  # noqa: E731
+    fake = lambda cell, head=None, *_a, **_k: seen.append((cell, head)) or _Passed(cell, head)  # noqa: E731
     monkeypatch.setattr(main_job, "prove", fake)
     monkeypatch.setattr(proof, "prove", fake)
     main_job._proofs(tmp_path, main_job.Step("proofs"))

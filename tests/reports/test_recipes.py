@@ -164,7 +164,7 @@ class softsign_prime(sp.Function):
 
     nargs = 1
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
+    def fdiff(self, argindex: int = 1) -> sp.Expr:  # noqa: ARG002 - SymPy's signature
         u = self.args[0]
         return -2 * sp.sign(u) / (1 + sp.Abs(u)) ** 3
 
@@ -174,7 +174,7 @@ class softsign(sp.Function):
 
     nargs = 1
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
+    def fdiff(self, argindex: int = 1) -> sp.Expr:  # noqa: ARG002 - SymPy's signature
         return softsign_prime(self.args[0])
 
 
@@ -219,7 +219,8 @@ def registered_activations(entries):
 SOFTSIGN_RNN = "h_t = softsign(W_xh @ x_t + W_hh @ h_prev + b_h)"
 
 
-def test_an_activation_is_a_record_and_one_entry_per_library(tmp_path, pdflatex):
+@pytest.mark.usefixtures("pdflatex")
+def test_an_activation_is_a_record_and_one_entry_per_library(tmp_path):
     with registered_activations(SOFTSIGN):
         cell = custom_cell("softsign_rnn", SOFTSIGN_RNN, {"h_t": "h_prev"}, title="Softsign RNN")
         d = derive(cell, "linear", "every")
@@ -242,7 +243,8 @@ def test_an_activation_is_a_record_and_one_entry_per_library(tmp_path, pdflatex)
     assert "not bounded" not in text and "tanh" not in text.split("Forward pass")[1].split("Outputs")[0]
 
 
-def test_an_activation_of_a_multi_state_cell_gets_the_bound_sentence(pdflatex, tmp_path):
+@pytest.mark.usefixtures("pdflatex")
+def test_an_activation_of_a_multi_state_cell_gets_the_bound_sentence():
     """Where the sheet has no single-state bound, its sentence on the functions' derivatives names
     softsign's bound, and nothing about it being unbounded."""
     with registered_activations(SOFTSIGN):
@@ -275,12 +277,13 @@ class tanh_gate(sp.Function):
 
     nargs = 1
 
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
+    def fdiff(self, argindex: int = 1) -> sp.Expr:  # noqa: ARG002 - SymPy's signature
         g = tanh_gate(self.args[0])
         return 2 * g * (1 - g)
 
 
-def test_a_function_with_values_in_0_1_is_a_gate_by_its_range(pdflatex, tmp_path):
+@pytest.mark.usefixtures("pdflatex")
+def test_a_function_with_values_in_0_1_is_a_gate_by_its_range(tmp_path):
     record = Activation("tanh_gate", tanh_gate, r"\operatorname{g}", "g", sp.Interval.open(0, 1),
                         sp.Rational(1, 2))
     with registered_activations([(record, lambda x, out=None: np.multiply(np.tanh(x) + 1, 0.5, out=out),
@@ -345,7 +348,8 @@ def tanh_head():
             register_language(lang, replace=True)
 
 
-def test_a_head_is_a_record_a_torch_loss_and_its_titles(tanh_head, tmp_path, pdflatex):
+@pytest.mark.usefixtures("pdflatex")
+def test_a_head_is_a_record_a_torch_loss_and_its_titles(tanh_head, tmp_path):
     assert list(HEADS)[-1] == tanh_head and len(HEADS) == 4
     d = derive("rnn", tanh_head, "every")
     assert str(d.head_backward[0].rhs) == "HadamardProduct(-y_t + ŷ_t, -HadamardPower(ŷ_t, 2) + 1)"
@@ -376,7 +380,8 @@ def test_a_head_is_a_record_a_torch_loss_and_its_titles(tanh_head, tmp_path, pdf
     assert r"\text{(softmax, sigmoid, tanh\texttt{\char`\_}squared)}" in sheet.tex.read_text(encoding="utf-8")
 
 
-def test_a_head_in_indonesian_is_listed_by_its_indonesian_title(tanh_head, tmp_path, pdflatex):
+@pytest.mark.usefixtures("tanh_head", "pdflatex")
+def test_a_head_in_indonesian_is_listed_by_its_indonesian_title(tmp_path):
     (sheet,) = write_sheets(tmp_path, ["rnn"], ["id"], ["course"], pdf=True)
     text = " ".join(pdf_text(sheet.pdf).split())
     assert "keluaran tanh dengan galat kuadrat" in text and "tanh output, squared error" not in text
@@ -447,7 +452,8 @@ def leaky_rnn():
         unregister(cell.name)
 
 
-def test_a_cell_is_one_registration(leaky_rnn, tmp_path, pdflatex):
+@pytest.mark.usefixtures("pdflatex")
+def test_a_cell_is_one_registration(leaky_rnn, tmp_path):
     """By its name alone: proven, verified, written as a sheet, in the decay study and the CLI's choices
     (tests/test_registry_coverage.py checks every consumer's loop over the registry)."""
     assert leaky_rnn in CELLS and leaky_rnn in all_sheets()
