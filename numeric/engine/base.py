@@ -94,6 +94,7 @@ class EngineBase:
         #: sequence (a state set to a bias, a δ that is identically 0) is lambdified to one column or a
         #: number, and is given its (rows, N) where it is stored
         self._heights = {eq.lhs.name: eq.lhs.shape[0] for eq in (*d.forward, *d.step_backward)}
+        self._height_cache: dict[tuple, int] = {}
         if self.head is not None:
             self._head_forward = compile(self.head.equations)
             first, *rest = d.head_backward  # δ of the logits first: it is scaled by 1/N
@@ -140,9 +141,11 @@ class EngineBase:
 
     def _height(self, name: str, sizes: object) -> int:
         """The number of rows of the value ``name`` at a call's ``sizes`` (``D``, ``H``, ``K``)."""
-        rows = sp.sympify(self._heights[name])
-        return int(rows.xreplace({dimensions.D: sizes.D, dimensions.H: sizes.H,
-                                  dimensions.K: sizes.K if sizes.K is not None else 0}))
+        key = (name, sizes.D, sizes.H, sizes.K)
+        if key not in self._height_cache:
+            values = {dimensions.D: sizes.D, dimensions.H: sizes.H, dimensions.K: sizes.K or 0}
+            self._height_cache[key] = int(sp.sympify(self._heights[name]).xreplace(values))
+        return self._height_cache[key]
 
     # ----------------------------------------------------------------- a call's inputs and options
     def _inputs(self, params: object, xs: object, h0: object, c0: object, initial: object) -> Inputs:

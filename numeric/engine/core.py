@@ -446,6 +446,8 @@ class NumpyEngine(EngineBase):
         links, h_carry = self._links, self._links[0].carried
         step = dict(forward.values)
         reached = {link.carried: np.zeros(initial[link.previous].shape, dtype) for link in links}
+        narrow: dict[str, int] | None = None  # the deltas lambdified narrower than (rows, N), by rows
+        narrow_carries: list[str] | None = None
         for end, start, first in windows:
             carried = {link.carried: np.zeros(initial[link.previous].shape, dtype) for link in links}
             for t in range(end - 1, start - 1, -1):
@@ -457,11 +459,11 @@ class NumpyEngine(EngineBase):
                 step[self._delta_h] = _delta_h_at(deltas[self._delta_h], into_h, carried[h_carry], t, first,
                                                   overlap)
                 results = first_step.function(*read_first(step))
+                if narrow is None:  # the first step: make the deltas' buffers, see which come out narrow
+                    narrow = self._narrow_deltas(results, deltas, make, forward.sizes)
                 for name, value in zip(first_step.outputs, results, strict=True):
-                    if name not in deltas:
-                        deltas[name] = make(name, (T, self._height(name, forward.sizes), N), dtype)
-                    if np.shape(value) != deltas[name].shape[1:]:  # a δ that depends on no sequence
-                        value = np.broadcast_to(value, deltas[name].shape[1:])
+                    if name in narrow:  # a δ that depends on no sequence: one column or a number
+                        value = np.broadcast_to(value, (narrow[name], N))
                     step[name] = value
                     if overlap:
                         deltas[name][t] += value
@@ -476,14 +478,28 @@ class NumpyEngine(EngineBase):
                 results = states_step.function(*read_states(step))
                 by_name = dict(zip(states_step.outputs, results, strict=True))
                 carried = {link.carried: by_name[link.previous_delta] for link in links}
-                for name, value in carried.items():  # δ of a previous state the step never reads: 0
-                    if np.shape(value) != (H, N):
-                        carried[name] = np.broadcast_to(value, (H, N))
+                if narrow_carries is None:  # δ of a previous state the step never reads: the number 0
+                    narrow_carries = [name for name, value in carried.items() if np.shape(value) != (H, N)]
+                for name in narrow_carries:
+                    carried[name] = np.broadcast_to(carried[name], (H, N))
             if start == 0:
                 for name, value in carried.items():
                     reached[name] = reached[name] + value
         return _Backward(deltas, reached, blocks)
 
+
+    def _narrow_deltas(self, results: tuple, deltas: dict[str, np.ndarray], make: Callable,
+                       sizes: Sizes) -> dict[str, int]:
+        """At the first step back: each named delta's buffer (T, rows, N), made where it is missing, and
+        the deltas whose value is narrower than (rows, N) (one that depends on no sequence), by rows."""
+        narrow = {}
+        for name, value in zip(self._step_deltas.outputs, results, strict=True):
+            rows = self._height(name, sizes)
+            if name not in deltas:
+                deltas[name] = make(name, (sizes.T, rows, sizes.N), deltas[self._delta_h].dtype)
+            if np.shape(value) != (rows, sizes.N):
+                narrow[name] = rows
+        return narrow
 
 class _Columns:
     """Values laid out as (rows, T·N), all steps side by side, made when first asked for (in the
