@@ -154,7 +154,8 @@ def test_the_grammar_reaches_every_construct_and_both_outcomes():
     """A grammar that never generated a cancellation, a shared weight or a refusal would test little."""
     from hypothesis import find
 
-    constructs = (" - (", "0 * (", "* (", ") ** ", "@ x_t", "/ ", "--", "s_t", "y_t", "W_hy @", "tanh(tanh(tanh(")
+    constructs = (" - (", "0 * (", "* (", ") ** ", "@ x_t", "/ ", "--", "s_t", "y_t", "W_hy @",
+                  "tanh(tanh(tanh(")
     for wanted in constructs:
         assert wanted in find(cell_files(), lambda text, w=wanted: w in text)
     refused = find(cell_files(), lambda text: _refused(text))
