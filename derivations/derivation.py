@@ -35,6 +35,7 @@ from bpttlab.derivations.jacobian import jacobians
 from bpttlab.derivations.names import at_step, shift_name
 from bpttlab.derivations.reverse import reverse_pass
 from bpttlab.derivations.symbols import delta
+from bpttlab.derivations.tidy import live
 
 __all__ = ["CELLS", "HEADS", "LOSS_AT", "Derivation", "carry", "derive"]
 
@@ -140,7 +141,8 @@ def _recurrence(c: Cell, from_head: sp.MatrixExpr | None, loss_at: str) -> tuple
 def _cell_parts(c: Cell) -> tuple[Cell, tuple[sp.Eq, ...], MappingProxyType]:
     seeds = {c.h: delta(c.h)}
     seeds.update({new: carry(new) for new in c.new_states[1:]})
-    step = reverse_pass(c.equations, seeds, wrt=[*c.previous_states, c.x, *c.params], named=c.named_deltas)
+    step = reverse_pass(c.equations, seeds, wrt=[*c.previous_states, c.x, *c.params], named=c.named_deltas,
+                        readable=live(c.equations, c.new_states))
     return c, tuple(step), MappingProxyType(jacobians(c))
 
 

@@ -22,7 +22,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from bpttlab.derivations.cells.record import Cell
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.lift import local_derivative
-from bpttlab.derivations.tidy import coefficient_and_matrix, is_zero, stored_values, tidy
+from bpttlab.derivations.tidy import coefficient_and_matrix, is_zero, live, stored_values, tidy
 
 __all__ = ["Tangents", "jacobians", "jvp", "step_jacobian"]
 
@@ -107,7 +107,7 @@ def _jvp_elementwise(expr: Elementwise, tangents: Tangents) -> sp.MatrixExpr:
 
 def step_jacobian(cell: Cell, of: sp.MatrixSymbol, wrt: sp.MatrixSymbol) -> sp.MatrixExpr:
     """∂of/∂wrt over one step, e.g. ∂h_t/∂h_{t-1}, written in the step's stored values."""
-    tangents = Tangents(wrt, {}, stored_values(cell.equations))
+    tangents = Tangents(wrt, {}, stored_values(live(cell.equations, cell.new_states)))
     for eq in cell.equations:
         tangents.known[eq.lhs] = tangents.of(eq.rhs)
     return tangents.known[of]

@@ -114,6 +114,7 @@ def reverse_pass(
     named: Iterable[sp.MatrixSymbol] = (),
     stored: Sequence[sp.Eq] = (),
     identities: dict[sp.MatrixExpr, sp.MatrixExpr] | None = None,
+    readable: Sequence[sp.Eq] | None = None,
 ) -> list[sp.Eq]:
     """Backward equations for ``equations``.
 
@@ -121,12 +122,16 @@ def reverse_pass(
     a loss). The result holds an equation ``δv = …`` for every ``v`` in ``named`` (in reverse
     order of the forward pass), then one for every symbol in ``wrt``. The gradients of the other
     intermediates are inlined. ``stored`` are forward equations whose right sides are rewritten to
-    their left sides; ``identities`` are extra rewrites (e.g. ``1ᵀ y_t → 1`` for one-hot targets).
+    their left sides; ``identities`` are extra rewrites (e.g. ``1ᵀ y_t → 1`` for one-hot targets);
+    ``readable`` the equations of ``equations`` whose values a formula may read (all when None; a
+    cell's live ones, :func:`~bpttlab.derivations.tidy.live`, so that no formula reads a value nothing
+    else reads).
     """
     wrt, named = list(wrt), set(named)
     defined = {eq.lhs for eq in equations}
     relevant = set(wrt) | defined
-    rewrites: dict[sp.Basic, sp.Basic] = dict(stored_values((*stored, *equations)))
+    rewrites: dict[sp.Basic, sp.Basic] = dict(stored_values((*stored, *(equations if readable is None
+                                                                         else readable))))
     rewrites.update(identities or {})
     adjoints: dict[sp.MatrixSymbol, list[sp.MatrixExpr]] = defaultdict(list)
     for symbol, seed in seeds.items():

@@ -13,7 +13,7 @@ from its tidied arguments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import singledispatch
 
 import sympy as sp
@@ -22,7 +22,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 
-__all__ = ["clean", "coefficient_and_matrix", "is_zero", "stored_values", "tidy"]
+__all__ = ["clean", "coefficient_and_matrix", "is_zero", "live", "stored_values", "tidy"]
 
 
 def is_zero(expr: sp.Basic) -> bool:
@@ -49,6 +49,26 @@ def stored_values(equations: Iterable[sp.Eq]) -> dict[sp.Basic, sp.MatrixSymbol]
     {a*w: h}
     """
     return {eq.rhs: eq.lhs for eq in equations if _names_something(eq.rhs)}
+
+
+def live(equations: Sequence[sp.Eq], roots: Iterable[sp.MatrixSymbol]) -> list[sp.Eq]:
+    """The equations whose left sides ``roots`` depend on, in order: the values a derived formula may
+    read. A value nothing reads (``q = W x_t`` beside a state that computes ``W x_t`` itself) is left
+    out, so that no formula reads it in place of the expression.
+
+    >>> from sympy import Eq, MatrixSymbol
+    >>> W, x, h = MatrixSymbol("W", 2, 2), MatrixSymbol("x", 2, 1), MatrixSymbol("h", 2, 1)
+    >>> q, a = MatrixSymbol("q", 2, 1), MatrixSymbol("a", 2, 1)
+    >>> [eq.lhs for eq in live([Eq(q, W * x), Eq(a, W * x), Eq(h, 2 * a)], [h])]
+    [a, h]
+    """
+    needed = set(roots)
+    kept = []
+    for eq in reversed(equations):
+        if eq.lhs in needed:
+            needed |= eq.rhs.atoms(sp.MatrixSymbol)
+            kept.append(eq)
+    return kept[::-1]
 
 
 def coefficient_and_matrix(expr: sp.MatrixExpr) -> tuple[sp.Expr, sp.MatrixExpr | None]:

@@ -327,17 +327,7 @@ class NumpyEngine(EngineBase):
                              **{name: np.broadcast_to(env[name], (env[name].shape[0], width))
                                 for name in leaves.inputs if name in self._vectors}})
 
-        grads: dict[str, np.ndarray] = {}
-        for name, shape in self.param_shapes(sizes.D, sizes.H, sizes.K).items():
-            if name not in wanted:
-                continue
-            if "δ" + name in self._zero:
-                grads[name] = np.zeros(shape, dtype)
-                continue
-            gradient = head_grads.get("δ" + name, values.get("δ" + name))
-            if len(shape) == 1:
-                gradient = gradient.sum(axis=1)
-            grads[name] = np.asarray(gradient, dtype=dtype)
+        grads = self._parameter_grads(head_grads, values, wanted, sizes, dtype)
         if "xs" in wanted:
             if self._delta_x in self._zero:  # an input the cell never reads
                 grads["xs"] = np.zeros((sizes.T, sizes.N, sizes.D), dtype)
@@ -350,6 +340,25 @@ class NumpyEngine(EngineBase):
         check_finite_results("the backward pass", grads)
         self._lap("column products")
         return forward.loss, grads
+
+    def _parameter_grads(self, head_grads: dict, values: dict, wanted: frozenset[str], sizes: Sizes,
+                         dtype: np.dtype) -> dict[str, np.ndarray]:
+        """Each wanted parameter's gradient in its shape: a bias's summed over the columns, one that
+        cancels as zeros."""
+        grads: dict[str, np.ndarray] = {}
+        for name, shape in self.param_shapes(sizes.D, sizes.H, sizes.K).items():
+            if name not in wanted:
+                continue
+            if "δ" + name in self._zero:
+                grads[name] = np.zeros(shape, dtype)
+                continue
+            gradient = head_grads.get("δ" + name, values.get("δ" + name))
+            if len(shape) == 1:
+                gradient = gradient.sum(axis=1)
+            if gradient.shape != shape:  # W times a constant (W (c 1)): equal columns, printed as one
+                gradient = np.array(np.broadcast_to(gradient, shape))
+            grads[name] = np.asarray(gradient, dtype=dtype)
+        return grads
 
     def _leaves_for(self, names: tuple[str, ...]) -> Compiled | None:
         """The leaf equations of ``names`` as one lambdified function (cached per set of names)."""

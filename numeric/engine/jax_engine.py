@@ -367,7 +367,8 @@ class JaxEngine(EngineBase):
                 grads[name] = jnp.zeros(shapes[name], xs.dtype)
                 continue
             gradient = head_grads.get("δ" + name, values.get("δ" + name))
-            grads[name] = gradient.sum(axis=1) if name in self._vectors else gradient
+            gradient = gradient.sum(axis=1) if name in self._vectors else gradient
+            grads[name] = jnp.broadcast_to(gradient, shapes[name])  # W (c 1): equal columns, printed once
         if "xs" in wanted:
             grads["xs"] = (jnp.zeros((T, N, D), xs.dtype) if self._delta_x in self._zero
                            else values[self._delta_x].reshape(D, T, N).transpose(1, 2, 0))

@@ -198,3 +198,14 @@ def test_an_alias_or_a_zero_value_is_never_read_back_into_the_formulas():
     assert [text(eq) for eq in derive(cell, None).step_backward] == [
         "δh_{t-1} = W_h0ᵀ δh_t", "δx_t = 0", "δW_h0 = δh_t h_{t-1}ᵀ"]
     assert prove(cell, "softmax", kind=("step", "bptt")).passed
+
+
+def test_a_value_nothing_reads_is_never_read_in_place_of_its_expression():
+    """``q_1 = W_x1 @ x_t`` is read by no state; the state computes ``W_x1 @ x_t`` itself. A formula
+    that read q_1 for it would be right only where q_1 is computed, and the step proof, which holds a
+    value nothing reads free, failed on it (found by the cell generator)."""
+    cell = custom_cell("dead", "q_1 = W_x1 @ x_t\ns_t = (W_x1 @ x_t) * s_prev / 10", {"s_t": "s_prev"})
+    d = derive(cell, "softmax", "last")
+    formulas = [*d.step_backward, *d.jacobian.values()]
+    assert not any("q_1" in str(getattr(f, "rhs", f)) for f in formulas), formulas
+    assert prove(cell, "softmax", "last", kind=("step", "bptt")).passed

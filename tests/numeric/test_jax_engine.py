@@ -105,6 +105,10 @@ CELLS_AS_EQUATIONS = {
                                   {"h_t": "h_prev"}),
     "no_parameters": ("h_t = tanh(h_prev) + 0.5 * h_prev", {"h_t": "h_prev"}),
     # a second state nothing reads: δ of it carried back is a number, multiplied by W_h2ᵀ
+    # δW_h1 = δc_t (¼ 1)ᵀ: equal columns, printed as one column
+    "weight_times_a_constant": ("h_t = tanh(W_xh @ x_t + W_hh @ h_prev)\n"
+                                "c_t = W_h1 @ (0.25 + b_a - b_a) * h_t",
+                                {"h_t": "h_prev", "c_t": "c_prev"}),
     "unread_second_state": ("h_t = tanh(W_xh @ x_t + W_hh @ h_prev)\ny_t = W_h2 @ tanh(W_x2 @ x_t)",
                             {"h_t": "h_prev", "y_t": "y_prev"}),
 }
