@@ -40,6 +40,7 @@ from bpttlab.reports.sheets.context import (
 from bpttlab.reports.sheets.decay_figure import DecayFigure, cell_decay_figures
 from bpttlab.reports.sheets.formulas import DoubleSum
 from bpttlab.reports.sheets.languages import LANGUAGES, Language, language
+from bpttlab.reports.sheets.notation_facts import notation_facts
 from bpttlab.reports.sheets.scalar_blocks import IMPORTS, scalar_blocks
 from bpttlab.reports.sheets.softmax_steps import steps_latex
 
@@ -164,6 +165,12 @@ def _name(context: jinja2.runtime.Context, key: str) -> str:
     return _say(context, kind, **values)
 
 
+def _gate_name(context: jinja2.runtime.Context, gate: tuple[str, str]) -> str:
+    """A gate (its words key, its symbol) in words: "the forget gate $f_t$"."""
+    key, symbol = gate
+    return f"{_name(context, key)} ${symbol}$"
+
+
 def _title_of(context: jinja2.runtime.Context, text: str) -> str:
     """A registered title (a cell's, a head's) in the sheet's language: the language's ``titles``
     words where it has them, else the title as written."""
@@ -222,7 +229,8 @@ def _environment() -> jinja2.Environment:
                   "bounds": _bounds, "decimal": _decimal, "contents": _contents}
     environment.globals.update({key: jinja2.pass_context(function) for key, function in contextual.items()})
     environment.filters.update(title_of=jinja2.pass_context(_title_of),
-                               texttt=lambda text: rf"\texttt{{{text}}}",
+                               texttt=lambda text: rf"\texttt{{{text}}}", math=lambda text: f"${text}$",
+                               gate_name=jinja2.pass_context(_gate_name),
                                upper_first=lambda text: text[:1].upper() + text[1:])
     return environment
 
@@ -351,6 +359,7 @@ def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *
                    else None),
     }
     context["term"] = context["glossary"].term
+    context["own_names"] = notation_facts(sections, context["sym"]["W_out"], context["sym"]["h_t"])
     citations = Citations(words.word("et_al"), words.word("and"))
     context.update(cite=citations.cite, citep=citations.citep, cited=citations.entries)
     return _environment().get_template("sheet.tex.j2").render(context)

@@ -111,6 +111,34 @@ def test_no_sentence_is_about_another_cell(rendered_sheet, name, lang):
     assert not [title for title in others if f" {title} " in section or f"{{{title}}}" in section], name
 
 
+UNGATED = custom_cell("leaky", "a_t = W_in @ x_t + W_rec @ h_prev + b_a\n"
+                      "h_t = 0.5 * h_prev + 0.5 * tanh(a_t)", {"h_t": "h_prev"})
+
+
+def notation_paragraph(tex: str) -> str:
+    start = tex.index(r"\section*{")
+    return tex[start:tex.index(r"\section", start + 1)]
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+@pytest.mark.parametrize("notation", ["course", "dlbook"])
+def test_a_one_cell_sheet_names_only_what_its_cell_has(lang, notation):
+    """The notation paragraph takes its examples from the sheet's own cell: a cell with neither W_xh,
+    W_hh nor gates hears nothing of them, nor of the LSTM's letters, anywhere on its sheet."""
+    tex = render_sheet(UNGATED, lang, notation, worked=False)
+    for foreign in ("W_{xh}", "W_{hh}", "LSTM", "GRU", "gate", "gerbang", r"\bm{U}", r"\bm{W}$", "^{f}",
+                    r"\bm{s}^{(t)}", "10.45"):
+        assert foreign not in tex, (lang, notation, foreign)
+    paragraph = notation_paragraph(tex)
+    own = cell_section(UNGATED, notation).symbols
+    weights = [row.symbol for row in own if row.kind.startswith("matrix.")]
+    assert len(weights) == 2 and all(f"${w}$" in paragraph for w in weights)
+    gated = notation_paragraph(render_sheet("lstm", lang, notation, worked=False))
+    lstm = cell_section("lstm", notation)
+    assert all(f"${gate.symbol}$" in gated for gate in lstm.gates)  # a gated cell's gates are named
+    assert f"${lstm.facts.states[1]}$" in gated
+
+
 def test_a_custom_cell_called_like_a_built_in_is_described_by_its_own_equations():
     impostor = leaky("Not the Elman RNN", name="rnn")
     tex = render_sheet(impostor, "en", "course")
