@@ -149,9 +149,10 @@ def _drawable(log10_values: np.ndarray) -> np.ndarray:
     return np.where(inside, 10.0 ** np.where(inside, log10_values, 0.0), np.nan)
 
 
-def _draw(axes: Axes, curve: Curve, colour: str, name: str, words: dict[str, str], style: str = "-") -> None:
+def _draw(axes: Axes, curve: Curve, colour: str, name: str, words: dict[str, str], style: str = "-",
+          alpha: float = 0.2) -> None:
     median, low, high = (_drawable(values) for values in (curve.median, curve.low, curve.high))
-    axes.fill_between(curve.steps, low, high, color=colour, alpha=0.2, linewidth=0)
+    axes.fill_between(curve.steps, low, high, color=colour, alpha=alpha, linewidth=0)
     axes.plot(curve.steps, median, style, color=colour, label=_label(curve, name, words))
 
 
@@ -194,7 +195,8 @@ def _cells(study: DecayStudy, words: dict[str, str]) -> Figure:
     labels = cell_labels((curve.cell for curve in study.cells), words["code"])
     named = list(labels.values())
     listed = LANGUAGES[words["code"]].listing(named, math=False)
-    axes = _axes(figure, study, "dL/dh_k", words["cells"].format(cells=listed), words)
+    quantity = "dL/dh_k" if all(curve.what == "dL/dh_k" for curve in study.cells) else "gradient_norm"
+    axes = _axes(figure, study, quantity, words["cells"].format(cells=listed), words)
     colours = {}
     for curve in study.cells:
         if curve.what == "dL/dh_k":
@@ -216,7 +218,7 @@ def _radii(study: DecayStudy, words: dict[str, str], medium: Medium = SLIDE) -> 
     axes = _axes(figure, study, "dh_T/dh_k", words["radii"], words, medium=medium)
     colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(study.radii))]
     for curve, colour in zip(study.radii, colours, strict=True):
-        _draw(axes, curve, colour, rf"$\rho$ = {_number(curve.setting['radius'], words)}", words)
+        _draw(axes, curve, colour, rf"$\rho$ = {_number(curve.setting['radius'], words)}", words, alpha=0.1)
     _limit(axes, study.radii)
     k = np.arange(1, study.T + 1)
     for curve, colour in zip(study.radii, colours, strict=True):  # λ₁ the largest over the seeds
@@ -237,26 +239,46 @@ def _forget_bias(study: DecayStudy, words: dict[str, str]) -> Figure:
 
 
 def _variants(study: DecayStudy, words: dict[str, str]) -> Figure:
-    """‖∂L/∂h_k‖ of each cell of the variants experiment: the LSTM reference black and dashed, the
-    others in the Okabe–Ito colours, solid then dotted once the colours are used up; medians only."""
+    """‖∂L/∂h_k‖ of each cell of the variants experiment, medians only, in two panels: the cells that
+    carry a further state (the LSTM and its variants) and those with one state; the LSTM reference
+    black and dashed in both, the others in the Okabe–Ito colours, each with its forget-gate bias
+    where the experiment set one."""
     figure = _figure()
-    axes = _axes(figure, study, "dL/dh_k", words["variants"], words, sizes=None)
     curves = [c for c in study.variants if c.what == "dL/dh_k"]
     labels = cell_labels([*CELLS, *(curve.cell for curve in curves)], words["code"])  # unambiguous among all
     reference, *others = curves
-    for i, curve in enumerate(others):
-        colour, style = OKABE_ITO[i % (len(OKABE_ITO) - 1)], "-" if i < len(OKABE_ITO) - 1 else ":"
-        axes.plot(curve.steps, _drawable(curve.median), style, color=colour, linewidth=2.0,
-                  label=_label(curve, labels[curve.cell], words))
-    name = labels[reference.cell]
-    if "forget_bias" in reference.setting:
-        name += f" ($b_f$ = {_number(reference.setting['forget_bias'], words)})"
-    axes.plot(reference.steps, _drawable(reference.median), "--", color=OKABE_ITO[-1], linewidth=2.4,
-              label=_label(reference, name, words))
-    _limit(axes, tuple(curves))
-    sizes = words["sizes_median"].format(T=study.T, H=study.H, seeds=len(study.seeds))
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9.5, title=sizes,
-                title_fontsize=9.5, alignment="left")
+
+    def name(curve: Curve) -> str:
+        text = labels[curve.cell]
+        if "forget_bias" in curve.setting:
+            text += f" ($b_f$ = {_number(curve.setting['forget_bias'], words)})"
+        return _label(curve, text, words)
+
+    def states(curve: Curve) -> int:
+        return len(CELLS[curve.cell].states) if curve.cell in CELLS else 1
+
+    panels = (("variants_gated", [c for c in others if states(c) > 1]),
+              ("variants_single", [c for c in others if states(c) == 1]))
+    grid = figure.subplots(2, 1, sharex=True, sharey=True)  # one above the other, each legend beside it
+    for axes, (title, drawn) in zip(grid, panels, strict=True):
+        axes.set_yscale("log")
+        axes.set_autoscaley_on(False)
+        axes.set_xlim(1, study.T)
+        axes.set_title(words[title], loc="left", fontsize=13)
+        axes.grid(True, which="major", color="#dddddd", linewidth=0.8)
+        colours = len(OKABE_ITO) - 1  # black is the reference's
+        for i, curve in enumerate(drawn):
+            axes.plot(curve.steps, _drawable(curve.median), "-" if i < colours else ":",
+                      color=OKABE_ITO[i % colours], linewidth=2.0, label=name(curve))
+        axes.plot(reference.steps, _drawable(reference.median), "--", color=OKABE_ITO[-1], linewidth=2.4,
+                  label=name(reference))
+        _limit(axes, tuple(curves))
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    grid[1].set_xlabel(words["step"])
+    figure.supylabel(words["dL/dh_k"])
+    figure.suptitle(words["variants"], x=0.01, ha="left")
+    figure.text(0.99, 0.01, words["sizes_median"].format(T=study.T, H=study.H, seeds=len(study.seeds)),
+                ha="right", va="bottom", fontsize=SLIDE.small, color="#555555")
     return figure
 
 

@@ -17,7 +17,7 @@ from bpttlab.reports.learn.data import learn_csv, learn_json
 from bpttlab.reports.learn.hello import HelloCurve, hello_curve
 from bpttlab.reports.learn.plots import WORDS as PLOT_WORDS
 from bpttlab.reports.learn.plots import hello_figure, learn_figures, setting_label
-from bpttlab.reports.learn.study import LearnConfig, Study, run_study, verdict
+from bpttlab.reports.learn.study import VERDICT_WORDS, LearnConfig, Study, run_study, verdict
 
 __all__ = ["CHECKPOINT", "LearnResult", "verdict_table", "write_learn"]
 
@@ -37,16 +37,12 @@ class LearnResult:
     verdicts: dict[str, list[str]] = field(default_factory=dict)
 
 
-_HEADER = {
-    "en": ("setting", "horizon at init", "solved / runs by T", "verdict"),
-    "id": ("pengaturan", "horizon saat inisialisasi", "terpecahkan / run per T", "kesimpulan"),
-}
 
 
 def verdict_table(study: Study, lang: str = "en") -> list[str]:
     """Markdown rows: a setting per row, its horizon, solved/run per T ("—" not run), the verdict."""
     words = PLOT_WORDS[lang]
-    header = _HEADER[lang]
+    header = [VERDICT_WORDS[lang][key] for key in ("setting", "horizon_column", "counts", "verdict")]
     lines = [f"| {header[0]} | {header[1]} | {header[2]} ({', '.join(map(str, study.config.lengths))}) | "
              f"{header[3]} |", "| --- | ---: | --- | --- |"]
     for s in study.settings:

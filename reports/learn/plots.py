@@ -4,7 +4,7 @@ per setting, the decay horizon at initialisation dashed on the same axis; ``loss
 MSE against the optimizer step, a panel per T; ``hello`` — the course's hello model's training loss.
 
 >>> WORDS["id"]["solved"]
-'bagian seed yang memecahkan'
+'proporsi seed acak yang berhasil'
 """
 
 from __future__ import annotations
@@ -21,50 +21,13 @@ from bpttlab.numeric.training import ADDING_BASELINE
 from bpttlab.reports.decay.plots import DPI, OKABE_ITO, cell_labels, decimal_axis, decimal_text
 from bpttlab.reports.learn.hello import HelloCurve
 from bpttlab.reports.learn.study import Setting, Study
+from bpttlab.reports.sheets.languages import FigureWords
 
 __all__ = ["FIGURES", "WORDS", "hello_figure", "learn_figures", "setting_label", "setting_title"]
 
 FIGURES = ("success", "loss")
-WORDS = {
-    "en": {
-        "decimal": ".",
-        "T": "sequence length $T$",
-        "solved": "fraction of seeds solved",
-        "horizon": "horizon at init",
-        "horizon_beyond": "horizon > {T}",
-        "skipped": "not run",
-        "success_title": "Adding problem: solved (MSE < 10 % of {baseline}) within {budget} steps, "
-                         "{seeds} seed(s)",
-        "step": "optimizer step",
-        "mse": "evaluation MSE",
-        "baseline": "baseline {baseline}",
-        "threshold": "solved below {threshold}",
-        "loss_title": "Adding problem, seed {seed}: MSE on the evaluation batch",
-        "clipped": "clipped",
-        "hello_title": "“hello”: {cell}, H = {H}, Adam (lr = {lr})",
-        "hello_loss": "cross-entropy (sum of 4 steps)",
-        "ello": "argmax reads “ello” from step {step}",
-    },
-    "id": {
-        "decimal": ",",
-        "T": "panjang barisan $T$",
-        "solved": "bagian seed yang memecahkan",
-        "horizon": "horizon saat inisialisasi",
-        "horizon_beyond": "horizon > {T}",
-        "skipped": "tidak dijalankan",
-        "success_title": "Soal penjumlahan (adding problem): terpecahkan (MSE < 10 % dari {baseline}) "
-                         "dalam {budget} langkah, {seeds} seed",
-        "step": "langkah optimisasi",
-        "mse": "MSE pada batch evaluasi",
-        "baseline": "garis dasar {baseline}",
-        "threshold": "terpecahkan di bawah {threshold}",
-        "loss_title": "Soal penjumlahan, seed {seed}: MSE pada batch evaluasi",
-        "clipped": "dipangkas",
-        "hello_title": "“hello”: {cell}, H = {H}, Adam (lr = {lr})",
-        "hello_loss": "entropi silang (jumlah 4 langkah)",
-        "ello": "argmax membaca “ello” sejak langkah {step}",
-    },
-}
+#: Language code → the figures' words (the ``study`` family of reports/sheets/words/*.toml).
+WORDS = FigureWords("study")
 _STYLE = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 9,
           "lines.linewidth": 1.8, "axes.spines.top": False, "axes.spines.right": False}
 
@@ -75,25 +38,24 @@ def _words(lang: str) -> dict[str, str]:
     return WORDS[lang]
 
 
+def _seeds(n: int, words: dict[str, str]) -> str:
+    return words["seeds_one" if n == 1 else "seeds_many"].format(n=n)
+
+
 def setting_label(setting: Setting, words: dict[str, str]) -> str:
-    """The cell's legend label (unambiguous among all registered cells), with ρ and clipping where
-    the setting changes them."""
-    name = cell_labels([*CELLS, setting.cell])[setting.cell]
+    """The cell's label, its registered title in the figure's language (unambiguous among all
+    registered cells), with ρ and the clipping threshold θ where the setting changes them."""
+    name = cell_labels([*CELLS, setting.cell], words["code"])[setting.cell]
     if setting.radius is not None:
-        name += rf", $\rho$ = {decimal_text(setting.radius, words, 3)}"
+        name += ", " + words["radius"].format(radius=decimal_text(setting.radius, words, 3))
     if setting.clip is not None:
-        name += f", {words['clipped']} ({decimal_text(setting.clip, words, 3)})"
+        name += ", " + words["clipped"].format(theta=decimal_text(setting.clip, words, 3))
     return name
 
 
 def setting_title(setting: Setting, words: dict[str, str]) -> str:
-    """A panel's title: the registered name, with ρ and clipping where the setting changes them."""
-    name = setting.cell
-    if setting.radius is not None:
-        name += f", ρ = {decimal_text(setting.radius, words, 3)}"
-    if setting.clip is not None:
-        name += f", {words['clipped']}"
-    return name
+    """A panel's title: the same as its legend label (the sheets' names, never a code identifier)."""
+    return setting_label(setting, words)
 
 
 def _success(study: Study, words: dict[str, str]) -> Figure:
@@ -127,7 +89,7 @@ def _success(study: Study, words: dict[str, str]) -> Figure:
             axes.annotate(text, xy=(1.0, 0.5), xycoords="axes fraction", xytext=(0.72, 0.5),
                           textcoords="axes fraction", ha="right", va="center", color=OKABE_ITO[1], fontsize=9,
                           arrowprops={"arrowstyle": "->", "color": OKABE_ITO[1]})
-        axes.set_title(setting_title(setting, words), loc="left", fontsize=10, family="monospace")
+        axes.set_title(setting_title(setting, words), loc="left", fontsize=10)
         axes.set_xscale("log")
         axes.set_xlim(low, high)
         axes.xaxis.set_major_locator(FixedLocator(lengths))
@@ -145,7 +107,8 @@ def _success(study: Study, words: dict[str, str]) -> Figure:
     figure.legend(*grid.flat[0].get_legend_handles_labels(), loc="outside lower right", frameon=False,
                   ncols=2)
     figure.suptitle(words["success_title"].format(baseline=decimal_text(ADDING_BASELINE, words, 3),
-                                                  budget=study.config.budget, seeds=len(study.config.seeds)),
+                                                  budget=study.config.budget,
+                                                  seeds=_seeds(len(study.config.seeds), words)),
                     x=0.01, ha="left")
     return figure
 
@@ -153,11 +116,13 @@ def _success(study: Study, words: dict[str, str]) -> Figure:
 def _loss(study: Study, words: dict[str, str]) -> Figure:
     lengths = study.config.lengths
     seed = study.config.seeds[0]
-    figure = Figure(figsize=(3.4 * len(lengths) + 3.2, 4.2), dpi=DPI, layout="constrained")
-    grid = figure.subplots(1, len(lengths), squeeze=False, sharey=True)[0]
+    columns = min(2, len(lengths))  # two panels a row: legible at text width
+    rows = math.ceil(len(lengths) / columns)
+    figure = Figure(figsize=(4.6 * columns + 0.4, 3.0 * rows + 1.4), dpi=DPI, layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False, sharey=True, sharex=True)
     styles = ("-", "--", ":", "-.")
     handles = {}
-    for axes, T in zip(grid, lengths, strict=True):
+    for axes, T in zip(grid.flat, lengths, strict=False):
         for i, setting in enumerate(study.settings):
             run = next(o for o in study.of(setting.key, T) if o.seed == seed)
             if not run.evaluations:
@@ -170,16 +135,18 @@ def _loss(study: Study, words: dict[str, str]) -> Figure:
         axes.axhline(0.1 * ADDING_BASELINE, color="#000000", linestyle="--", linewidth=1.0)
         axes.set_yscale("log")
         axes.set_title(f"T = {T}", loc="left")
-        axes.set_xlabel(words["step"])
         axes.grid(True, color="#eeeeee")
-    grid[0].set_ylabel(words["mse"])
+    for axes in grid.flat[len(lengths):]:
+        axes.set_visible(False)
+    figure.supxlabel(words["step"])
+    figure.supylabel(words["mse"])
     baseline_label = words["baseline"].format(baseline=decimal_text(ADDING_BASELINE, words, 3))
-    baseline = grid[0].plot([], [], ":", color="#888888", label=baseline_label)[0]
+    baseline = grid.flat[0].plot([], [], ":", color="#888888", label=baseline_label)[0]
     solved_below = words["threshold"].format(threshold=decimal_text(0.1 * ADDING_BASELINE, words, 3))
-    threshold = grid[0].plot([], [], "--", color="#000000", label=solved_below)[0]
+    threshold = grid.flat[0].plot([], [], "--", color="#000000", label=solved_below)[0]
     lines = [h for h, _ in handles.values()] + [baseline, threshold]
     labels = [name for _, name in handles.values()] + [baseline.get_label(), threshold.get_label()]
-    figure.legend(lines, labels, loc="outside right upper", frameon=False, fontsize=8)
+    figure.legend(lines, labels, loc="outside lower center", frameon=False, ncols=2)
     figure.suptitle(words["loss_title"].format(seed=seed), x=0.01, ha="left")
     return figure
 
@@ -206,9 +173,7 @@ def hello_figure(curve: HelloCurve, lang: str = "en") -> Figure:
         axes.set_yscale("log")
         axes.set_xlabel(words["step"])
         axes.set_ylabel(words["hello_loss"])
-        name = cell_labels([curve.cell])[curve.cell]
-        if lang == "id" and name.endswith(" RNN"):  # Indonesian puts the head noun first: RNN Elman
-            name = "RNN " + name.removesuffix(" RNN")
+        name = cell_labels([curve.cell], lang)[curve.cell]
         axes.set_title(words["hello_title"].format(cell=name, H=curve.H, lr=decimal_text(curve.lr, words, 3)),
                        loc="left")
         decimal_axis(axes.yaxis, words, 2)

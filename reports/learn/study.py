@@ -40,6 +40,7 @@ from bpttlab.numeric.engine import BACKENDS, build_engine
 from bpttlab.numeric.training import Adam, AddingProblem, Run, TrainResult, initial_params, train, train_many
 from bpttlab.reports.atomic import atomic_path
 from bpttlab.reports.learn.threads import one_thread
+from bpttlab.reports.sheets.languages import FigureWords
 
 __all__ = [
     "COURSE_STANDARD",
@@ -453,32 +454,8 @@ def _lengths(values: Sequence[int], all_lengths: Sequence[int]) -> str:
     return "T = " + ", ".join(map(str, values))
 
 
-VERDICT_WORDS = {
-    "en": {"horizon": "horizon {h} steps at init", "solved": "solved {Ts}", "partly": "{Ts} by some seeds",
-           "failed": "not solved {Ts} within {budget} steps", "diverged": "diverged {Ts}",
-           "skipped": "{Ts} not run (a shorter T failed)", "consistent": "consistent with the horizon",
-           "beyond": "solved beyond the horizon at {Ts}: the horizon marks where ‖∂L/∂h_k‖ is 10⁻⁶ of its "
-                     "value at the last step, and Adam rescales a faint but steady gradient",
-           "within": "not solved within the horizon at {Ts}: the gradient reaches back, but {budget} steps "
-                     "were too few",
-           "exploding": "not solved at {Ts} although nothing fades: ‖∂L/∂h_k‖ grows ×{factor} a step going "
-                        "back at init, the exploding regime", "decimal": ".", "and": "; ",
-           "norm": "largest gradient norm {norm}",
-           "clipped": "largest gradient norm {norm}, clipped to {clip}"},
-    "id": {"horizon": "horizon {h} langkah saat inisialisasi", "solved": "terpecahkan {Ts}",
-           "partly": "{Ts} oleh sebagian seed", "failed": "tidak terpecahkan {Ts} dalam {budget} langkah",
-           "diverged": "divergen {Ts}", "skipped": "{Ts} tidak dijalankan (T yang lebih pendek gagal)",
-           "consistent": "sesuai dengan horizon",
-           "beyond": "terpecahkan melampaui horizon pada {Ts}: horizon menandai titik ‖∂L/∂h_k‖ tinggal "
-                     "10⁻⁶ dari nilainya di langkah terakhir, dan Adam menskalakan ulang gradien yang lemah "
-                     "tetapi konsisten",
-           "within": "tidak terpecahkan di dalam horizon pada {Ts}: gradien menjangkau ke belakang, tetapi "
-                     "{budget} langkah terlalu sedikit",
-           "exploding": "tidak terpecahkan pada {Ts} walaupun tidak ada yang memudar: ‖∂L/∂h_k‖ tumbuh "
-                        "×{factor} per langkah ke belakang saat inisialisasi, rezim meledak (exploding)",
-           "decimal": ",", "and": "; ", "norm": "norma gradien terbesar {norm}",
-           "clipped": "norma gradien terbesar {norm}, dipangkas ke {clip}"},
-}
+#: Language code → the verdicts' words (the ``verdicts`` family of reports/sheets/words/*.toml).
+VERDICT_WORDS = FigureWords("verdicts")
 
 
 def _results_by_length(study: Study, setting: str) -> tuple[dict[str, list[int]], dict[int, bool]]:

@@ -88,6 +88,29 @@ def test_labels_follow_the_language_and_colours_are_okabe_ito():
         write_decay("unused", langs=("fr",))
 
 
+def test_the_variants_figure_splits_the_cells_by_their_states_and_the_axes_say_what_they_show():
+    """The variants in two panels, those with a further state (the LSTM's kin) and those with one,
+    each cell once, the LSTM's dashed reference in both; the cells figure, with a cell state's curve
+    among the hidden states', labels its axis as a gradient norm; the bound's legend defines λ₁."""
+    study = decay_study(T=10, H=4, seeds=(0,), radii=(0.5,), forget_biases=(1.0,), cells=("rnn", "lstm"))
+    for lang in ("en", "id"):
+        words = WORDS[lang]
+        figures = decay_figures(study, lang)
+        top, bottom = figures["variants"].axes
+        assert [top.get_title("left"), bottom.get_title("left")] == [words["variants_gated"],
+                                                                       words["variants_single"]]
+        labels = cell_labels([*CELLS, *(c.cell for c in study.variants)], lang)
+        reference = study.variants[0].cell
+        for axes, more in ((top, True), (bottom, False)):
+            shown = [t.get_text() for t in axes.get_legend().get_texts()]
+            cells = [c.cell for c in study.variants[1:] if c.what == "dL/dh_k"
+                     and (len(CELLS[c.cell].states) > 1) == more]
+            assert len(shown) == len(cells) + 1 and shown[-1].startswith(labels[reference])
+            assert all(text.startswith(labels[cell]) for text, cell in zip(shown, cells, strict=False))
+        assert figures["cells"].axes[0].get_ylabel() == words["gradient_norm"]
+        assert "W_{hh}" in words["bound"] and r"\lambda_1$:" in words["bound"]
+
+
 def parse(*argv):
     parser = argparse.ArgumentParser(prog="bpttlab decay")
     decay_command.build_parser(parser)

@@ -46,3 +46,30 @@ def test_exploding_is_growth_over_the_measured_length_past_the_stated_factor():
         assert (factor ** 99 > EXPLODING_GROWTH) is exploding
         text, _ = verdict(made_up(None, failed, factor=factor), "rnn")
         assert ("exploding regime" in text) is exploding, (factor, text)
+
+
+def test_the_study_figures_name_cells_as_the_sheets_do_in_the_figures_language():
+    """Panel titles and legends are the registry's titles in the figure's language (never a code
+    identifier such as ``gru_torch``), the clipping threshold is named θ, the seeds counted in words."""
+    from bpttlab.derivations import CELLS
+    from bpttlab.reports.decay.plots import cell_labels
+    from bpttlab.reports.learn.plots import learn_figures
+
+    config = LearnConfig(cells=("rnn", "gru_torch"), lengths=(10, 20), seeds=(0, 1, 2), budget=50,
+                         exploding="rnn", radius=3.0, clip=1.0)
+    rows = settings(config)
+    outcomes = tuple(Outcome(s.key, T, seed, "solved", 5, evaluations=((0, 0.2), (5, 0.01)))
+                     for s in rows for T in config.lengths for seed in config.seeds)
+    study = Study(config, rows, {s.key: Horizon(s.key, 22, 0.5, 100) for s in rows}, outcomes)
+    for lang, clipped, seeds in (("en", "clipped at $\\theta$ = 1", "3 seeds"),
+                                 ("id", "dipangkas pada $\\theta$ = 1", "3 seed acak")):
+        figures = learn_figures(study, lang)
+        titles = [axes.get_title("left") for axes in figures["success"].axes if axes.get_visible()]
+        names = cell_labels([*CELLS, "rnn", "gru_torch"], lang)
+        assert titles[:2] == [names["rnn"], names["gru_torch"]], titles
+        assert titles[3].startswith(names["rnn"]) and titles[3].endswith(clipped), titles
+        assert not [title for title in titles if "_" in title or title in CELLS], titles
+        assert figures["success"]._suptitle.get_text().endswith(seeds)
+        legend = [t.get_text() for t in figures["loss"].legends[0].get_texts()]
+        assert legend[:2] == titles[:2] and clipped in legend[3]
+    assert names["rnn"] == "RNN Elman"  # Indonesian puts the head noun first
