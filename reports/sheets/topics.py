@@ -329,6 +329,18 @@ class Measured:
     lambdas: tuple[float, ...]
     rhos: tuple[float, ...]
     T: int = 0  # the study's length
+    #: the radii figure's curves: (ρ, factor per step, whether it grows), ρ and factor in the language's
+    #: numbers, from the fits of the medians in decay.json
+    radii: tuple[tuple[str, str, bool], ...] = ()
+    saturated: tuple[str, ...] = ()  # the radii not below one at which the gradient still fades
+
+    @property
+    def fading(self) -> tuple[tuple[str, str], ...]:
+        return tuple((rho, factor) for rho, factor, grows in self.radii if not grows)
+
+    @property
+    def growing(self) -> tuple[tuple[str, str], ...]:
+        return tuple((rho, factor) for rho, factor, grows in self.radii if grows)
 
 
 def measured_bound(decay: str | os.PathLike | None, cell: str | Cell, lang: str | Language,
@@ -360,10 +372,16 @@ def measured_bound(decay: str | os.PathLike | None, cell: str | Cell, lang: str 
     words = language(lang)
     gamma = float(section.bound.gamma)
     radii = _figure(Path(decay), "radii", words.code, Path(out) if out is not None else None, notation)
+    fits = [(float(e["setting"]["radius"]), float(e["fit_of_median"]["factor_per_step"]))
+            for e in data["figures"].get("radii", ()) if e.get("fit_of_median")]
+    by_radius = tuple((words.number(f"{rho:g}"), words.number(factor, 3 if factor < 10 else 1), factor > 1)
+                      for rho, factor in fits)
+    saturated = tuple(words.number(f"{rho:g}") for rho, factor in fits if rho >= 1 and factor < 1)
     return Measured(c.name, section.bound.weight, len(data["seeds"]), data["H"],
                     words.number(min(lambdas), 2), words.number(max(lambdas), 2), words.number(min(rhos), 2),
                     words.number(max(rhos), 2), words.number(entry["fit_of_median"]["factor_per_step"], 2),
-                    all(gamma * v < 1 for v in lambdas), radii, tuple(lambdas), tuple(rhos), data["T"])
+                    all(gamma * v < 1 for v in lambdas), radii, tuple(lambdas), tuple(rhos), data["T"],
+                    by_radius, saturated)
 
 
 # ------------------------------------------------------------------------------- the forget gate

@@ -230,6 +230,7 @@ def _environment() -> jinja2.Environment:
     environment.globals.update({key: jinja2.pass_context(function) for key, function in contextual.items()})
     environment.filters.update(title_of=jinja2.pass_context(_title_of),
                                texttt=lambda text: rf"\texttt{{{text}}}", math=lambda text: f"${text}$",
+                               factor=lambda text: rf"\times {text}",
                                gate_name=jinja2.pass_context(_gate_name),
                                upper_first=lambda text: text[:1].upper() + text[1:])
     return environment

@@ -8,6 +8,7 @@ notations (pdflatex required)."""
 from __future__ import annotations
 
 import json
+import shutil
 import re
 
 import numpy as np
@@ -31,7 +32,7 @@ from bpttlab.reports.sheets.diagrams import RNN_TYPES, cell_diagram, rnn_types
 from bpttlab.reports.sheets.pdflatex import overfull_boxes, pdf_text
 from bpttlab.reports.sheets.softmax_steps import SoftmaxSteps, check_steps, softmax_steps, steps_latex
 from bpttlab.reports.sheets.topics import comparison_table, exercises, forget_bias, load_remedies, scalar_rnn
-from bpttlab.reports.sheets.writer import COMBINED, LANGUAGES
+from bpttlab.reports.sheets.writer import COMBINED, LANGUAGES, render_sheet
 
 SIZES = ({"D": 3, "H": 5}, {"D": 8, "H": 32})
 
@@ -180,6 +181,38 @@ def test_the_bounds_numbers_are_recomputed_from_the_decay_studys_networks(decay_
     entry = next(e for e in data["figures"]["cells"] if e["cell"] == "rnn" and e["quantity"] == "dL/dh_k")
     assert found.factor == f"{entry['fit_of_median']['factor_per_step']:.2f}".replace(".", "{,}")
     assert found.radii_figure == "figures/radii.dlbook.id.pdf" and found.T == data["T"]
+
+
+def test_the_radii_figures_conclusion_is_read_from_its_fitted_factors(decay_folder, tmp_path):
+    """Which spectral radii fade and which grow (and which fade although ρ ≥ 1) comes from the fitted
+    factor per step of each curve of the radii figure in decay.json, recomputed here; the sentence
+    names each radius and factor."""
+    from bpttlab.reports.sheets.topics import measured_bound
+
+    folder = tmp_path / "decay"
+    shutil.copytree(decay_folder, folder)
+    data = json.loads((folder / "decay.json").read_text())
+    first = data["figures"]["radii"][0]  # the small study has one radius: two more, one fading, one growing
+    for radius, factor in ((1.5, 0.99), (3.0, 1.15)):
+        data["figures"]["radii"].append({**first, "label": f"rho={radius:g}", "setting": {"radius": radius},
+                                         "fit_of_median": {**first["fit_of_median"], "factor_per_step": factor}})
+    (folder / "decay.json").write_text(json.dumps(data))
+    decay_folder = folder
+    fits = [(e["setting"]["radius"], e["fit_of_median"]["factor_per_step"]) for e in data["figures"]["radii"]]
+    for lang in ("en", "id"):
+        words = LANGUAGES[lang]
+        found = measured_bound(decay_folder, "rnn", lang, tmp_path)
+        assert found.fading == tuple((words.number(f"{r:g}"), words.number(f, 3)) for r, f in fits if f < 1)
+        assert found.growing == tuple((words.number(f"{r:g}"), words.number(f, 3)) for r, f in fits if f > 1)
+        assert found.saturated == tuple(words.number(f"{r:g}") for r, f in fits if r >= 1 and f < 1)
+        tex = render_sheet(COMBINED, lang, "course", decay_folder=decay_folder, relative_to=tmp_path)
+        start = tex.index(r"~\ref{fig:radii}")
+        paragraph = tex[start:tex.index(r"\begin{figure}", start)]
+        for rho, factor, _ in found.radii:
+            assert f"${rho}$" in paragraph and rf"$\times {factor}$" in paragraph
+        grows = paragraph[paragraph.index(words.word("measured.radii.growing")[:8]):]
+        assert all(f"${rho}$" in grows for rho, _ in found.growing)
+        assert not any(f"${rho}$" in grows for rho, _ in found.fading)
 
 
 def test_each_decay_figures_first_step_is_its_medians_own(decay_folder, tmp_path):
