@@ -8,8 +8,8 @@ notations (pdflatex required)."""
 from __future__ import annotations
 
 import json
-import shutil
 import re
+import shutil
 
 import numpy as np
 import pytest
