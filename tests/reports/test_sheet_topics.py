@@ -194,8 +194,9 @@ def test_the_radii_figures_conclusion_is_read_from_its_fitted_factors(decay_fold
     data = json.loads((folder / "decay.json").read_text())
     first = data["figures"]["radii"][0]  # the small study has one radius: two more, one fading, one growing
     for radius, factor in ((1.5, 0.99), (3.0, 1.15)):
+        fit = {**first["fit_of_median"], "factor_per_step": factor}
         data["figures"]["radii"].append({**first, "label": f"rho={radius:g}", "setting": {"radius": radius},
-                                         "fit_of_median": {**first["fit_of_median"], "factor_per_step": factor}})
+                                         "fit_of_median": fit})
     (folder / "decay.json").write_text(json.dumps(data))
     decay_folder = folder
     fits = [(e["setting"]["radius"], e["fit_of_median"]["factor_per_step"]) for e in data["figures"]["radii"]]
