@@ -51,7 +51,7 @@ def verdict_table(study: Study, lang: str = "en") -> list[str]:
             runs = [o for o in study.of(s.key, T) if o.status != "skipped"]
             counts.append(f"{sum(o.status == 'solved' for o in runs)}/{len(runs)}" if runs else "—")
         text, _ = verdict(study, s.key, lang)
-        label = setting_label(s, words).replace("$\\rho$", "ρ")
+        label = setting_label(s, words).replace("$\\rho$", "ρ").replace("$\\theta$", "θ")
         lines.append(f"| {label} | {study.horizons[s.key].text()} | {' · '.join(counts)} | {text} |")
     return lines
 

@@ -42,6 +42,12 @@ class LearningRow:
     horizon: str
     solved: tuple[str, ...]
     consistent: bool
+    steps: int | None = None  # the horizon in steps (None: beyond the measured length)
+    most: tuple[int, ...] = ()  # the lengths most seeds solved
+    some: tuple[int, ...] = ()  # the lengths some seeds, but not most, solved
+    failed: int | None = None  # the first length most seeds did not solve (None: none)
+    beyond: tuple[int, ...] = ()  # lengths beyond the horizon that most seeds solved
+    within: tuple[int, ...] = ()  # lengths within the horizon that most seeds did not solve
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,25 @@ def _fractions(data: dict, key: str) -> list[float | None]:
         ran = [r for r in data["runs"] if r["setting"] == key and r["T"] == T and r["status"] != "skipped"]
         found.append(sum(r["status"] == "solved" for r in ran) / len(ran) if ran else None)
     return found
+
+
+def _reading(data: dict, key: str, horizon: dict) -> dict:
+    """What the rows say against the horizon, by the verdicts' rule: a length counts as solved when
+    most of its runs succeeded; the horizon reaches ``steps`` back (the measured length when beyond)."""
+    most, some, failed = [], [], None
+    for T, fraction in zip(data["config"]["lengths"], _fractions(data, key), strict=True):
+        if fraction is not None and fraction > 0.5:
+            most.append(T)
+            continue
+        if fraction:
+            some.append(T)
+        if failed is None:
+            failed = T
+    reach = horizon["T_measured"] if horizon["steps"] is None else horizon["steps"]
+    ran = [T for T, f in zip(data["config"]["lengths"], _fractions(data, key), strict=True) if f is not None]
+    return {"steps": horizon["steps"], "most": tuple(most), "some": tuple(some), "failed": failed,
+            "beyond": tuple(T for T in most if T > reach),
+            "within": tuple(T for T in ran if T not in most and T <= reach)}
 
 
 def _course_settings(data: dict) -> list[dict]:
@@ -144,7 +169,8 @@ def learning_context(folder: str | os.PathLike, out: str | os.PathLike, lang: st
         horizon = data["horizons"][setting["key"]]
         rows.append(LearningRow(_tex(setting["cell"]), CELLS[setting["cell"]].title, "", False,
                                 horizon["text"].replace(">", "$>$"), tuple(solved),
-                                data["verdicts"][setting["key"]]["consistent"]))
+                                data["verdicts"][setting["key"]]["consistent"],
+                                **_reading(data, setting["key"], horizon)))
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     stem = figures / f"learn-success.{notation}.{lang}"

@@ -300,3 +300,48 @@ def test_the_main_job_says_which_study_it_ran(tmp_path, monkeypatch):
     main_job._learn(tmp_path, step)
     assert step.notes == ["learning study: 1 cells (rnn), T 4, 3 seed(s), 10 steps, jax backend"]
     assert json.loads((tmp_path / "learn" / "learn.json").read_text())["config"]["backend"] == "jax"
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_learning_results_are_read_against_each_cells_horizon(quick_run, tmp_path, lang):
+    """Finding 9: the sheet connects each course cell's results to its horizon, from learn.json: the
+    longest length most seeds solved, where that stops, lengths solved beyond the horizon and lengths
+    failed within it (the verdicts' rule: a length counts when most of its runs succeeded)."""
+    from bpttlab.reports.learn.standard import STANDARD
+    from bpttlab.reports.sheets.languages import LANGUAGES
+
+    folder = meeting_the_standard(quick_run, tmp_path / "met")
+    data = json.loads((folder / "learn.json").read_text())
+    solved = {"rnn": {10: 3}, "lstm": {10: 3, 20: 3, 50: 3, 100: 1}, "gru": {10: 3, 20: 3, 50: 3, 100: 3},
+              "gru_torch": {10: 3, 20: 3, 50: 3, 100: 3}}
+    reach = {"rnn": 23, "lstm": 63, "gru": 29, "gru_torch": 28}
+    for cell in STANDARD.cells:
+        key = next(s["key"] for s in data["settings"] if s["cell"] == cell and s["radius"] is None
+                   and s["clip"] is None)
+        data["horizons"][key] = {"steps": reach[cell], "text": str(reach[cell]), "factor_per_step": 0.5,
+                                 "T_measured": 100}
+        for run in data["runs"]:
+            if run["setting"] == key:
+                run["status"] = "solved" if run["seed"] < solved[cell].get(run["T"], 0) else "not solved"
+    (folder / "learn.json").write_text(json.dumps(data))
+    learning = learning_context(folder, tmp_path, lang)
+    rows = {row.cell.replace("\\", ""): row for row in learning.rows}
+    for cell, wins in solved.items():
+        most = tuple(T for T in (10, 20, 50, 100) if wins.get(T, 0) >= 2)
+        assert rows[cell].most == most
+        assert rows[cell].failed == next((T for T in (10, 20, 50, 100) if T not in most), None)
+        assert rows[cell].beyond == tuple(T for T in most if T > reach[cell])
+        assert rows[cell].within == tuple(T for T in (10, 20, 50, 100) if T not in most and T <= reach[cell])
+    assert rows["lstm"].some == (100,) and rows["rnn"].within == (20,) and rows["gru"].beyond == (50, 100)
+    tex = " ".join(render_sheet("course", lang, learning=learning).split())
+    words = LANGUAGES[lang]
+    start = tex.index(" ".join(words.word("learning.against.intro").split())[:20])
+    paragraph = tex[start:tex.index(r"\FloatBarrier", start)]
+    for cell in STANDARD.cells:
+        title = words.title(CELLS[cell].title)
+        assert f"{title} (horizon {reach[cell]} " in paragraph, (cell, paragraph)
+    assert "$T = 50$" in paragraph and "$T$ = $100$" in paragraph  # the LSTM: up to 50, some seeds at 100
+    assert "$T = 20$" in paragraph  # the Elman RNN's first failure, within its horizon of 23
+    beyond = paragraph[paragraph.index(" ".join(words.word("learning.against.beyond").split())[:12]):]
+    assert words.title(CELLS["gru"].title) in beyond
+    assert words.grouped(data["config"]["budget"]) in paragraph
