@@ -55,6 +55,7 @@ __all__ = [
     "cell_labels",
     "curves_of",
     "decay_figures",
+    "forget_bias_figure",
     "radii_figure",
     "save_figure",
 ]
@@ -228,9 +229,9 @@ def _radii(study: DecayStudy, words: dict[str, str], medium: Medium = SLIDE) -> 
     return _legend(figure, axes)
 
 
-def _forget_bias(study: DecayStudy, words: dict[str, str]) -> Figure:
-    figure = _figure()
-    axes = _axes(figure, study, "dL/dh_k", words["forget_bias"], words)
+def _forget_bias(study: DecayStudy, words: dict[str, str], medium: Medium = SLIDE) -> Figure:
+    figure = _figure(medium)
+    axes = _axes(figure, study, "dL/dh_k", words["forget_bias"], words, medium=medium)
     for i, curve in enumerate(study.forget_biases):
         name = f"$b_f$ = {_number(curve.setting['forget_bias'], words)}"
         _draw(axes, curve, OKABE_ITO[i % len(OKABE_ITO)], name, words)
@@ -393,6 +394,30 @@ def radii_figure(data: dict, lang: str = "en", medium: Medium = PRINT, notation:
     study = SimpleNamespace(T=data["T"], H=data["H"], seeds=tuple(data["seeds"]), radii=tuple(curves))
     with matplotlib.rc_context(medium.style):
         return _radii(study, _in_notation(_words(lang), notation), medium)
+
+
+def forget_bias_figure(data: dict, lang: str = "en", medium: Medium = PRINT,
+                       notation: str = "course") -> Figure:
+    """The forget-gate-bias figure drawn again from a study's ``decay.json`` (its ``forget_bias``
+    entries), for a sheet: the same curves as :func:`decay_figures` draws, in ``notation``'s symbols."""
+    from types import SimpleNamespace
+
+    curves = tuple(curve for curve in _entries(data, "forget_bias") if curve.what == "dL/dh_k")
+    study = SimpleNamespace(T=data["T"], H=data["H"], seeds=tuple(data["seeds"]), forget_biases=curves)
+    with matplotlib.rc_context(medium.style):
+        return _forget_bias(study, _in_notation(_words(lang), notation), medium)
+
+
+def _entries(data: dict, experiment: str) -> list[Curve]:
+    curves = []
+    for entry in data["figures"].get(experiment, ()):
+        seeds = tuple(int(seed) for seed in entry["by_seed_log10"])
+        by_seed = entry["by_seed_log10"]
+        rows = np.array([[-np.inf if v is None else v for v in by_seed[str(seed)]] for seed in seeds],
+                        dtype=float)
+        curves.append(Curve(entry["label"], entry["cell"], entry["quantity"], entry["setting"],
+                            np.array(entry["k"]), seeds, rows))
+    return curves
 
 
 def save_figure(figure: Figure, stem: str | Path, formats: tuple[str, ...] = (".png", ".pdf")) -> list[Path]:

@@ -64,6 +64,9 @@ class DecayFigure:
     forget_bias: str  # "" when the cell has no forget gate
     gate_at_bias: str  # σ(b_f), the forget gate's value the bias alone gives
     curves: tuple[CurveFact, ...]
+    #: the first curve's fitted factor per step exceeds σ(b_f): the norm fades more slowly than the
+    #: gate's value at its bias alone would make it
+    slower_than_gate: bool = False
 
 
 def cell_decay_figures(folder: str | os.PathLike, out: str | os.PathLike, cells: tuple[str, ...], lang: str,
@@ -112,5 +115,6 @@ def cell_decay_figures(folder: str | os.PathLike, out: str | os.PathLike, cells:
             input_seed=data["input_seed"],
             forget_bias="" if bias is None else number(f"{bias:g}", lang),
             gate_at_bias="" if bias is None else number(float(sigmoid(bias)), lang, 2),
-            curves=tuple(facts))
+            curves=tuple(facts),
+            slower_than_gate=bias is not None and curves[0].fit.factor_per_step > float(sigmoid(bias)))
     return figures

@@ -408,6 +408,7 @@ class ForgetBias:
     horizons: tuple[Horizon, ...]
     bias: str  # b_f as the sheet writes it
     gate: str  # f_t
+    figure: str | None = None  # the decay folder's forget-bias figure drawn for the sheet, if any
 
 
 @cache
@@ -422,7 +423,8 @@ def _measured_horizons(T: int, H_size: int, seeds: tuple[int, ...], biases: tupl
     return tuple(horizons)
 
 
-def forget_bias(decay: str | os.PathLike | None, notation: str) -> ForgetBias:
+def forget_bias(decay: str | os.PathLike | None, notation: str, lang: str = "en",
+                out: str | os.PathLike | None = None) -> ForgetBias:
     """(T, horizons) of the LSTM for each forget-gate bias: read from a ``bpttlab decay`` folder's
     ``decay.json`` (its ``forget_bias`` figure), else measured at the study's defaults."""
     lstm = resolve_cell(FORGETTING_CELL)
@@ -439,9 +441,13 @@ def forget_bias(decay: str | os.PathLike | None, notation: str) -> ForgetBias:
                               float(10 ** (entry["median_log10"][-2] - entry["median_log10"][-1])))
                       for entry in data["figures"]["forget_bias"] if entry["quantity"] == "dL/dh_k")
         T = data["T"]
-    if not found:
+    figure = None
+    if found:
+        figure = _figure(Path(decay), "forget_bias", language(lang).code,
+                         Path(out) if out is not None else None, notation)
+    else:
         T, found = DECAY_T, _measured_horizons(DECAY_T, DECAY_H, SEEDS, FORGET_BIASES)
-    return ForgetBias(T, found, show(bias), show(gate))
+    return ForgetBias(T, found, show(bias), show(gate), figure)
 
 
 # ------------------------------------------------------------------------- clipping and truncation
@@ -498,15 +504,16 @@ def _figure(decay: Path, name: str, lang: str, out: Path | None, notation: str =
     or ``decay.json`` for the radii): at the text's width, no type under 7 pt, the length as the
     notation writes it, into ``out``/figures; its path relative to ``out``. Without ``out``, the
     folder's own ``{name}.{lang}.pdf`` (drawn for slides)."""
-    from bpttlab.reports.decay.plots import PRINT, radii_figure, save_figure
+    from bpttlab.reports.decay.plots import PRINT, forget_bias_figure, radii_figure, save_figure
     from bpttlab.reports.decay.remedies import DRAW
 
-    source = decay / ("decay.json" if name == "radii" else f"{name}.json")
+    source = decay / ("decay.json" if name in ("radii", "forget_bias") else f"{name}.json")
     if out is None or not source.is_file():
         found = decay / f"{name}.{lang}.pdf"
         return found.as_posix() if found.is_file() else None
     text = source.read_text(encoding="utf-8")
-    figure = (radii_figure(json.loads(text), lang, PRINT, notation) if name == "radii"
+    drawn_from_decay = {"radii": radii_figure, "forget_bias": forget_bias_figure}
+    figure = (drawn_from_decay[name](json.loads(text), lang, PRINT, notation) if name in drawn_from_decay
               else DRAW[name](text, lang, notation, PRINT))
     (out / "figures").mkdir(parents=True, exist_ok=True)
     found = save_figure(figure, out / "figures" / f"{name}.{notation}.{lang}", formats=(".pdf",))[0]
@@ -723,7 +730,7 @@ def topics(cells: Iterable[str | Cell], notation: str, lang: str, decay: str | o
         unrolled=unrolled_diagram(cells[0], notation), table=comparison_table(cells, notation),
         sizes=dict(EXAMPLE_SIZES), scalar=scalar_rnn(lang, notation=notation),
         measured=measured_bound(decay, cells[0], lang, out, notation),
-        forget=forget_bias(decay, notation), remedies=load_remedies(decay, lang, out, notation),
+        forget=forget_bias(decay, notation, lang, out), remedies=load_remedies(decay, lang, out, notation),
         truncated=truncated_symbols(notation), standard=STANDARD, errata=errata(notation),
         exercises=exercises(lang, notation), separate=_separate_biases(cells, notation),
     )

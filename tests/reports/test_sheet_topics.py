@@ -8,6 +8,7 @@ notations (pdflatex required)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 
@@ -145,6 +146,39 @@ def test_printed_softmax_steps_end_in_the_derivations_delta(notation, entry, vec
 
 
 # --- b_f, clipping, truncation ------------------------------------------------------------------
+
+def test_the_forget_bias_figure_and_the_slower_fading_are_shown_from_the_data(decay_folder, tmp_path):
+    """Finding 10: §11 shows the decay folder's forget-bias figure (drawn for the sheet from
+    decay.json); finding 11: the LSTM's decay section says the fitted factor exceeds σ(b_f) exactly when
+    the data say so, recomputed here from decay.json."""
+    from bpttlab.reports.sheets.decay_figure import cell_decay_figures
+
+    found = forget_bias(decay_folder, "course", "id", tmp_path)
+    assert found.figure == "figures/forget_bias.course.id.pdf" and (tmp_path / found.figure).is_file()
+    assert forget_bias(None, "course").figure is None
+    data = json.loads((decay_folder / "decay.json").read_text())
+    entry = next(e for e in data["figures"]["cells"] if e["cell"] == "lstm" and e["quantity"] == "dL/dh_k")
+    bias = entry["setting"]["forget_bias"]
+    slower = entry["fit_of_median"]["factor_per_step"] > 1 / (1 + math.exp(-bias))
+    figure = cell_decay_figures(decay_folder, tmp_path, ("lstm",), "en", "course")["lstm"]
+    assert figure.slower_than_gate == slower
+    tex = render_sheet("lstm", "en", "course", decay_figures={"lstm": figure})
+    assert ("Yet the fitted factor" in tex) == slower
+    course = render_sheet(COMBINED, "en", "course", decay_folder=decay_folder, relative_to=tmp_path)
+    assert r"\label{fig:forget_bias}" in course and "figures/forget_bias.course.en.pdf" in course
+    # the same LSTM fading by ×0.84 a step, slower than σ(1) ≈ 0.73: now the sentence is there
+    for entry in data["figures"]["cells"]:
+        if entry["cell"] == "lstm":
+            entry["by_seed_log10"] = {seed: [(data["T"] - k) * math.log10(0.84) for k in entry["k"]]
+                                      for seed in entry["by_seed_log10"]}
+    folder = tmp_path / "slower"
+    folder.mkdir()
+    (folder / "decay.json").write_text(json.dumps(data))
+    figure = cell_decay_figures(folder, tmp_path, ("lstm",), "en", "course")["lstm"]
+    assert figure.slower_than_gate and figure.curves[0].factor == "0.84"
+    assert r"Yet the fitted factor, $\times 0.84$, is larger than $0.73$" in render_sheet(
+        "lstm", "en", "course", decay_figures={"lstm": figure})
+
 
 def test_forget_bias_horizons_grow_with_the_bias(decay_folder):
     found = forget_bias(decay_folder, "course")
