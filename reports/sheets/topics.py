@@ -470,6 +470,11 @@ class Clipping:
     figure: str | None
     touched: int  # the updates of the clipped run whose gradient was above θ
     below: int  # the updates of the unclipped run whose norm was below θ
+    K: int = 0  # the number of symbols (classes)
+    chance: str = ""  # ln K, the loss per step of a uniform guess
+    plain_worse: bool = False  # the run without clipping ends above ln K: worse than guessing
+    clipped_worse: bool = False
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -542,7 +547,9 @@ def load_remedies(decay: str | os.PathLike | None, lang: str, out: str | os.Path
             words.grouped(max(clipped["grad_norm"]), math=True),
             words.number(clipped["loss_per_step"][-1], 2), _figure(decay, "clip", lang, out, notation),
             sum(norm > theta for norm in clipped["grad_norm"]),
-            sum(norm < theta for norm in plain["grad_norm"]))
+            sum(norm < theta for norm in plain["grad_norm"]),
+            data["K"], words.number(math.log(data["K"]), 2), plain["loss_per_step"][-1] > math.log(data["K"]),
+            clipped["loss_per_step"][-1] > math.log(data["K"]), data["seed"])
     if (decay / "trunc.json").is_file():
         data = json.loads((decay / "trunc.json").read_text(encoding="utf-8"))
         measured = tuple(sorted({k for curve in data["curves"] for k in curve["k2"]}))

@@ -280,6 +280,24 @@ def test_decay_writes_the_clip_and_trunc_files(decay_folder):
     assert all(trunc["T"] % k == 0 for c in trunc["curves"] for k in c["k2"])  # no shorter last block
 
 
+def test_the_clipping_paragraph_says_one_run_and_the_chance_level_from_the_data(decay_folder, tmp_path):
+    """Finding 14: the clipping demonstration is one run (its seed named), and its losses are set
+    against ln K, the loss of a uniform guess; whether a run ends worse than guessing is recomputed."""
+    clip = json.loads((decay_folder / "clip.json").read_text())
+    plain, clipped = clip["runs"]
+    chance = math.log(clip["K"])
+    for lang in ("en", "id"):
+        found = load_remedies(decay_folder, lang, tmp_path).clipping
+        assert (found.K, found.seed) == (clip["K"], clip["seed"])
+        assert found.chance == LANGUAGES[lang].number(chance, 2)
+        assert found.plain_worse == (plain["loss_per_step"][-1] > chance)
+        assert found.clipped_worse == (clipped["loss_per_step"][-1] > chance)
+        tex = render_sheet(COMBINED, lang, "course", decay_folder=decay_folder, relative_to=tmp_path)
+        assert rf"$\ln {clip['K']} \approx" in tex and f"${clip['seed']}$" in tex
+        worse = " ".join(LANGUAGES[lang].word("clipping.chance.worse").split()).split(": ")[-1][:20]
+        assert (worse in " ".join(tex.split())) == (found.plain_worse and not found.clipped_worse)
+
+
 def test_the_clipping_data_are_the_same_bytes_in_another_process(decay_folder):
     assert clip_json(clipping_demo()) == (decay_folder / "clip.json").read_text()
 
