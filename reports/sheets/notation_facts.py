@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bpttlab.reports.sheets.context import CellSection
 
-__all__ = ["GateWeights", "NotationFacts", "WeightGroup", "notation_facts"]
+__all__ = ["GateContrast", "GateWeights", "NotationFacts", "WeightGroup", "gate_contrasts", "notation_facts"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +86,33 @@ def notation_facts(sections: Sequence[CellSection], output_weights: str, output_
     return NotationFacts(tuple(WeightGroup(tuple(w), on) for on, w in groups.items() if on),
                          WeightGroup((output_weights,), output_on), tuple(pre), tuple(gates),
                          tuple(states), first_gate)
+
+
+@dataclass(frozen=True)
+class GateContrast:
+    """A gate letter that a cell on the sheet uses the other way round from an earlier cell: the
+    update gate ``symbol`` weights the candidate (``weights_new``) here and the old state there, or the
+    reverse; ``earlier`` is the earlier cell's section label."""
+
+    symbol: str
+    earlier: str
+    weights_new: bool
+    acts_on: str  # what the gate multiplies here (the candidate or the old state)
+
+
+def gate_contrasts(sections: Sequence[CellSection]) -> dict[str, GateContrast]:
+    """For each cell (by section label) whose update gate shares its letter with an earlier cell's
+    update gate but weights the other term, the contrast to warn about at the start of its section."""
+    seen: dict[str, tuple[str, bool]] = {}
+    found = {}
+    for section in sections:
+        for gate in section.gates:
+            for role in gate.roles:
+                if role["kind"] != "update":
+                    continue
+                earlier = seen.get(gate.symbol)
+                if earlier is not None and earlier[1] != role["weights_new"] and section.label not in found:
+                    found[section.label] = GateContrast(gate.symbol, earlier[0], role["weights_new"],
+                                                        role["acts_on"])
+                seen.setdefault(gate.symbol, (section.label, role["weights_new"]))
+    return found

@@ -40,7 +40,7 @@ from bpttlab.reports.sheets.context import (
 from bpttlab.reports.sheets.decay_figure import DecayFigure, cell_decay_figures
 from bpttlab.reports.sheets.formulas import DoubleSum
 from bpttlab.reports.sheets.languages import LANGUAGES, Language, language
-from bpttlab.reports.sheets.notation_facts import notation_facts
+from bpttlab.reports.sheets.notation_facts import gate_contrasts, notation_facts
 from bpttlab.reports.sheets.scalar_blocks import IMPORTS, scalar_blocks
 from bpttlab.reports.sheets.softmax_steps import steps_latex
 
@@ -360,6 +360,7 @@ def render_sheet(sheet: Sheetlike, lang: str = "en", notation: str = "course", *
                    else None),
     }
     context["term"] = context["glossary"].term
+    context["contrasts"] = gate_contrasts(sections)
     context["own_names"] = notation_facts(sections, context["sym"]["W_out"], context["sym"]["h_t"])
     citations = Citations(words.word("et_al"), words.word("and"))
     context.update(cite=citations.cite, citep=citations.citep, cited=citations.entries)

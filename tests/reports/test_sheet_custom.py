@@ -274,3 +274,24 @@ def test_an_odd_cell_gets_a_sheet_that_compiles_and_says_what_is_unused(tmp_path
     said = {"unread": "a value that no equation reads", "no_parameters": "It has no parameters of its own",
             "cancelled": "a parameter that no equation reads"}[kind]
     assert said in text
+
+
+def test_a_gate_letter_used_the_other_way_round_is_pointed_out_where_it_changes():
+    """Finding 13: the course GRU's z_t weights the candidate, PyTorch's the old state; the second
+    section on a sheet with both says so first (read from the gates' roles), a sheet with one says
+    nothing."""
+    from bpttlab.reports.sheets.notation_facts import gate_contrasts
+
+    sections = [cell_section(name, "course") for name in ("gru", "gru_torch")]
+    update = {s.label: next(r for g in s.gates for r in g.roles if r["kind"] == "update") for s in sections}
+    assert update[sections[0].label]["weights_new"] != update[sections[1].label]["weights_new"]
+    contrast = gate_contrasts(sections)
+    assert list(contrast) == [sections[1].label]
+    assert contrast[sections[1].label].acts_on == update[sections[1].label]["acts_on"] == "h_{t-1}"
+    assert gate_contrasts(sections[:1]) == {} and gate_contrasts(sections[1:]) == {}
+    for lang, words in (("en", "In this section $z_t$ weights the old state $h_{t-1}$"),
+                        ("id", "Di bagian ini $z_t$ membobot keadaan lama $h_{t-1}$")):
+        tex = render_sheet("course", lang, "course", worked=False)
+        section = section_of(tex, sections[1].label)
+        assert words in section and rf"\ref{{sec:{sections[0].label}}}" in section
+        assert words not in render_sheet("gru_torch", lang, "course", worked=False)
