@@ -9,6 +9,7 @@
   no sheet writes it equal to one step's term, and every head's ∂L/∂W = Σ_t δW^{(t)} is printed.
 """
 
+import functools
 import re
 
 import numpy as np
@@ -122,3 +123,32 @@ def test_every_heads_gradient_is_the_sum_of_its_step_terms(rendered_sheet, notat
             term = latex(sp.MatrixSymbol(f"δ{p.name}^{{(t)}}", *p.shape), notation)
             assert f"\\partial L / \\partial {latex(p, notation)} &= \\textstyle\\sum_" in tex
             assert term in tex
+
+
+@pytest.mark.parametrize("cell", FORMULA_CELLS)
+def test_the_products_order_the_sheet_states_is_the_one_that_gives_the_gradient(cell):
+    """Finding 7: the sheet says the factor of j = t stands leftmost. Summed in that order the double
+    sum is the engine's gradient (above); in the reverse order the step Jacobians do not commute, and
+    the sum is another number."""
+    engine, params, xs, ys = problem(cell, seed=5)
+    full = engine.loss_and_grads(params, xs, ys)[1]
+    reading = Reading(cell, "softmax", params, xs, ys)
+
+    def summed(descending: bool) -> dict[str, np.ndarray]:
+        total = {p.name: 0.0 for p in CELLS[cell].params}
+        for last in range(1, reading.steps + 1):
+            for k in range(last, 0, -1):
+                factors = [reading.jacobian(j) for j in range(k + 1, last + 1)]
+                if descending:
+                    factors = factors[::-1]  # j = t leftmost, j = k + 1 rightmost
+                product = functools.reduce(np.matmul, factors, np.eye(len(reading.loss_gradient(last))))
+                row = product.T @ reading.loss_gradient(last)
+                for name, term in reading.parameter_terms(k, row).items():
+                    total[name] = total[name] + term
+        return total
+
+    assert worst(summed(True), full) < 1e-12
+    assert worst(summed(False), full) > 1e-6
+    for lang, words in (("en", "the factor of $j = t$ stands\nleftmost"),
+                        ("id", "faktor untuk $j = t$ berada paling\nkiri")):
+        assert words in LANGUAGES[lang].word("bptt.double_sum.outro")
