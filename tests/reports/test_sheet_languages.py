@@ -116,7 +116,8 @@ def test_the_indonesian_sheets_gloss_the_courses_terms_once_at_their_first_use(r
         tex = tex.replace(key_table.group(0), "")
     sections = tex.index(r"\section")
     tex = re.sub(r"\\(sub)*section\*?(\[[^]]*\])?\{[^}]*\}", "", tex)  # headings name, the prose glosses
-    wanted = ("bptt", "forget_gate", "input_gate", "output_gate", "update_gate", "vanishing")
+    wanted = ("bptt", "forget_gate", "input_gate", "output_gate", "update_gate", "vanishing", "hidden_state",
+              "many_to_many", "finite_difference", "unrolled")
     glossed = 0
     for key in wanted:
         word, english = (part.lower() for part in terms[key])
@@ -127,3 +128,4 @@ def test_the_indonesian_sheets_gloss_the_courses_terms_once_at_their_first_use(r
         assert tex.count(gloss) == 1, (key, tex.count(gloss))
         assert tex.index(gloss) <= tex.index(word, sections), key  # the first use carries the gloss
     assert glossed >= (len(wanted) if sheet == "course" else 1)
+    assert "dibentangkan" not in tex and "pengurai sandi" not in tex  # the course's terms: dibuka, dekoder
