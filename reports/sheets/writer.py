@@ -119,6 +119,18 @@ class Glossary:
         self.used.add(key)
         return f"{entry[0]} ({entry[1]})"
 
+    def glossed(self, text: str) -> str:
+        """``text`` (a registered title in prose) with each term it contains glossed where this is the
+        term's first use: the longest terms first, so that a term inside a longer one is not glossed."""
+        for key, entry in sorted(self.language.terms.items(), key=lambda item: -len(item[1][0])):
+            if len(entry) < 2 or key in self.used or entry[0] not in text:
+                continue
+            at = text.index(entry[0])
+            if "(" in text[at + len(entry[0]):at + len(entry[0]) + 2]:
+                continue  # already followed by a parenthesis
+            text = text[:at] + self.term(key) + text[at + len(entry[0]):]
+        return text
+
 
 # ------------------------------------------------------------------------------------- proofs
 @cache
@@ -163,6 +175,11 @@ def _name(context: jinja2.runtime.Context, key: str) -> str:
     if kind == "value.candidate":
         kind = "value.candidate.hidden" if values.get("index") == "0" else "value.candidate.cell"
     return _say(context, kind, **values)
+
+
+def _glossed(context: jinja2.runtime.Context, text: str) -> str:
+    """A registered title in prose, each technical term in it glossed at its first use."""
+    return context["glossary"].glossed(text)
 
 
 def _gate_name(context: jinja2.runtime.Context, gate: tuple[str, str]) -> str:
@@ -232,6 +249,7 @@ def _environment() -> jinja2.Environment:
                                texttt=lambda text: rf"\texttt{{{text}}}", math=lambda text: f"${text}$",
                                factor=lambda text: rf"\times {text}",
                                gate_name=jinja2.pass_context(_gate_name),
+                               glossed=jinja2.pass_context(_glossed),
                                upper_first=lambda text: text[:1].upper() + text[1:])
     return environment
 

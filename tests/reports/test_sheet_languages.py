@@ -117,7 +117,7 @@ def test_the_indonesian_sheets_gloss_the_courses_terms_once_at_their_first_use(r
     sections = tex.index(r"\section")
     tex = re.sub(r"\\(sub)*section\*?(\[[^]]*\])?\{[^}]*\}", "", tex)  # headings name, the prose glosses
     wanted = ("bptt", "forget_gate", "input_gate", "output_gate", "update_gate", "vanishing", "hidden_state",
-              "many_to_many", "finite_difference", "unrolled")
+              "many_to_many", "finite_difference", "unrolled", "cross_entropy")
     glossed = 0
     for key in wanted:
         word, english = (part.lower() for part in terms[key])
