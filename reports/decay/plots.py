@@ -53,6 +53,7 @@ __all__ = [
     "Medium",
     "cell_figure",
     "cell_labels",
+    "cells_figure",
     "curves_of",
     "decay_figures",
     "forget_bias_figure",
@@ -191,13 +192,13 @@ def _figure(medium: Medium = SLIDE) -> Figure:
     return Figure(figsize=medium.size, dpi=DPI, layout="constrained")
 
 
-def _cells(study: DecayStudy, words: dict[str, str]) -> Figure:
-    figure = _figure()
+def _cells(study: DecayStudy, words: dict[str, str], medium: Medium = SLIDE) -> Figure:
+    figure = _figure(medium)
     labels = cell_labels((curve.cell for curve in study.cells), words["code"])
     named = list(labels.values())
     listed = LANGUAGES[words["code"]].listing(named, math=False)
     quantity = "dL/dh_k" if all(curve.what == "dL/dh_k" for curve in study.cells) else "gradient_norm"
-    axes = _axes(figure, study, quantity, words["cells"].format(cells=listed), words)
+    axes = _axes(figure, study, quantity, words["cells"].format(cells=listed), words, medium=medium)
     colours = {}
     for curve in study.cells:
         if curve.what == "dL/dh_k":
@@ -406,6 +407,17 @@ def forget_bias_figure(data: dict, lang: str = "en", medium: Medium = PRINT,
     study = SimpleNamespace(T=data["T"], H=data["H"], seeds=tuple(data["seeds"]), forget_biases=curves)
     with matplotlib.rc_context(medium.style):
         return _forget_bias(study, _in_notation(_words(lang), notation), medium)
+
+
+def cells_figure(data: dict, lang: str = "en", medium: Medium = PRINT, notation: str = "course") -> Figure:
+    """The figure of the cells side by side drawn again from a study's ``decay.json`` (its ``cells``
+    entries), for a sheet."""
+    from types import SimpleNamespace
+
+    study = SimpleNamespace(T=data["T"], H=data["H"], seeds=tuple(data["seeds"]),
+                            cells=tuple(_entries(data, "cells")))
+    with matplotlib.rc_context(medium.style):
+        return _cells(study, _in_notation(_words(lang), notation), medium)
 
 
 def _entries(data: dict, experiment: str) -> list[Curve]:

@@ -509,15 +509,15 @@ def _figure(decay: Path, name: str, lang: str, out: Path | None, notation: str =
     or ``decay.json`` for the radii): at the text's width, no type under 7 pt, the length as the
     notation writes it, into ``out``/figures; its path relative to ``out``. Without ``out``, the
     folder's own ``{name}.{lang}.pdf`` (drawn for slides)."""
-    from bpttlab.reports.decay.plots import PRINT, forget_bias_figure, radii_figure, save_figure
+    from bpttlab.reports.decay.plots import PRINT, cells_figure, forget_bias_figure, radii_figure, save_figure
     from bpttlab.reports.decay.remedies import DRAW
 
-    source = decay / ("decay.json" if name in ("radii", "forget_bias") else f"{name}.json")
+    source = decay / ("decay.json" if name in ("radii", "forget_bias", "cells") else f"{name}.json")
     if out is None or not source.is_file():
         found = decay / f"{name}.{lang}.pdf"
         return found.as_posix() if found.is_file() else None
     text = source.read_text(encoding="utf-8")
-    drawn_from_decay = {"radii": radii_figure, "forget_bias": forget_bias_figure}
+    drawn_from_decay = {"radii": radii_figure, "forget_bias": forget_bias_figure, "cells": cells_figure}
     figure = (drawn_from_decay[name](json.loads(text), lang, PRINT, notation) if name in drawn_from_decay
               else DRAW[name](text, lang, notation, PRINT))
     (out / "figures").mkdir(parents=True, exist_ok=True)
@@ -725,6 +725,7 @@ class Topics:
     errata: tuple[Erratum, ...]
     exercises: tuple[Exercise, ...]
     separate: str = ""  # the biases a PyTorch cell keeps apart (multiplied by its reset gate), as math
+    cells_figure: str | None = None  # the decay folder's cells drawn side by side for the sheet, if any
 
 
 def topics(cells: Iterable[str | Cell], notation: str, lang: str, decay: str | os.PathLike | None = None,
@@ -740,5 +741,8 @@ def topics(cells: Iterable[str | Cell], notation: str, lang: str, decay: str | o
         forget=forget_bias(decay, notation, lang, out), remedies=load_remedies(decay, lang, out, notation),
         truncated=truncated_symbols(notation), standard=STANDARD, errata=errata(notation),
         exercises=exercises(lang, notation), separate=_separate_biases(cells, notation),
+        cells_figure=(_figure(Path(decay), "cells", language(lang).code, Path(out), notation)
+                      if decay is not None and out is not None and (Path(decay) / "decay.json").is_file()
+                      else None),
     )
 

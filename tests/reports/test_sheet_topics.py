@@ -166,6 +166,10 @@ def test_the_forget_bias_figure_and_the_slower_fading_are_shown_from_the_data(de
     assert ("Yet the fitted factor" in tex) == slower
     course = render_sheet(COMBINED, "en", "course", decay_folder=decay_folder, relative_to=tmp_path)
     assert r"\label{fig:forget_bias}" in course and "figures/forget_bias.course.en.pdf" in course
+    # finding 47: the cells side by side, drawn from the same data, in §10
+    table = course[course.index(r"\label{tab:cells}"):course.index(r"\label{fig:forget_bias}")]
+    assert r"\label{fig:cells}" in table and (tmp_path / "figures/cells.course.en.pdf").is_file()
+    assert r"\label{fig:cells}" not in render_sheet(COMBINED, "en", "course")  # no data, no figure
     # the same LSTM fading by ×0.84 a step, slower than σ(1) ≈ 0.73: now the sentence is there
     for entry in data["figures"]["cells"]:
         if entry["cell"] == "lstm":
