@@ -21,7 +21,7 @@ from bpttlab.numeric.training import ADDING_BASELINE
 from bpttlab.reports.decay.plots import DPI, OKABE_ITO, cell_labels, decimal_axis, decimal_text
 from bpttlab.reports.learn.hello import HelloCurve
 from bpttlab.reports.learn.study import Setting, Study
-from bpttlab.reports.sheets.languages import FigureWords
+from bpttlab.reports.sheets.languages import FigureWords, language
 
 __all__ = ["FIGURES", "WORDS", "hello_figure", "learn_figures", "setting_label", "setting_title"]
 
@@ -60,7 +60,7 @@ def setting_title(setting: Setting, words: dict[str, str]) -> str:
 
 def _success(study: Study, words: dict[str, str]) -> Figure:
     rows_of = study.settings
-    columns = 4
+    columns = 3  # a panel's title is a registered title, long enough to need a third of the width
     rows = math.ceil(len(rows_of) / columns)
     figure = Figure(figsize=(13.0, 2.5 * rows + 0.8), dpi=DPI, layout="constrained")
     grid = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
@@ -107,7 +107,7 @@ def _success(study: Study, words: dict[str, str]) -> Figure:
     figure.legend(*grid.flat[0].get_legend_handles_labels(), loc="outside lower right", frameon=False,
                   ncols=2)
     figure.suptitle(words["success_title"].format(baseline=decimal_text(ADDING_BASELINE, words, 3),
-                                                  budget=study.config.budget,
+                                                  budget=language(words["code"]).grouped(study.config.budget),
                                                   seeds=_seeds(len(study.config.seeds), words)),
                     x=0.01, ha="left")
     return figure
@@ -138,7 +138,8 @@ def _loss(study: Study, words: dict[str, str]) -> Figure:
         axes.grid(True, color="#eeeeee")
     for axes in grid.flat[len(lengths):]:
         axes.set_visible(False)
-    figure.supxlabel(words["step"])
+    for axes in grid[-1]:
+        axes.set_xlabel(words["step"])
     figure.supylabel(words["mse"])
     baseline_label = words["baseline"].format(baseline=decimal_text(ADDING_BASELINE, words, 3))
     baseline = grid.flat[0].plot([], [], ":", color="#888888", label=baseline_label)[0]
