@@ -22,7 +22,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from bpttlab.derivations.cells.record import Cell
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.lift import local_derivative
-from bpttlab.derivations.tidy import coefficient_and_matrix, is_zero, live, stored_values, tidy
+from bpttlab.derivations.tidy import coefficient_and_matrix, is_zero, live, read_stored, stored_values, tidy
 
 __all__ = ["Tangents", "jacobians", "jvp", "step_jacobian"]
 
@@ -87,7 +87,7 @@ def _jvp_hadamard(expr: sp.HadamardProduct, tangents: Tangents) -> sp.MatrixExpr
     for i, factor in enumerate(expr.args):
         others = expr.args[:i] + expr.args[i + 1:]
         other = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
-        terms.append(_scaled(_diag(other.xreplace(tangents.stored)), tangents.of(factor)))
+        terms.append(_scaled(_diag(read_stored(other, tangents.stored)), tangents.of(factor)))
     return tidy(sp.MatAdd(*terms))
 
 
@@ -95,13 +95,13 @@ def _jvp_hadamard(expr: sp.HadamardProduct, tangents: Tangents) -> sp.MatrixExpr
 def _jvp_power(expr: sp.HadamardPower, tangents: Tangents) -> sp.MatrixExpr:
     """A^n element-wise: diag(n A^{n-1}) dA."""
     base, n = expr.args
-    derivative = tidy(sp.MatMul(n, sp.HadamardPower(base, n - 1))).xreplace(tangents.stored)
+    derivative = read_stored(tidy(sp.MatMul(n, sp.HadamardPower(base, n - 1))), tangents.stored)
     return _scaled(_diag(derivative), tangents.of(base))
 
 
 @jvp.register(Elementwise)
 def _jvp_elementwise(expr: Elementwise, tangents: Tangents) -> sp.MatrixExpr:
-    derivative = local_derivative(expr, tangents.stored.get(expr)).xreplace(tangents.stored)
+    derivative = read_stored(local_derivative(expr, tangents.stored.get(expr)), tangents.stored)
     return _scaled(_diag(derivative), tangents.of(expr.arg))
 
 

@@ -82,11 +82,13 @@ class Opaque:
             if not expr.is_Rational:
                 raise ValueError(f"the proofs are exact over ℚ; got the number {expr}")
             return expr
+        if isinstance(expr, sp.NumberSymbol):  # e = exp(1) (a cell's exp(exp(0 · v))): not in ℚ, held
+            return self._application(expr, str(expr))  # as a constant generator
         if isinstance(expr, sp.Function):
             if len(expr.args) != 1:
                 raise ValueError(f"cannot hold {expr.func} opaque: one argument expected")
             application = expr.func(sp.expand(self.opaque(expr.args[0])))
-            if not isinstance(application, sp.Function):  # evaluated, e.g. tanh(0) = 0
+            if not isinstance(application, sp.Function):  # evaluated, e.g. tanh(0) = 0, exp(1) = e
                 return self.opaque(application)
             return self._application(application, expr.func.__name__)
         if isinstance(expr, sp.Pow):

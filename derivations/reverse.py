@@ -39,7 +39,7 @@ from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.lift import local_derivative
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 from bpttlab.derivations.symbols import delta
-from bpttlab.derivations.tidy import coefficient_and_matrix, stored_values, tidy
+from bpttlab.derivations.tidy import coefficient_and_matrix, read_stored, stored_values, tidy
 
 __all__ = ["reverse_pass", "vjp"]
 
@@ -165,8 +165,9 @@ def reverse_pass(
 
 
 def _rewrite(expr: sp.Basic, rewrites: dict[sp.Basic, sp.Basic]) -> sp.Basic:
-    """Replace sub-expressions by stored values, including inside flattened products."""
-    expr = expr.xreplace(rewrites)
+    """Replace sub-expressions by stored values (a stored sum only as a function's argument:
+    :func:`~bpttlab.derivations.tidy.read_stored`), including inside flattened products."""
+    expr = read_stored(expr, rewrites)
     products = {k: v for k, v in rewrites.items() if isinstance(k, sp.MatMul)}
     if not products:
         return expr

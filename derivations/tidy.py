@@ -22,7 +22,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from bpttlab.derivations.elementwise import Elementwise
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 
-__all__ = ["clean", "coefficient_and_matrix", "is_zero", "live", "stored_values", "tidy"]
+__all__ = ["clean", "coefficient_and_matrix", "is_zero", "live", "read_stored", "stored_values", "tidy"]
 
 
 def is_zero(expr: sp.Basic) -> bool:
@@ -49,6 +49,28 @@ def stored_values(equations: Iterable[sp.Eq]) -> dict[sp.Basic, sp.MatrixSymbol]
     {a*w: h}
     """
     return {eq.rhs: eq.lhs for eq in equations if _names_something(eq.rhs)}
+
+
+def read_stored(expr: sp.Basic, stored: dict[sp.Basic, sp.Basic]) -> sp.Basic:
+    """``expr`` with sub-expressions replaced by the stored values that equal them (``stored`` as
+    :func:`stored_values` gives it). A stored *sum* (a pre-activation, a state such as 1 − σ(u)) is read
+    only as a function's argument (``tanh∘(W x + b)`` → ``tanh∘(a_t)``): elsewhere the sum turns up by
+    coincidence inside a derivative (σ(u) (1 − σ(u))), and reading the state there would make the
+    formula depend on what the step computes rather than on its inputs.
+
+    >>> from sympy import MatrixSymbol, OneMatrix, HadamardProduct
+    >>> u, a = MatrixSymbol("u", 2, 1), MatrixSymbol("a", 2, 1)
+    >>> s = Elementwise("sigmoid", u)
+    >>> read_stored(HadamardProduct(s, OneMatrix(2, 1) - s), {OneMatrix(2, 1) - s: a})
+    HadamardProduct(sigmoid(u), -sigmoid(u) + 1)
+    >>> read_stored(Elementwise("tanh", OneMatrix(2, 1) - s), {OneMatrix(2, 1) - s: a})
+    tanh(a)
+    """
+    sums = {k: v for k, v in stored.items() if isinstance(k, sp.MatAdd)}
+    if sums:
+        expr = expr.replace(lambda e: isinstance(e, Elementwise) and e.args[1] in sums,
+                            lambda e: e.func(e.args[0], sums[e.args[1]]))
+    return expr.xreplace({k: v for k, v in stored.items() if not isinstance(k, sp.MatAdd)})
 
 
 def live(equations: Sequence[sp.Eq], roots: Iterable[sp.MatrixSymbol]) -> list[sp.Eq]:

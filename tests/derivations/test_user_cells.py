@@ -209,3 +209,24 @@ def test_a_value_nothing_reads_is_never_read_in_place_of_its_expression():
     formulas = [*d.step_backward, *d.jacobian.values()]
     assert not any("q_1" in str(getattr(f, "rhs", f)) for f in formulas), formulas
     assert prove(cell, "softmax", "last", kind=("step", "bptt")).passed
+
+
+def test_a_state_that_is_a_sum_is_read_only_as_a_functions_argument():
+    """a_t = 1 − σ(s_prev): σ'(s_prev) = σ(s_prev)(1 − σ(s_prev)) contains the state's sum by coincidence;
+    reading a_t there made the formula depend on the step's output, and the step proof (which holds the
+    stored sum free) failed on it (found by the cell generator). A pre-activation is still read in its
+    function (tanh∘(a_t))."""
+    cell = custom_cell("coincidence", "a_t = 1 - sigmoid(s_prev)\ns_t = 2 * s_prev",
+                       {"a_t": "a_prev", "s_t": "s_prev"})
+    d = derive(cell, "sigmoid", "last")
+    back = next(eq for eq in d.step_backward if eq.lhs.name == "δs_{t-1}")
+    assert "a_t" not in {symbol.name for symbol in back.rhs.atoms(sp.MatrixSymbol)}, back
+    assert prove(cell, "sigmoid", "last", kind=("step", "bptt")).passed
+    lstm = next(eq for eq in derive("lstm", "softmax").step_backward if eq.lhs.name == "δc_t")
+    assert "tanh(c_t)" in str(lstm.rhs), lstm  # the cell state, a sum, read as tanh's argument
+
+
+def test_a_function_of_a_constant_that_is_not_rational_is_held_as_a_constant():
+    """exp(exp(0 · h)) is e: the exact proofs are over ℚ and hold it as a constant of its own."""
+    cell = custom_cell("euler", "h_t = tanh(W_xh @ x_t) * exp(exp(0 * h_prev))", {"h_t": "h_prev"})
+    assert prove(cell, "linear", "last", kind=("step", "bptt")).passed
