@@ -242,7 +242,7 @@ def custom_cell(name: str, equations: str, states: Mapping[str, str], params: It
     _check_names(lines, states, params, where, header)
     translate = Translator(states, params, where)
     translate.later = {line.lhs: line.lineno for line in lines}
-    result, named, depths = [], [], {}
+    result, named, depths, defined = [], [], {}, {}
     for line in lines:
         translate.lineno = line.lineno
         del translate.later[line.lhs]
@@ -266,8 +266,12 @@ def custom_cell(name: str, equations: str, states: Mapping[str, str], params: It
         if not first_state and (line.lhs in states or not isinstance(rhs, Elementwise)):
             named.append(symbol)  # a further state, or an intermediate that is not a function's output
         result.append(sp.Eq(symbol, rhs, evaluate=False))
-        translate.names[line.lhs] = symbol
-    new_states = tuple((translate.names[new], translate.names[prev]) for new, prev in states.items())
+        # an alias (a_t = h_prev) is read as what it names, so that a_t - h_prev is folded to 0 as the
+        # file is read: left standing, it cancelled only in exact arithmetic, and its terms rounded
+        # away where the values are large (exp(150 - 1000 b_a + a_t - h_prev))
+        translate.names[line.lhs] = rhs if isinstance(rhs, sp.MatrixSymbol) else symbol
+        defined[line.lhs] = symbol
+    new_states = tuple((defined[new], translate.names[prev]) for new, prev in states.items())
     return Cell(
         name=name,
         title=title or name,
