@@ -79,11 +79,12 @@ def test_what_cannot_be_escaped_is_refused_in_one_line(bad):
 
 
 def test_p_is_a_peephole_weight_not_a_bias(rendered_sheet):
-    for lang, weights, bias in (("en", "weights on", "bias"), ("id", "bobot untuk", "bias")):
+    for lang, weights, bias, inputs in (("en", "weights on", "bias", "input weights"),
+                                        ("id", "bobot untuk", "bias", "bobot masukan")):
         rows = symbol_rows(rendered_sheet("lstm_peephole", lang, "course"))
         assert rows["p_i"].startswith(weights) and "bias" not in rows["p_i"], rows["p_i"]
         assert rows["b_i"].startswith(bias)
-        assert rows["W_{xi}"].startswith("input weights" if lang == "en" else "bobot masukan")
+        assert rows["W_{xi}"].startswith(inputs)
     rows = symbol_rows(rendered_sheet("indrnn", "en", "dlbook"))
     assert rows[r"\bm{u}"].startswith("weights on") and "bias" not in rows[r"\bm{u}"]
     facts = cell_section("lstm_peephole", "course").facts
