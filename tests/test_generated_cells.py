@@ -119,8 +119,8 @@ def check_generated_cell(text: str, head: str, loss_at: str, lang: str, notation
     torch_loss, torch_grads = torch_cell_loss_and_grads(cell, head, loss_at, problem["params"], problem["xs"],
                                                         problem["targets"], problem["initial"])
     assert set(grads) == set(torch_grads), (sorted(grads), sorted(torch_grads))
-    # verify's own rule: relative to each quantity's largest entry, a reference below PyTorch's resolution
-    # (rounding in a cancellation, 1e-17 where the gradient is 0) counting as zero
+    # verify's own rule: relative to each quantity's largest entry, a difference within PyTorch's resolution
+    # (rounding in a cancellation: 1e-17 where the gradient is 0, or terms of size 1 summing to 5e-8) agreeing
     ours, theirs = {**grads, "loss": np.array(loss)}, {**torch_grads, "loss": np.array(torch_loss)}
     _, error, worst = worst_error(ours, theirs, BAR, resolution("torch autograd", torch_loss, 0.0))
     assert error <= BAR, f"{worst}: relative error {error:.2e} against PyTorch"
@@ -145,6 +145,10 @@ def check_generated_cell(text: str, head: str, loss_at: str, lang: str, notation
          head="linear", loss_at="last", lang="en", notation="dlbook")  # W (W v): a matrix power
 @example(text="name: g\nstates: a_t <- a_prev\nparams: p\na_t = (p + W_h0 @ p) - (p + W_h0 @ p)\n",
          head="sigmoid", loss_at="every", lang="en", notation="course")  # PyTorch's 1e-17 where δp = 0
+@example(text="name: g\nstates: l_t <- l_prev, s_t <- s_prev, a_t <- a_prev\nparams: p_i, p\n"
+              "k = ((l_prev) / 1.5e2) * (b_f)\nu_t = ---((W_x0 @ x_t) ** 3)\nl_t = 1.5e2 * (W_x1 @ x_t)\n"
+              "s_t = b_f\na_t = tanh(0 * (2 * (0.25 + (p_i))))\n",
+         head="softmax", loss_at="every", lang="id", notation="course")  # δb_y: terms of 1 summing to 5e-8
 def test_every_generated_cell_is_refused_at_its_line_or_proven_printed_run_and_verified(
         tmp_path_factory, text, head, loss_at, lang, notation):
     folder = tmp_path_factory.mktemp("generated")

@@ -2,8 +2,10 @@
 
 from bpttlab.numeric.verify.gradients import (
     BARS,
+    CHECK_TABLE,
     CHECKS,
     TORCH_CHECKS,
+    Check,
     Comparison,
     Verification,
     skipped_checks,
@@ -13,9 +15,11 @@ from bpttlab.numeric.verify.optional import INSTALL_TORCH, require_torch, torch_
 
 __all__ = [
     "BARS",
+    "CHECK_TABLE",
     "CHECKS",
     "INSTALL_TORCH",
     "TORCH_CHECKS",
+    "Check",
     "Comparison",
     "Verification",
     "require_torch",

@@ -19,12 +19,18 @@ parameter, ``xs``, an initial state, the loss), max |a − b| divided by the lar
 ``quantity`` names the quantity it comes from. Bars: 1e-12 against PyTorch, 1e-7 against finite
 differences, each applied to every quantity.
 
-Zero against zero is agreement. A quantity whose reference is zero within what the check resolves
-(:func:`resolution`: the rounding error of finite differences, about u·|L|/ε, or u·|L| against
-PyTorch) has no scale of its own: it agrees when ours is zero within the same resolution, and its
-relative error is reported as bar · max |a − b| / resolution (at most the bar exactly when it agrees).
-A gradient that is identically zero (a parameter that cancels, an input the cell never reads) is
-such a quantity.
+A check cannot tell apart numbers closer than its resolution (:func:`resolution`: the rounding error
+of finite differences, about u·|L|/ε, or u·|L| against PyTorch), so a quantity agrees when
+max |a − b| ≤ max(bar · max |b|, resolution): the bar relative to the quantity, or the check's
+resolution, whichever is larger (``numpy.allclose``'s ``rtol`` and ``atol``, with ``atol`` taken
+from the check). Its relative error is reported as max |a − b| / max(max |b|, resolution / bar), at
+most the bar exactly when it agrees. Two kinds of quantity meet the resolution:
+
+- a gradient that is identically zero (a parameter that cancels, an input the cell never reads):
+  zero against zero, or against finite differences' rounding noise, is agreement;
+- a gradient that is a sum of large terms cancelling to a small one (a bias under a saturated
+  softmax: terms of size 1 summing to 5e-8), whose rounding, about u · Σ|terms|, is far above
+  u · |result|; both sides carry it, and it cannot be smaller than what the check resolves.
 
 PyTorch is optional. Without it the PyTorch comparisons are listed as *skipped* (neither passed nor
 failed) and everything else runs; asking for one of them by name raises ``ModuleNotFoundError``.
@@ -50,9 +56,11 @@ from bpttlab.numeric.verify.optional import require_torch, torch_available, torc
 __all__ = [
     "BARS",
     "CHECKS",
+    "CHECK_TABLE",
     "FD_ROUNDING",
     "FD_ROUNDING_MEASURED",
     "TORCH_CHECKS",
+    "Check",
     "Comparison",
     "Verification",
     "resolution",
@@ -67,7 +75,6 @@ KINK_MARGIN, KINK_ATTEMPTS = 0.01, 100
 #: Finite differences resolve a gradient to about 1e-13 absolute here, so a problem where some
 #: quantity's whole gradient is below this (a relu unit dead on nearly every path) is drawn again too.
 GRADIENT_FLOOR = 1e-6
-BARS = {"finite differences": 1e-7, "torch autograd": 1e-12, "torch nn module": 1e-12}
 #: Finite differences resolve a gradient entry to FD_ROUNDING · u · max(|L|, 1) / ε absolute (u the unit
 #: roundoff of float64): each value of the loss carries a rounding error of a few u·|L|, which the
 #: five-point stencil multiplies by (1 + 8 + 8 + 1)/12ε. Measured on gradients that are identically
@@ -75,8 +82,29 @@ BARS = {"finite differences": 1e-7, "torch autograd": 1e-12, "torch nn module": 
 #: 1e-3; a test recomputes it): at most FD_ROUNDING_MEASURED u·max(|L|, 1)/ε, so the bar leaves a margin
 #: of about 20.
 FD_ROUNDING, FD_ROUNDING_MEASURED = 4.0, 0.22
-CHECKS = tuple(BARS)
-TORCH_CHECKS = ("torch autograd", "torch nn module")
+
+
+@dataclass(frozen=True)
+class Check:
+    """What one check is held to: its ``bar`` (relative, per quantity), whether it needs PyTorch, and
+    its :func:`resolution`, ``rounding`` · u · max(|L|, 1), divided by the step ε when the check
+    ``steps`` the loss (finite differences)."""
+
+    bar: float
+    needs_torch: bool
+    rounding: float = 1.0
+    steps: bool = False
+
+
+#: The checks, in the order they run and are reported.
+CHECK_TABLE = {
+    "finite differences": Check(1e-7, needs_torch=False, rounding=FD_ROUNDING, steps=True),
+    "torch autograd": Check(1e-12, needs_torch=True),
+    "torch nn module": Check(1e-12, needs_torch=True),
+}
+BARS = {name: check.bar for name, check in CHECK_TABLE.items()}
+CHECKS = tuple(CHECK_TABLE)
+TORCH_CHECKS = tuple(name for name, check in CHECK_TABLE.items() if check.needs_torch)
 
 
 @dataclass(frozen=True)
@@ -190,15 +218,20 @@ def skipped_checks(results: list[Comparison]) -> dict[str, str]:
 
 
 def resolution(check: str, loss: float, eps: float) -> float:
-    """The smallest gradient ``check`` tells from zero, absolute: :data:`FD_ROUNDING` · u · max(|L|, 1)/ε
+    """The smallest difference ``check`` tells from zero, absolute: :data:`FD_ROUNDING` · u · max(|L|, 1)/ε
     for finite differences of the loss ``L`` with step ``eps``, u · max(|L|, 1) against PyTorch (both
-    sides in float64). Below it a reference counts as zero (see the module docstring).
+    sides in float64). Differences below it are agreement (see the module docstring).
 
     >>> resolution("finite differences", 2.0, 1e-3) == 4.0 * 2.0**-52 * 2.0 / 1e-3
     True
+    >>> resolution("torch autograd", 0.5, 1e-3) == 2.0**-52
+    True
     """
-    roundoff = float(np.finfo(np.float64).eps) * max(abs(float(loss)), 1.0)
-    return FD_ROUNDING * roundoff / eps if check == "finite differences" else roundoff
+    if check not in CHECK_TABLE:
+        raise ValueError(f"check: expected one of {', '.join(CHECK_TABLE)}, got {check!r}")
+    rule = CHECK_TABLE[check]
+    roundoff = rule.rounding * float(np.finfo(np.float64).eps) * max(abs(float(loss)), 1.0)
+    return roundoff / eps if rule.steps else roundoff
 
 
 def worst_error(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray], bar: float, floor: float
@@ -214,7 +247,7 @@ def worst_error(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray], bar:
         else:
             difference = float(np.max(np.abs(value - reference), initial=0.0))
             scale = float(np.max(np.abs(reference), initial=0.0))
-            relative = difference / scale if scale > floor else bar * difference / floor
+            relative = difference / max(scale, floor / bar)
         worst_abs = max(worst_abs, difference)
         if worst is None or relative > worst_rel:
             worst_rel, worst = relative, name

@@ -92,11 +92,39 @@ def test_zero_against_noise_within_the_resolution_agrees_and_beyond_it_does_not(
         assert (max_rel <= bar) is passed and quantity == "W_zz" and max_abs == noise
     # an engine that says zero where the reference has a gradient above the resolution fails
     max_abs, max_rel, _ = verify.worst_error(zeros, {"W_zz": np.full((2, 2), 10 * floor)}, bar, floor)
-    assert max_rel == 1.0
+    assert max_rel == pytest.approx(10 * bar)
     # against PyTorch both sides are exact: zero against zero is 0, anything else fails
     torch_floor = verify.resolution("torch autograd", 2.0, 1e-3)
     assert verify.worst_error(zeros, {"W_zz": np.zeros((2, 2))}, 1e-12, torch_floor)[1] == 0.0
     assert verify.worst_error({"W_zz": np.full((2, 2), 1e-14)}, zeros, 1e-12, torch_floor)[1] > 1e-12
+
+
+def test_a_difference_within_the_resolution_agrees_on_a_small_gradient_that_is_not_zero():
+    """A bias under a saturated softmax: terms of size 1 cancel to 4.9e-8, and the two sides' rounding
+    (5.6e-17, within u · Σ|terms|) is 1.1e-9 of it. The check cannot resolve that difference, so the
+    quantity agrees; just beyond the resolution it fails, and a quantity above resolution / bar is held
+    to the bar relative to itself, as before."""
+    bar, floor = BARS["torch autograd"], verify.resolution("torch autograd", 90.575, 0.0)
+    small = np.array([4.88663424e-08, -4.88663424e-08])
+    for difference, passed in ((5.6e-17, True), (0.99 * floor, True), (1.01 * floor, False)):
+        max_abs, max_rel, quantity = verify.worst_error({"b_y": small + [difference, 0.0]}, {"b_y": small},
+                                                        bar, floor)
+        assert (max_rel <= bar) is passed and quantity == "b_y", (difference, max_rel)
+        assert max_rel == pytest.approx(bar * difference / floor, rel=1e-6)
+    large = np.array([-1.0, 2.0]) * floor / bar  # its scale is above resolution / bar: relative as before
+    for factor, passed in ((0.99, True), (1.01, False)):
+        moved = large + [0.0, factor * bar * large[1]]
+        _, max_rel, _ = verify.worst_error({"W": moved}, {"W": large}, bar, floor)
+        assert (max_rel <= bar) is passed and max_rel == pytest.approx(factor * bar, rel=1e-9)
+
+
+def test_every_check_has_a_resolution_and_an_unknown_one_is_named():
+    for name, check in verify.CHECK_TABLE.items():
+        assert verify.resolution(name, 1.0, 1e-3) == pytest.approx(
+            check.rounding * 2.0**-52 / (1e-3 if check.steps else 1.0))
+        assert verify.BARS[name] == check.bar and (name in verify.TORCH_CHECKS) is check.needs_torch
+    with pytest.raises(ValueError, match="check: expected one of finite differences"):
+        verify.resolution("eyeballing", 1.0, 1e-3)
 
 
 ROUNDING_CELLS = {  # the documented measurement: gradients that are identically zero (W_hh, b_z, h_prev)
