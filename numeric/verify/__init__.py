@@ -15,8 +15,8 @@ from bpttlab.numeric.verify.optional import INSTALL_TORCH, require_torch, torch_
 
 __all__ = [
     "BARS",
-    "CHECK_TABLE",
     "CHECKS",
+    "CHECK_TABLE",
     "INSTALL_TORCH",
     "TORCH_CHECKS",
     "Check",

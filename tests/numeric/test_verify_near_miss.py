@@ -107,13 +107,13 @@ def test_a_difference_within_the_resolution_agrees_on_a_small_gradient_that_is_n
     bar, floor = BARS["torch autograd"], verify.resolution("torch autograd", 90.575, 0.0)
     small = np.array([4.88663424e-08, -4.88663424e-08])
     for difference, passed in ((5.6e-17, True), (0.99 * floor, True), (1.01 * floor, False)):
-        max_abs, max_rel, quantity = verify.worst_error({"b_y": small + [difference, 0.0]}, {"b_y": small},
-                                                        bar, floor)
+        moved = small + np.array([difference, 0.0])
+        _, max_rel, quantity = verify.worst_error({"b_y": moved}, {"b_y": small}, bar, floor)
         assert (max_rel <= bar) is passed and quantity == "b_y", (difference, max_rel)
         assert max_rel == pytest.approx(bar * difference / floor, rel=1e-6)
     large = np.array([-1.0, 2.0]) * floor / bar  # its scale is above resolution / bar: relative as before
     for factor, passed in ((0.99, True), (1.01, False)):
-        moved = large + [0.0, factor * bar * large[1]]
+        moved = large + np.array([0.0, factor * bar * large[1]])
         _, max_rel, _ = verify.worst_error({"W": moved}, {"W": large}, bar, floor)
         assert (max_rel <= bar) is passed and max_rel == pytest.approx(factor * bar, rel=1e-9)
 
