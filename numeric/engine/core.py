@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -35,6 +35,12 @@ from bpttlab.numeric.engine.workspace import Workspace, WorkspacePool
 
 __all__ = ["NumpyEngine"]
 
+
+
+def _offsets(heights: Iterable[int]) -> tuple[int, ...]:
+    """Where each block of stacked rows starts, and the end: (0, h₁, h₁ + h₂, …) as Python ints (a
+    tuple indexes and slices faster than NumPy's cumsum builds an array, at every call)."""
+    return tuple(accumulate(heights, initial=0))
 
 class _ForwardGroup(NamedTuple):
     """One stacked group in the forward loop (see :class:`.stacking.Group`): ``weights`` the stacked
@@ -150,7 +156,7 @@ class NumpyEngine(EngineBase):
         groups: list[_ForwardGroup] = []
         for number, group in enumerate(layout.groups):
             heights = [env[w].shape[0] for w in group.weights]
-            offsets = np.cumsum([0, *heights])
+            offsets = _offsets(heights)
             product = np.empty((int(offsets[-1]), N), dtype)
             gate_rows = int(offsets[len(group.gates)])
             pre = workspace.empty(("pre", number), (T, gate_rows, N), dtype)
@@ -421,7 +427,7 @@ class NumpyEngine(EngineBase):
         for number, group in enumerate(self._layout.groups):
             if group.deltas is None:
                 continue
-            heights = np.cumsum([0, *(env[w].shape[0] for w in group.weights)])
+            heights = _offsets(env[w].shape[0] for w in group.weights)
             owned = not overlap and not any(name in deltas for name in group.deltas)
             # (rows, T, N): the step's δu are read in place by the product, and all T·N columns by
             # the leaves' products without a copy
@@ -521,11 +527,11 @@ class _Columns:
         self._in_group = delta_owners(engine._layout)
         self._previous = {link.previous: link.new for link in engine._links}
 
-    def group(self, number: int) -> tuple[np.ndarray, np.ndarray]:
+    def group(self, number: int) -> tuple[np.ndarray, tuple[int, ...]]:
         """The group's deltas as one (rows, T·N) array, and each delta's first row (and the end)."""
         if number not in self._groups:
             group = self.engine._layout.groups[number]
-            offsets = np.cumsum([0, *(self.forward.values[w].shape[0] for w in group.weights)])
+            offsets = _offsets(self.forward.values[w].shape[0] for w in group.weights)
             if number in self.backward.blocks:  # (rows, T, N)
                 block = self.backward.blocks[number].reshape(int(offsets[-1]), -1)
             else:
