@@ -30,12 +30,12 @@ one PyTorch entry (``TORCH_FUNCTIONS.register`` in ``numeric/verify/torch_cell.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import sympy as sp
 
+from bpttlab.derivations.registry import Registry
 from bpttlab.derivations.scalar import relu, sigmoid, softplus, step
 
 __all__ = ["ACTIVATIONS", "Activation", "activation", "cell_functions", "register_activation",
@@ -64,39 +64,21 @@ class Activation:
         return self.range == GATE_RANGE
 
 
-_registry: dict[str, Activation] = {}
-
 #: Name → :class:`Activation`, in registration order (read-only; see :func:`register_activation`).
-ACTIVATIONS: Mapping[str, Activation] = MappingProxyType(_registry)
-
-
-def register_activation(record: Activation, *, replace: bool = False) -> Activation:
-    """Add ``record`` to :data:`ACTIVATIONS`; a name already taken raises unless ``replace``."""
-    if not isinstance(record, Activation):
-        raise ValueError(f"register_activation takes an Activation record, got {record!r}")
-    if not record.name.isidentifier():
-        raise ValueError(f"an activation's name is an identifier, got {record.name!r}")
-    if record.name in _registry and not replace and _registry[record.name] != record:
-        raise ValueError(f"an activation named {record.name!r} is registered already; pass replace=True")
-    _registry[record.name] = record
-    return record
-
-
-def unregister_activation(name: str) -> None:
-    """Remove the activation called ``name`` (for temporary registrations, e.g. in tests)."""
-    _registry.pop(name, None)
-
-
-def activation(name: object) -> Activation:
-    """The record of the function called ``name``; a ``ValueError`` listing the valid ones otherwise."""
-    if isinstance(name, str) and name in _registry:
-        return _registry[name]
-    raise ValueError(f"unknown element-wise function {name!r}; valid: {', '.join(_registry)}")
+ACTIVATIONS: Registry[Activation] = Registry(
+    "element-wise function", Activation, described="an Activation record",
+    check=lambda record: None if record.name.isidentifier() else "its name is not an identifier")
+#: Add a record to :data:`ACTIVATIONS`; a name already taken raises unless ``replace``.
+register_activation = ACTIVATIONS.register
+#: Remove the activation called ``name`` (for temporary registrations, e.g. in tests).
+unregister_activation = ACTIVATIONS.unregister
+#: The record of the function called ``name``; a ``ValueError`` listing the valid ones otherwise.
+activation = ACTIVATIONS.lookup
 
 
 def cell_functions() -> Iterator[Activation]:
     """The functions a cell's equations may call, in registration order."""
-    return (a for a in _registry.values() if a.in_cells)
+    return (a for a in ACTIVATIONS.values() if a.in_cells)
 
 
 _oo = sp.oo

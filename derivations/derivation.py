@@ -154,8 +154,8 @@ def derive(cell: str | Cell, head: str | None = "softmax", loss_at: str = "every
     (see :meth:`Derivation.in_notation`)."""
     # The names are checked before they become a cache key: a list is unhashable (TypeError).
     c = resolve_cell(cell)
-    if head is not None and (not isinstance(head, str) or head not in HEADS):
-        raise ValueError(f"unknown head {head!r}; valid heads: {', '.join(HEADS)}")
+    if head is not None:
+        HEADS.lookup(head)
     if not isinstance(loss_at, str) or loss_at not in LOSS_AT:
         raise ValueError(f"unknown loss placement {loss_at!r}; valid: {', '.join(LOSS_AT)}")
     # keyed by the head's record, not its name: a head registered again under its name is derived again

@@ -31,9 +31,7 @@ def check_notation(name: object) -> str:
     """``name`` if it is one of the printers' notations; otherwise a ``ValueError`` listing them."""
     from bpttlab.derivations.printing.notations import NOTATIONS  # printing imports this package
 
-    if not isinstance(name, str) or name not in NOTATIONS:
-        raise ValueError(f"unknown notation {name!r}; valid notations: {', '.join(NOTATIONS)}")
-    return name
+    return NOTATIONS.lookup(name).name
 
 
 class Equations(tuple):

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from types import MappingProxyType
 
 import sympy as sp
 
 from bpttlab.derivations.elementwise import Elementwise
+from bpttlab.derivations.registry import Registry
 from bpttlab.derivations.softmax import LogSoftmax, Softmax
 from bpttlab.derivations.symbols import H, K, matrix, vector
 
@@ -99,37 +99,19 @@ def _affine_head(name: str, title: str, target_kind: TargetKind) -> Head:
     return Head(name, title, h, (W_hy, b_y), a, y_hat, y, loss, equations, target_kind)
 
 
-_registry: dict[str, Head] = {}
-
 #: Name → :class:`Head`, in registration order (read-only; see :func:`register_head`).
-HEADS = MappingProxyType(_registry)
-
-
-def register_head(record: Head, *, replace: bool = False) -> Head:
-    """Add ``record`` to :data:`HEADS`; a name already taken raises unless ``replace``."""
-    if not isinstance(record, Head):
-        raise ValueError(f"register_head takes a Head record, got {record!r}")
-    if record.name in _registry and not replace and _registry[record.name] != record:
-        raise ValueError(f"a head named {record.name!r} is registered already; pass replace=True")
-    _registry[record.name] = record
-    return record
-
-
-def unregister_head(name: str) -> None:
-    """Remove the head called ``name`` (for temporary registrations, e.g. in tests)."""
-    _registry.pop(name, None)
-
-
-def head(name: object) -> Head:
-    """The head called ``name``: one of :data:`HEADS`."""
-    if isinstance(name, str) and name in _registry:
-        return _registry[name]
-    raise ValueError(f"unknown head {name!r}; valid heads: {', '.join(_registry)}")
+HEADS: Registry[Head] = Registry("head", Head, described="a Head record")
+#: Add a record to :data:`HEADS`; a name already taken raises unless ``replace``.
+register_head = HEADS.register
+#: Remove the head called ``name`` (for temporary registrations, e.g. in tests).
+unregister_head = HEADS.unregister
+#: The head called ``name``: one of :data:`HEADS`.
+head = HEADS.lookup
 
 
 def head_parameter_names() -> tuple[str, ...]:
     """The names every registered head's parameters take (a cell's parameters share their dictionary)."""
-    return tuple(dict.fromkeys(p.name for hd in _registry.values() for p in hd.params))
+    return tuple(dict.fromkeys(p.name for hd in HEADS.values() for p in hd.params))
 
 
 for _record in (

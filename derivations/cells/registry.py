@@ -10,20 +10,20 @@ through :func:`resolve_cell`.
 >>> resolve_cell("elman")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown cell 'elman'; valid cells: rnn, lstm, ..., or a path to a .cell file
+ValueError: unknown cell 'elman'; valid: rnn, lstm, ..., or a path to a .cell file
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import MappingProxyType
 
 from bpttlab.derivations.cells.gru import gru, gru_torch
 from bpttlab.derivations.cells.lstm import lstm
 from bpttlab.derivations.cells.record import Cell
 from bpttlab.derivations.cells.rnn import rnn
 from bpttlab.derivations.cells.spec import load_cell_file
+from bpttlab.derivations.registry import Registry
 
 __all__ = ["BUILT_IN", "CELLS", "LIBRARY", "VARIANTS", "register", "resolve_cell", "unregister"]
 
@@ -31,44 +31,32 @@ __all__ = ["BUILT_IN", "CELLS", "LIBRARY", "VARIANTS", "register", "resolve_cell
 LIBRARY = Path(__file__).with_name("library")
 BUILT_IN = ("rnn", "lstm", "gru", "gru_torch")
 
-_registry: dict[str, Cell] = {make.__name__: make() for make in (rnn, lstm, gru, gru_torch)}
+#: Name → cell, in registration order: the built-in cells, then the shipped variants.
+CELLS: Registry[Cell] = Registry("cell", Cell, described="a Cell (from custom_cell or a .cell file)",
+                                 protected=lambda name: name in BUILT_IN or name in VARIANTS)
+for _make in (rnn, lstm, gru, gru_torch):
+    CELLS.register(_make())
 for _path in sorted(LIBRARY.glob("*.cell")):
     _cell = load_cell_file(_path)
     if _cell.name != _path.stem:
         raise ValueError(f"{_path}: the cell is named {_cell.name!r}; the file must be {_cell.name}.cell")
-    _registry[_cell.name] = _cell
-
-#: Name → cell, in registration order: the built-in cells, then the shipped variants.
-CELLS = MappingProxyType(_registry)
+    CELLS.register(_cell)
 #: The shipped variants' names (defined in ``library/*.cell`` with the public format).
-VARIANTS = tuple(name for name in _registry if name not in BUILT_IN)
-
-
-def register(cell: Cell, *, replace: bool = False) -> Cell:
-    """Add ``cell`` to :data:`CELLS` under its name, so that every command and function finds it by
-    name; a name already taken raises ``ValueError`` unless ``replace``."""
-    if not isinstance(cell, Cell):
-        raise ValueError(f"register takes a Cell (from custom_cell or a .cell file), got {cell!r}")
-    if cell.name in _registry and not replace and _registry[cell.name] != cell:
-        raise ValueError(f"a cell named {cell.name!r} is registered already; pass replace=True")
-    _registry[cell.name] = cell
-    return cell
-
-
-def unregister(name: str) -> None:
-    """Remove the cell called ``name`` (for temporary registrations, e.g. in tests); the built-in cells
-    and the shipped variants stay."""
-    if name in BUILT_IN or name in VARIANTS:
-        raise ValueError(f"{name} is built in or shipped and cannot be unregistered")
-    _registry.pop(name, None)
+VARIANTS = tuple(name for name in CELLS if name not in BUILT_IN)
+#: Add a cell under its name, so that every command and function finds it by name; a name already
+#: taken raises ``ValueError`` unless ``replace``.
+register = CELLS.register
+#: Remove the cell called ``name`` (for temporary registrations, e.g. in tests); the built-in cells and
+#: the shipped variants stay.
+unregister = CELLS.unregister
 
 
 def resolve_cell(cell: str | os.PathLike | Cell) -> Cell:
     """A cell from its name in :data:`CELLS`, a path to a ``.cell`` file, or a :class:`Cell` itself."""
     if isinstance(cell, Cell):
         return cell
-    if isinstance(cell, str) and cell in _registry:
-        return _registry[cell]
+    if isinstance(cell, str) and cell in CELLS:
+        return CELLS[cell]
     if isinstance(cell, str | os.PathLike) and (str(cell).endswith(".cell") or Path(cell).is_file()):
         return load_cell_file(cell)
-    raise ValueError(f"unknown cell {cell!r}; valid cells: {', '.join(_registry)}, or a path to a .cell file")
+    raise ValueError(f"unknown cell {cell!r}; valid: {', '.join(CELLS)}, or a path to a .cell file")

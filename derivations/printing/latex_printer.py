@@ -203,8 +203,7 @@ class SheetPrinter(LatexPrinter):
 
 
 def _printer(notation_name: str, gate_names: Iterable[str]) -> SheetPrinter:
-    if notation_name not in NOTATIONS:
-        raise ValueError(f"unknown notation {notation_name!r}; valid notations: {', '.join(NOTATIONS)}")
+    NOTATIONS.lookup(notation_name)
     return SheetPrinter({"notation": notation_name, "gates": tuple(gate_names)})
 
 

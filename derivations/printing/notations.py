@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 from typing import ClassVar
 
 from bpttlab.derivations.names import (
@@ -67,6 +66,7 @@ from bpttlab.derivations.names import (
     parse_name,
 )
 from bpttlab.derivations.printing.escape import math_text
+from bpttlab.derivations.registry import Registry
 
 __all__ = [
     "NOTATIONS",
@@ -354,32 +354,14 @@ class BookNotation(Notation):
         return Typeset(body, ",".join(self.LABELS.get(label, label) for label in name.labels), sup)
 
 
-_registry: dict[str, Notation] = {}
 #: Every notation a sheet can be printed in, by name: one :class:`Notation` each.
-NOTATIONS = MappingProxyType(_registry)
-
-
-def register_notation(written: Notation, *, replace: bool = False) -> Notation:
-    """Add ``written`` to :data:`NOTATIONS` under its name; a name already taken raises ``ValueError``
-    unless ``replace``."""
-    if not isinstance(written, Notation) or not written.name:
-        raise ValueError(f"register_notation takes a named Notation, got {written!r}")
-    if written.name in _registry and not replace:
-        raise ValueError(f"a notation named {written.name!r} is registered already; pass replace=True")
-    _registry[written.name] = written
-    return written
-
-
-def unregister_notation(name: str) -> None:
-    """Remove a notation registered for a while (the recipe's test of a new notation)."""
-    _registry.pop(name, None)
-
-
-def notation(name: str) -> Notation:
-    """The notation called ``name``: one of :data:`NOTATIONS`."""
-    if not isinstance(name, str) or name not in _registry:
-        raise ValueError(f"unknown notation {name!r}; valid notations: {', '.join(_registry)}")
-    return _registry[name]
+NOTATIONS: Registry[Notation] = Registry("notation", Notation, described="a named Notation")
+#: Add a notation under its name; a name already taken raises ``ValueError`` unless ``replace``.
+register_notation = NOTATIONS.register
+#: Remove a notation registered for a while (the recipe's test of a new notation).
+unregister_notation = NOTATIONS.unregister
+#: The notation called ``name``: one of :data:`NOTATIONS`.
+notation = NOTATIONS.lookup
 
 
 register_notation(CourseNotation())

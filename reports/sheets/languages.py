@@ -28,6 +28,8 @@ from numbers import Real
 from pathlib import Path
 from types import MappingProxyType
 
+from bpttlab.derivations.registry import Registry
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10: the same parser, from PyPI
@@ -152,9 +154,9 @@ class Language:
                          for found in _PLACEHOLDER.findall(self.word(key)))
 
 
-_registry: dict[str, Language] = {}
 #: Every language a sheet can be written in, by code: one record each.
-LANGUAGES = MappingProxyType(_registry)
+LANGUAGES: Registry[Language] = Registry("language", Language, key="code",
+                                         described="a Language (from load_language)")
 
 
 def load_language(path: str | os.PathLike) -> Language:
@@ -189,29 +191,15 @@ def load_language(path: str | os.PathLike) -> Language:
         raise ValueError(f"{path}: the [language] table has no {missing}") from None
 
 
-def register_language(lang: Language, *, replace: bool = False) -> Language:
-    """Add ``lang`` to :data:`LANGUAGES` under its code; a code already taken raises ``ValueError``
-    unless ``replace``."""
-    if not isinstance(lang, Language):
-        raise ValueError(f"register_language takes a Language (from load_language), got {lang!r}")
-    if lang.code in _registry and not replace:
-        raise ValueError(f"a language with code {lang.code!r} is registered already; pass replace=True")
-    _registry[lang.code] = lang
-    return lang
-
-
-def unregister_language(code: str) -> None:
-    """Remove a language registered for a while (the recipe's test of a new language)."""
-    _registry.pop(code, None)
+#: Add a language under its code; a code already taken raises ``ValueError`` unless ``replace``.
+register_language = LANGUAGES.register
+#: Remove a language registered for a while (the recipe's test of a new language).
+unregister_language = LANGUAGES.unregister
 
 
 def language(code: str | Language) -> Language:
     """The language ``code`` (a :class:`Language` is itself)."""
-    if isinstance(code, Language):
-        return code
-    if not isinstance(code, str) or code not in _registry:
-        raise ValueError(f"unknown language {code!r}; valid: {', '.join(_registry)}")
-    return _registry[code]
+    return code if isinstance(code, Language) else LANGUAGES.lookup(code)
 
 
 class FigureWords(Mapping):
@@ -222,15 +210,13 @@ class FigureWords(Mapping):
         self.family = family
 
     def __getitem__(self, code: str) -> dict[str, str]:
-        if code not in _registry:
-            raise KeyError(code)
-        return _registry[code].figure_words(self.family)
+        return LANGUAGES[code].figure_words(self.family)
 
     def __iter__(self):
-        return iter(_registry)
+        return iter(LANGUAGES)
 
     def __len__(self) -> int:
-        return len(_registry)
+        return len(LANGUAGES)
 
 
 for _path in sorted(WORDS.glob("*.toml")):

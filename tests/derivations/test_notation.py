@@ -129,5 +129,5 @@ def test_unreadable_names_are_value_errors_naming_the_symbol(name):
 
 
 def test_unknown_notation_is_a_value_error():
-    with pytest.raises(ValueError, match="unknown notation 'physics'; valid notations: course, dlbook"):
+    with pytest.raises(ValueError, match="unknown notation 'physics'; valid: course, dlbook"):
         notation("physics")

@@ -144,7 +144,7 @@ def test_an_unknown_notation_is_refused(bad):
     d = derive("rnn")
     for attempt in (lambda: d.in_notation(bad), lambda: d.forward.in_notation(bad),
                     lambda: derive("rnn", notation=bad)):
-        with pytest.raises(ValueError, match="valid notations: course, dlbook"):
+        with pytest.raises(ValueError, match="valid: course, dlbook"):
             attempt()
 
 

@@ -88,7 +88,7 @@ def test_a_gate_is_any_activation_whose_values_lie_in_0_1(monkeypatch):
     registry = dict(activations.ACTIVATIONS)
     swapped = {"tanh": sp.Interval.open(0, 1), "sigmoid": sp.Interval.open(-1, 1)}
     for name, interval in swapped.items():
-        monkeypatch.setitem(activations._registry, name, replace(registry[name], range=interval))
+        monkeypatch.setitem(activations.ACTIVATIONS._records, name, replace(registry[name], range=interval))
     assert [g.name for g in gates(CELLS["rnn"])] == ["h_t"]
     assert [g.name for g in gates(CELLS["lstm"])] == ["g_t"]
 

@@ -67,5 +67,6 @@ def test_the_decimal_mark_is_the_languages_not_a_guess():
 
 
 def test_a_code_is_registered_once():
-    with pytest.raises(ValueError, match="registered already"):
-        register_language(ENGLISH)
+    assert register_language(ENGLISH) is ENGLISH and LANGUAGES["en"] is ENGLISH  # the same record: no change
+    with pytest.raises(ValueError, match=r"^language 'en' is registered already; pass replace=True$"):
+        register_language(replace(ENGLISH, name="Another English"))
