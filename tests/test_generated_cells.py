@@ -149,6 +149,10 @@ def check_generated_cell(text: str, head: str, loss_at: str, lang: str, notation
               "k = ((l_prev) / 1.5e2) * (b_f)\nu_t = ---((W_x0 @ x_t) ** 3)\nl_t = 1.5e2 * (W_x1 @ x_t)\n"
               "s_t = b_f\na_t = tanh(0 * (2 * (0.25 + (p_i))))\n",
          head="softmax", loss_at="every", lang="id", notation="course")  # δb_y: terms of 1 summing to 5e-8
+@example(text="name: g\nstates: a_t <- a_prev\nparams:\nv_t = 1.5e2 - (a_prev)\n"
+              "y_t = sigmoid(((b_e) * (v_t)) / 10)\n"
+              "a_t = (2 + (b_d) - 2 + (b_d)) - ((y_t) * (b_b) + W_h0 @ y_t)\n",
+         head="linear", loss_at="last", lang="id", notation="course")  # a gate read through v_t: "reads $$"
 def test_every_generated_cell_is_refused_at_its_line_or_proven_printed_run_and_verified(
         tmp_path_factory, text, head, loss_at, lang, notation):
     folder = tmp_path_factory.mktemp("generated")

@@ -382,13 +382,31 @@ def _words_key(named: tuple) -> str:
     return "|".join([kind, *(f"{k}={v}" for k, v in args)])
 
 
+def gate_reads(c: Cell, gate: sp.MatrixSymbol, order: tuple[sp.MatrixSymbol, ...]) -> tuple[sp.Basic, ...]:
+    """What ``gate``'s argument is computed from, through the values it reads (``v_t = 150 − a_{t−1}``
+    then ``σ(b ⊙ v_t)`` reads ``a_{t−1}``): the input and previous states among it, in ``order``; else
+    (a gate of parameters alone) the parameters; else (a constant gate) the argument itself."""
+    definitions = {eq.lhs: eq.rhs for eq in c.equations}
+    argument = definitions[gate].arg
+    read, seen = set(), set()
+    pending = [argument]
+    while pending:
+        for symbol in pending.pop().atoms(sp.MatrixSymbol):
+            if symbol in definitions and symbol not in seen:
+                seen.add(symbol)
+                pending.append(definitions[symbol])
+            read.add(symbol)
+    found = tuple(v for v in order if v in read)
+    if found:
+        return found
+    return tuple(p for p in c.params if p in read) or (argument,)
+
+
 def _gates(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[GateInfo, ...]:
     definitions = {eq.lhs: eq.rhs for eq in c.equations}
     found: dict[sp.MatrixSymbol, GateInfo] = {}
     for role in gate_roles(c):
-        rhs = definitions[role.gate]
-        pre = definitions.get(rhs.arg, rhs.arg)
-        reads = [v for v in (c.x, *c.previous_states) if v in pre.atoms(sp.MatrixSymbol)]
+        reads = gate_reads(c, role.gate, (c.x, *c.previous_states))
         described = {"kind": role.kind, "acts_on": show(role.acts_on), "into": show(role.into),
                      "state": show(role.state), "after_product": role.after_product,
                      "weights_new": role.weights_new, "equation": show(definitions[role.into]),
@@ -403,6 +421,45 @@ def _gates(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[GateInfo, ...]:
     return tuple(found.values())
 
 
+def combination(c: Cell, state: sp.MatrixSymbol, keep: list, write: list) -> str:
+    """How the gates ``keep`` (multiplying the previous state) and ``write`` (multiplying a candidate)
+    make ``state``, as a key of the ``intuition.combine`` words, read from the state's terms: "both"
+    (the previous state only scaled by a keep gate, a candidate added), "keep" (the previous state scaled,
+    something that does not read it added), "write" (the previous state added as it is, a written
+    candidate added), or "other" (anything else: a sentence that only shows the equation)."""
+    definitions = {eq.lhs: eq.rhs for eq in c.equations}
+    previous = dict(c.states)[state]
+    rhs = definitions[state]
+    terms = rhs.args if isinstance(rhs, sp.MatAdd) else (rhs,)
+
+    def reads_previous(term: sp.Basic) -> bool:
+        seen, pending = set(), [term]
+        while pending:
+            for symbol in pending.pop().atoms(sp.MatrixSymbol):
+                if symbol == previous:
+                    return True
+                if symbol in definitions and symbol not in c.new_states and symbol not in seen:
+                    seen.add(symbol)
+                    pending.append(definitions[symbol])
+        return False
+
+    def product_with(term: sp.Basic, gates: list) -> bool:
+        return isinstance(term, sp.HadamardProduct) and any(g in term.args for g in gates)
+
+    kept = [t for t in terms if product_with(t, keep) and previous in t.args]
+    written = [t for t in terms if product_with(t, write) and not reads_previous(t)]
+    whole = [t for t in terms if t == previous]
+    others = [t for t in terms if t not in (*kept, *written, *whole)]
+    others_read = any(reads_previous(t) for t in others)
+    if kept and written and not whole and not others_read:
+        return "both"
+    if kept and not written and not whole and others and not others_read:
+        return "keep"
+    if written and not kept and len(whole) == 1 and not others_read:
+        return "write"
+    return "other"
+
+
 def _intuition(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[dict, ...]:
     """One step of a gated cell told in the course's order: what each gate reads and does (reset,
     keep, write), how a state that gates keep or write is made of them, the update gate's mix, and
@@ -415,10 +472,7 @@ def _intuition(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[dict, ...]:
         by_kind.setdefault(role.kind, []).append(role)
 
     def reads(gate: sp.MatrixSymbol) -> str:
-        rhs = definitions[gate]
-        pre = definitions.get(rhs.arg, rhs.arg)
-        found = [v for v in (*c.previous_states, c.x) if v in pre.atoms(sp.MatrixSymbol)]
-        return ", ".join(show(v) for v in found)
+        return ", ".join(show(v) for v in gate_reads(c, gate, (*c.previous_states, c.x)))
 
     def function_of(value: sp.MatrixExpr) -> str:
         rhs = definitions.get(value, value)
@@ -440,7 +494,8 @@ def _intuition(c: Cell, show: Callable[[sp.Basic], str]) -> tuple[dict, ...]:
     for state in made:
         keep = [show(r.gate) for r in by_kind.get("keep", []) if r.state == state]
         write = [show(r.gate) for r in by_kind.get("write", []) if r.state == state]
-        variant = "both" if keep and write else "keep" if keep else "write"
+        variant = combination(c, state, [r.gate for r in by_kind.get("keep", []) if r.state == state],
+                              [r.gate for r in by_kind.get("write", []) if r.state == state])
         steps.append({"kind": "combine", "variant": variant, "state": show(state),
                       "previous": show(previous_of[state]), "keep": ", ".join(keep),
                       "write": ", ".join(write),
