@@ -322,7 +322,7 @@ def gate_roles(cell: Cell) -> tuple[GateRole, ...]:
                                                                      and other.arg in previous_of)):
                     found.append(GateRole(gate, "read", other, lhs, other if other in previous_of
                                           else other.arg))
-                elif lhs in previous_of:
+                elif lhs in previous_of and other not in cell.params:  # a parameter is no candidate
                     found.append(GateRole(gate, "write", other, lhs, lhs, candidate=other))
                 elif other in previous:
                     found.append(GateRole(gate, "reset", other, lhs, other))

@@ -447,7 +447,9 @@ def combination(c: Cell, state: sp.MatrixSymbol, keep: list, write: list) -> str
         return isinstance(term, sp.HadamardProduct) and any(g in term.args for g in gates)
 
     kept = [t for t in terms if product_with(t, keep) and previous in t.args]
-    written = [t for t in terms if product_with(t, write) and not reads_previous(t)]
+    # what a write gate multiplies must not read the previous state (the gate itself may: a peephole)
+    written = [t for t in terms if product_with(t, write)
+               and not any(reads_previous(f) for f in t.args if f not in write)]
     whole = [t for t in terms if t == previous]
     others = [t for t in terms if t not in (*kept, *written, *whole)]
     others_read = any(reads_previous(t) for t in others)

@@ -60,11 +60,27 @@ def test_the_lstm_keeps_and_writes():
     assert combination(lstm, c_t, [symbol(lstm, "f_t")], [symbol(lstm, "i_t")]) == "both"
 
 
+THROUGH = """
+    v_t = 1.5e2 - (a_prev)
+    y_t = sigmoid(((b_e) * (v_t)) / 10)
+    a_t = a_prev + y_t * tanh(W_xa @ x_t)
+"""
+
+
 @pytest.mark.parametrize("lang", tuple(LANGUAGES))
 def test_the_generated_cell_is_told_truthfully_in_every_language(lang):
+    """The generator's cell: y_t multiplies a parameter (b_b), which is no candidate, so no step is told
+    as writing one; nothing is kept whole; one gate is one gate."""
     tex = " ".join(render_sheet(one_state("g", GENERATED), lang, "course").split())
-    assert "$$" not in tex
-    assert r"reads $a_{t-1}$" in tex or r"membaca $a_{t-1}$" in tex
+    assert "$$" not in tex and "$b_b$ to write" not in tex and "kandidat $b_b$" not in tex
     assert "kept whole" not in tex and "dipertahankan utuh" not in tex
     one_gate = {"en": "Its one gate, $y_t$, takes values", "id": "Satu-satunya gerbang pada sel ini, $y_t$,"}
     assert one_gate[lang] in tex
+
+
+@pytest.mark.parametrize("lang", tuple(LANGUAGES))
+def test_a_gate_read_through_an_intermediate_is_told_what_it_reads(lang):
+    tex = " ".join(render_sheet(one_state("t", THROUGH), lang, "course").split())
+    reads = {"en": r"$y_t$ reads $a_{t-1}$", "id": r"$y_t$ membaca $a_{t-1}$"}
+    kept = {"en": "which is kept whole", "id": "yang dipertahankan utuh"}
+    assert reads[lang] in tex and kept[lang] in tex  # a_t = a_{t-1} + y_t ⊙ tanh(…): kept whole is true
