@@ -72,9 +72,10 @@ def write_learn(out: str | os.PathLike, config: LearnConfig | None = None, *,
     for name, text in (("learn.csv", learn_csv(study)), ("learn.json", learn_json(study, hello))):
         write_text(out / name, text)
         result.written.append(out / name)
-    for lang in ("en", "id"):
+    first = next(iter(LANGUAGES))  # the first registered language's table is verdicts.md
+    for lang in LANGUAGES:
         result.verdicts[lang] = verdict_table(study, lang)
-        name = "verdicts.md" if lang == "en" else f"verdicts.{lang}.md"
+        name = "verdicts.md" if lang == first else f"verdicts.{lang}.md"
         write_text(out / name, "\n".join(result.verdicts[lang]) + "\n")
         result.written.append(out / name)
     for lang in langs:

@@ -16,6 +16,7 @@ from bpttlab.numeric.decay.study import Curve, DecayStudy, decay_study
 from bpttlab.reports.cli import decay as decay_command
 from bpttlab.reports.decay.job import write_decay
 from bpttlab.reports.decay.plots import FIGURES, OKABE_ITO, PIXELS, WORDS, cell_labels, decay_figures
+from bpttlab.reports.sheets.languages import LANGUAGES
 
 SMALL = {"T": 20, "H": 6, "seeds": (0, 1), "radii": (0.5, 3.0), "forget_biases": (0.0, 3.0)}
 
@@ -30,7 +31,7 @@ def test_every_figure_is_a_png_of_slide_size_and_a_pdf(written):
     result, _ = written
     folder = result.headline.parent
     expected = {"decay.csv", "decay.json", "clip.json", "trunc.json"} | {
-        f"{name}.{lang}.{suffix}" for name in (*FIGURES, "clip", "trunc") for lang in ("en", "id")
+        f"{name}.{lang}.{suffix}" for name in (*FIGURES, "clip", "trunc") for lang in LANGUAGES
         for suffix in ("png", "pdf")}
     assert {p.name for p in result.written} == expected == {p.name for p in folder.iterdir()}
     assert result.headline.name == "cells.en.png" and result.passed
@@ -71,7 +72,7 @@ def test_the_data_hold_every_curve_and_step(written):
 
 def test_labels_follow_the_language_and_colours_are_okabe_ito():
     study = decay_study(T=10, H=4, seeds=(0,), radii=(0.5,), forget_biases=(1.0,), cells=("rnn", "gru"))
-    for lang in ("en", "id"):
+    for lang in LANGUAGES:
         figures = decay_figures(study, lang)
         axes = figures["forget_bias"].axes[0]
         assert axes.get_xlabel() == WORDS[lang]["step"]
@@ -93,7 +94,7 @@ def test_the_variants_figure_splits_the_cells_by_their_states_and_the_axes_say_w
     each cell once, the LSTM's dashed reference in both; the cells figure, with a cell state's curve
     among the hidden states', labels its axis as a gradient norm; the bound's legend defines λ₁."""
     study = decay_study(T=10, H=4, seeds=(0,), radii=(0.5,), forget_biases=(1.0,), cells=("rnn", "lstm"))
-    for lang in ("en", "id"):
+    for lang in LANGUAGES:
         words = WORDS[lang]
         figures = decay_figures(study, lang)
         top, bottom = figures["variants"].axes

@@ -30,6 +30,7 @@ from bpttlab.reports.learn.study import (
     verdict,
 )
 from bpttlab.reports.report import Step, render_report
+from bpttlab.reports.sheets.languages import LANGUAGES
 from bpttlab.reports.sheets.writer import render_sheet
 
 SMALL = ["--cells", "rnn", "gru", "--T", "4", "6", "--budget", "20", "--H", "4", "--backend", "numpy"]
@@ -78,7 +79,7 @@ def test_learn_on_jax_gives_the_numpy_studys_outcomes(quick_run, tmp_path):
 
 def test_learn_quick_writes_figures_data_and_verdicts(quick_run):
     for name in FIGURES:
-        for lang in ("en", "id"):
+        for lang in LANGUAGES:
             for suffix in (".png", ".pdf"):
                 path = quick_run / f"{name}.{lang}{suffix}"
                 assert path.stat().st_size > 1000, path

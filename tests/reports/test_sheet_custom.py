@@ -12,6 +12,7 @@ import pytest
 from bpttlab.derivations import CELLS, VARIANTS, custom_cell
 from bpttlab.reports.cli.app import main
 from bpttlab.reports.sheets.context import cell_section
+from bpttlab.reports.sheets.languages import LANGUAGES
 from bpttlab.reports.sheets.pdflatex import pdf_text
 from bpttlab.reports.sheets.writer import VARIANTS_SHEET, render_sheet, write_sheets
 
@@ -267,7 +268,7 @@ ODD_CELLS = {
 def test_an_odd_cell_gets_a_sheet_that_compiles_and_says_what_is_unused(tmp_path, kind):
     path = tmp_path / f"{kind}.cell"
     path.write_text(ODD_CELLS[kind], encoding="utf-8")
-    for lang in ("en", "id"):
+    for lang in LANGUAGES:
         tex = render_sheet(str(path), lang, "course")
         assert "$$" not in tex  # never math around nothing
     sheet = write_sheets(tmp_path / "out", [str(path)], ("en",), ("course",), pdf=True)[0]

@@ -238,7 +238,7 @@ def test_the_radii_figures_conclusion_is_read_from_its_fitted_factors(decay_fold
     (folder / "decay.json").write_text(json.dumps(data))
     decay_folder = folder
     fits = [(e["setting"]["radius"], e["fit_of_median"]["factor_per_step"]) for e in data["figures"]["radii"]]
-    for lang in ("en", "id"):
+    for lang in LANGUAGES:
         words = LANGUAGES[lang]
         found = measured_bound(decay_folder, "rnn", lang, tmp_path)
         assert found.fading == tuple((words.number(f"{r:g}"), words.number(f, 3)) for r, f in fits if f < 1)
@@ -290,7 +290,7 @@ def test_the_clipping_paragraph_says_one_run_and_the_chance_level_from_the_data(
     clip = json.loads((decay_folder / "clip.json").read_text())
     plain, clipped = clip["runs"]
     chance = math.log(clip["K"])
-    for lang in ("en", "id"):
+    for lang in LANGUAGES:
         found = load_remedies(decay_folder, lang, tmp_path).clipping
         assert (found.K, found.seed) == (clip["K"], clip["seed"])
         assert found.chance == LANGUAGES[lang].number(chance, 2)
