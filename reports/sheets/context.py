@@ -382,20 +382,26 @@ def _words_key(named: tuple) -> str:
     return "|".join([kind, *(f"{k}={v}" for k, v in args)])
 
 
+def read_through(c: Cell, expr: sp.Basic, stop: frozenset = frozenset()) -> set[sp.MatrixSymbol]:
+    """Every symbol ``expr`` reads, directly or through the values it is computed from (their
+    definitions are followed, except those of ``stop``)."""
+    definitions = {eq.lhs: eq.rhs for eq in c.equations}
+    read: set[sp.MatrixSymbol] = set()
+    pending = [expr]
+    while pending:
+        for symbol in pending.pop().atoms(sp.MatrixSymbol):
+            if symbol in definitions and symbol not in read and symbol not in stop:
+                pending.append(definitions[symbol])
+            read.add(symbol)
+    return read
+
+
 def gate_reads(c: Cell, gate: sp.MatrixSymbol, order: tuple[sp.MatrixSymbol, ...]) -> tuple[sp.Basic, ...]:
     """What ``gate``'s argument is computed from, through the values it reads (``v_t = 150 − a_{t−1}``
     then ``σ(b ⊙ v_t)`` reads ``a_{t−1}``): the input and previous states among it, in ``order``; else
     (a gate of parameters alone) the parameters; else (a constant gate) the argument itself."""
-    definitions = {eq.lhs: eq.rhs for eq in c.equations}
-    argument = definitions[gate].arg
-    read, seen = set(), set()
-    pending = [argument]
-    while pending:
-        for symbol in pending.pop().atoms(sp.MatrixSymbol):
-            if symbol in definitions and symbol not in seen:
-                seen.add(symbol)
-                pending.append(definitions[symbol])
-            read.add(symbol)
+    argument = next(eq.rhs for eq in c.equations if eq.lhs == gate).arg
+    read = read_through(c, argument)
     found = tuple(v for v in order if v in read)
     if found:
         return found
@@ -433,15 +439,7 @@ def combination(c: Cell, state: sp.MatrixSymbol, keep: list, write: list) -> str
     terms = rhs.args if isinstance(rhs, sp.MatAdd) else (rhs,)
 
     def reads_previous(term: sp.Basic) -> bool:
-        seen, pending = set(), [term]
-        while pending:
-            for symbol in pending.pop().atoms(sp.MatrixSymbol):
-                if symbol == previous:
-                    return True
-                if symbol in definitions and symbol not in c.new_states and symbol not in seen:
-                    seen.add(symbol)
-                    pending.append(definitions[symbol])
-        return False
+        return previous in read_through(c, term, stop=frozenset(c.new_states))
 
     def product_with(term: sp.Basic, gates: list) -> bool:
         return isinstance(term, sp.HadamardProduct) and any(g in term.args for g in gates)
